@@ -1,0 +1,95 @@
+//! The engine's single error type.
+//!
+//! Every error that comes from a file names the file. Nothing in the engine panics on
+//! untrusted input (audio files, beat files, user settings); such input yields one of these.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The file is not audio in a container/codec we can read.
+    #[error("{}: not a supported audio file ({detail})", path.display())]
+    UnsupportedAudio { path: PathBuf, detail: String },
+
+    /// The file looked like audio but decoding failed (corrupt, truncated …).
+    #[error("{}: cannot decode audio: {detail}", path.display())]
+    Decode { path: PathBuf, detail: String },
+
+    /// Decoded fine, but the audio is unusable for analysis (empty, silent, too long …).
+    #[error("{}: {detail}", path.display())]
+    BadAudio { path: PathBuf, detail: String },
+
+    /// A text/structured file (beats, annotations) is malformed at a given line.
+    #[error("{}:{line}: {detail}", path.display())]
+    Parse {
+        path: PathBuf,
+        /// 1-based line (or element index for non-line formats); 0 when unknown.
+        line: usize,
+        detail: String,
+    },
+
+    /// In-memory input that violates a stage's preconditions (e.g. unsorted beat times).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// A configuration value out of its valid range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// Long work stopped because the caller asked for it.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl Error {
+    /// A stable, machine-readable code for UIs and scripts. Never change an existing code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::UnsupportedAudio { .. } => "unsupported_audio",
+            Error::Decode { .. } => "decode",
+            Error::BadAudio { .. } => "bad_audio",
+            Error::Parse { .. } => "parse",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::Config(_) => "config",
+            Error::Cancelled => "cancelled",
+        }
+    }
+
+    /// Helper for I/O errors on a path.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file() {
+        let e = Error::Parse {
+            path: "beats.csv".into(),
+            line: 3,
+            detail: "not a number: 'x'".into(),
+        };
+        assert_eq!(e.to_string(), "beats.csv:3: not a number: 'x'");
+        assert_eq!(e.code(), "parse");
+    }
+}

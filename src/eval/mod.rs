@@ -1,0 +1,1 @@
+//! `eval` stage: mir_eval beat metrics.

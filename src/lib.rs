@@ -1,0 +1,28 @@
+//! ZeroNS Studio engine.
+//!
+//! Beat tracking that learns from its user, after "Zero-Note Samba" (Desblancs, Lostanlen,
+//! Hennequin, IEEE/ACM TASLP 2023). The engine is a ladder of pipeline stages, each a plain
+//! function of the previous stage's typed output with its own config struct:
+//!
+//! ```text
+//! audio file ──[audio]──▶ Signal (mono f32, source rate) ──[audio::resample]──▶ 16 kHz
+//!   ──[separation]──▶ Stems (percussive, non-percussive)
+//!   ──[features]──▶ log-VQT spectrograms (96 bins, 62.5 fps) / onset curves
+//!   ──[tracking]──▶ beats (madmom DBN | Ellis DP | peak picking), tempo
+//!   ──[formats]──▶ CSV, .beats, JAMS …
+//! ```
+//!
+//! [`pipeline`] strings the stages together; a caller can enter at any rung.
+//! The engine never prints and never depends on a UI toolkit or an argument parser
+//! (see ARCHITECTURE.md for the invariants).
+
+pub mod audio;
+pub mod error;
+pub mod eval;
+pub mod features;
+pub mod formats;
+pub mod pipeline;
+pub mod separation;
+pub mod tracking;
+
+pub use error::{Error, Result};

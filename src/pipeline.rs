@@ -1,0 +1,1 @@
+//! `pipeline`: the entry-point ladder.

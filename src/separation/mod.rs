@@ -1,0 +1,1 @@
+//! `separation` stage: percussive / non-percussive stems.

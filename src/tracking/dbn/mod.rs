@@ -1,0 +1,1 @@
+//! madmom-exact DBN beat tracker.
