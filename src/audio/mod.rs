@@ -1,6 +1,13 @@
 //! `audio` stage: decoding (symphonia) to mono f32 at the source rate, and resampling (rubato).
 //!
-//! Time zero is the first decoded sample.
+//! Time zero is the first decoded sample (gapless decoding; see [`decode_file`]).
+
+mod decode;
+mod mp4_edit;
+mod resample;
+
+pub use decode::{DecodeConfig, DecodedAudio, decode_file};
+pub use resample::{ANALYSIS_RATE_HZ, resample};
 
 use serde::{Deserialize, Serialize};
 
