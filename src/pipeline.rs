@@ -1,1 +1,304 @@
-//! `pipeline`: the entry-point ladder.
+//! The entry-point ladder: run the pipeline from any rung.
+//!
+//! ```text
+//! analyze_file(path)          decode → resample → …
+//!   analyze_signal(signal)    resample to 16 kHz → separate → …
+//!     analyze_stems(stems)    activation → track
+//!       track_activation(act) track
+//! ```
+//!
+//! Every rung takes the same [`AnalyzeConfig`], reports [`Progress`] through a callback and
+//! honours a [`CancelToken`] between stages.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::{self, ANALYSIS_RATE_HZ, DecodeConfig, Signal};
+use crate::features::onset::{FluxConfig, spectral_flux};
+use crate::separation::{HpssConfig, Stems, hpss};
+use crate::tracking::{Activation, TrackerConfig};
+use crate::{Error, Result};
+
+/// Which curve the tracker decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivationKind {
+    /// Interim activation: spectral flux of the percussive (HPSS) stem, normalised to
+    /// [0, 1]. Not ZeroNS — a hand-made onset curve used until the network lands.
+    #[default]
+    Flux,
+}
+
+impl ActivationKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ActivationKind::Flux => "spectral flux of the percussive stem",
+        }
+    }
+}
+
+/// Configuration of a whole analysis: one config struct per stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AnalyzeConfig {
+    pub decode: DecodeConfig,
+    pub separation: HpssConfig,
+    pub flux: FluxConfig,
+    pub activation: ActivationKind,
+    pub tracker: TrackerConfig,
+    /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
+    /// 1e-4 (−80 dBFS): below any real recording's noise floor.
+    pub silence_peak: Option<f32>,
+}
+
+impl AnalyzeConfig {
+    fn silence_threshold(&self) -> f32 {
+        self.silence_peak.unwrap_or(1e-4)
+    }
+}
+
+/// Pipeline stages, in order, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Decode,
+    Resample,
+    Separate,
+    Activation,
+    Track,
+    Done,
+}
+
+impl Stage {
+    /// Rough share of the total time spent before this stage starts (for progress bars).
+    pub fn fraction_done(self) -> f32 {
+        match self {
+            Stage::Decode => 0.0,
+            Stage::Resample => 0.25,
+            Stage::Separate => 0.35,
+            Stage::Activation => 0.75,
+            Stage::Track => 0.9,
+            Stage::Done => 1.0,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Decode => "decoding",
+            Stage::Resample => "resampling",
+            Stage::Separate => "separating stems",
+            Stage::Activation => "computing activation",
+            Stage::Track => "tracking beats",
+            Stage::Done => "done",
+        }
+    }
+}
+
+/// A progress report: the stage that is starting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub stage: Stage,
+    pub fraction: f32,
+}
+
+/// Cooperative cancellation, checked between stages. Clone it to hand it to another thread.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+    fn check(&self) -> Result<()> {
+        if self.is_cancelled() { Err(Error::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// What we know about the analysed source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub path: Option<PathBuf>,
+    pub sample_rate_hz: u32,
+    pub channels: usize,
+    pub duration_s: f64,
+    pub codec: Option<String>,
+}
+
+/// The result of an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub source: SourceInfo,
+    pub activation_kind: ActivationKind,
+    /// The curve the tracker decoded.
+    pub activation: Activation,
+    /// Beat times in seconds from the first decoded sample.
+    pub beats_s: Vec<f64>,
+    /// Global tempo estimate (median inter-beat interval), if there are ≥ 2 beats.
+    pub tempo_bpm: Option<f64>,
+}
+
+/// Rung 1: analyse an audio file.
+pub fn analyze_file(
+    path: &Path,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<Analysis> {
+    let _span = tracing::info_span!("analyze_file", path = %path.display()).entered();
+    report(progress, Stage::Decode);
+    let decoded = audio::decode_file(path, &config.decode)?;
+    cancel.check()?;
+    let peak = decoded.signal.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if peak < config.silence_threshold() {
+        return Err(Error::BadAudio {
+            path: path.into(),
+            detail: format!(
+                "audio is silent (peak {:.1} dBFS over {:.1} s); no beats to track",
+                20.0 * peak.max(1e-12).log10(),
+                decoded.duration_s()
+            ),
+        });
+    }
+    let source = SourceInfo {
+        path: Some(path.into()),
+        sample_rate_hz: decoded.signal.sample_rate_hz,
+        channels: decoded.source_channels,
+        duration_s: decoded.duration_s(),
+        codec: Some(decoded.codec.clone()),
+    };
+    analyze_decoded(decoded.signal, source, config, progress, cancel).map_err(|e| match e {
+        // Name the file in errors raised by later stages on in-memory data.
+        Error::InvalidInput(detail) => Error::BadAudio {
+            path: path.into(),
+            detail,
+        },
+        other => other,
+    })
+}
+
+/// Rung 2: analyse a mono signal at any sample rate.
+pub fn analyze_signal(
+    signal: &Signal,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<Analysis> {
+    let source = SourceInfo {
+        path: None,
+        sample_rate_hz: signal.sample_rate_hz,
+        channels: 1,
+        duration_s: signal.duration_s(),
+        codec: None,
+    };
+    analyze_decoded(signal.clone(), source, config, progress, cancel)
+}
+
+fn analyze_decoded(
+    signal: Signal,
+    source: SourceInfo,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<Analysis> {
+    report(progress, Stage::Resample);
+    let signal = audio::resample(&signal, ANALYSIS_RATE_HZ)?;
+    cancel.check()?;
+    report(progress, Stage::Separate);
+    let stems = hpss(&signal, &config.separation)?;
+    cancel.check()?;
+    analyze_stems(&stems, source, config, progress, cancel)
+}
+
+
+/// Rung 3: analyse separated stems (HPSS output, or user-supplied stems at 16 kHz).
+pub fn analyze_stems(
+    stems: &Stems,
+    source: SourceInfo,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<Analysis> {
+    report(progress, Stage::Activation);
+    let activation = match config.activation {
+        ActivationKind::Flux => spectral_flux(&stems.percussive, &config.flux)?,
+    };
+    cancel.check()?;
+    let mut analysis = track_activation(activation, config, progress)?;
+    analysis.source = source;
+    analysis.activation_kind = config.activation;
+    Ok(analysis)
+}
+
+/// Rung 4: decode an activation curve into beats.
+pub fn track_activation(
+    activation: Activation,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Analysis> {
+    report(progress, Stage::Track);
+    let beats_s = config.tracker.track(&activation)?;
+    let tempo_bpm = median_tempo_bpm(&beats_s);
+    report(progress, Stage::Done);
+    Ok(Analysis {
+        source: SourceInfo {
+            path: None,
+            sample_rate_hz: 0,
+            channels: 0,
+            duration_s: activation.duration_s(),
+            codec: None,
+        },
+        activation_kind: config.activation,
+        activation,
+        beats_s,
+        tempo_bpm,
+    })
+}
+
+/// Tempo from the median inter-beat interval (robust to a few missed/extra beats).
+pub fn median_tempo_bpm(beats_s: &[f64]) -> Option<f64> {
+    let mut ibis: Vec<f64> = beats_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0).collect();
+    if ibis.is_empty() {
+        return None;
+    }
+    ibis.sort_by(f64::total_cmp);
+    let n = ibis.len();
+    let median = if n % 2 == 1 { ibis[n / 2] } else { 0.5 * (ibis[n / 2 - 1] + ibis[n / 2]) };
+    Some(60.0 / median)
+}
+
+fn report(progress: &mut dyn FnMut(Progress), stage: Stage) {
+    progress(Progress {
+        stage,
+        fraction: stage.fraction_done(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_tempo_of_a_steady_grid() {
+        let beats: Vec<f64> = (0..20).map(|k| 0.25 + k as f64 * 0.5).collect();
+        assert!((median_tempo_bpm(&beats).unwrap() - 120.0).abs() < 1e-9);
+        assert_eq!(median_tempo_bpm(&[1.0]), None);
+    }
+
+    #[test]
+    fn cancel_token_stops_the_pipeline() {
+        let token = CancelToken::new();
+        token.cancel();
+        let signal = Signal::new(vec![0.1; 16_000], 16_000);
+        let r = analyze_signal(&signal, &AnalyzeConfig::default(), &mut |_| {}, &token);
+        assert!(matches!(r, Err(Error::Cancelled)));
+    }
+}

@@ -1,0 +1,263 @@
+//! `zerons analyze AUDIO...`: beats of one or more files.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats};
+use zerons::pipeline::{ActivationKind, AnalyzeConfig, Analysis, analyze_file};
+use zerons::tracking::TrackerConfig;
+
+use crate::progress::{FilesBar, ctrl_c_token};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Beats,
+    Jams,
+}
+
+impl From<FormatArg> for BeatFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Csv => BeatFormat::Csv,
+            FormatArg::Beats => BeatFormat::Beats,
+            FormatArg::Jams => BeatFormat::Jams,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ActivationArg {
+    /// Spectral flux of the percussive stem (interim, not ZeroNS).
+    Flux,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum TrackerArg {
+    /// madmom's dynamic Bayesian network (the ZeroNS setting).
+    Dbn,
+    /// Ellis dynamic programming (librosa beat_track).
+    Ellis,
+    /// Plain peak picking, no tempo model.
+    Peaks,
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Audio files (WAV, FLAC, MP3, OGG, M4A/AAC, ALAC …).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output file (one input) or directory (several inputs; created if missing).
+    /// Without it, beat times are printed to stdout, one per line.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Output format (default: from the output file's extension, else csv).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// The activation curve to track.
+    #[arg(long, value_enum, default_value = "flux")]
+    activation: ActivationArg,
+    /// Beat decoder.
+    #[arg(long, value_enum, default_value = "dbn")]
+    tracker: TrackerArg,
+    /// Slowest tempo the tracker may choose (BPM).
+    #[arg(long)]
+    min_bpm: Option<f64>,
+    /// Fastest tempo the tracker may choose (BPM).
+    #[arg(long)]
+    max_bpm: Option<f64>,
+    /// DBN tempo-change penalty λ (higher = steadier tempo; madmom default 100).
+    #[arg(long)]
+    transition_lambda: Option<f64>,
+    /// Longest accepted input in seconds (default 4 h).
+    #[arg(long)]
+    max_duration: Option<f64>,
+    /// Analyse the decodable part of truncated files instead of refusing them.
+    #[arg(long)]
+    allow_truncated: bool,
+}
+
+pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
+    let config = build_config(&args)?;
+    let outputs = plan_outputs(&args)?;
+    let cancel = ctrl_c_token();
+    let bar = FilesBar::new(args.inputs.len());
+    let mut failures = 0usize;
+    let mut stdout = std::io::stdout().lock();
+
+    for (index, input) in args.inputs.iter().enumerate() {
+        let name = display_name(input);
+        let result = analyze_file(input, &config, &mut |p| bar.update(index, &name, p), &cancel);
+        let analysis = match result {
+            Ok(a) => a,
+            Err(zerons::Error::Cancelled) => {
+                bar.finish();
+                eprintln!("cancelled");
+                return Ok(ExitCode::from(130));
+            }
+            Err(e) => {
+                bar.println(format!("error: {e}"));
+                failures += 1;
+                continue;
+            }
+        };
+        if analysis.beats_s.is_empty() {
+            bar.println(format!("warning: {}: no beats found", input.display()));
+        }
+        match &outputs {
+            Some(paths) => {
+                let (path, format) = &paths[index];
+                if let Err(e) = write_output(&analysis, path, *format) {
+                    bar.println(format!("error: {e:#}"));
+                    failures += 1;
+                    continue;
+                }
+                bar.println(format!(
+                    "{}: {} beats{} → {}",
+                    input.display(),
+                    analysis.beats_s.len(),
+                    analysis.tempo_bpm.map(|t| format!(", ~{t:.1} BPM")).unwrap_or_default(),
+                    path.display()
+                ));
+            }
+            None => {
+                bar.suspend_stdout(|| -> std::io::Result<()> {
+                    if args.inputs.len() > 1 {
+                        writeln!(stdout, "# {}", input.display())?;
+                    }
+                    for t in &analysis.beats_s {
+                        writeln!(stdout, "{t:.3}")?;
+                    }
+                    stdout.flush()
+                })
+                .context("cannot write to stdout")?;
+            }
+        }
+    }
+    bar.finish();
+    if failures > 0 {
+        eprintln!("{failures} of {} file(s) failed", args.inputs.len());
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_config(args: &AnalyzeArgs) -> Result<AnalyzeConfig> {
+    let mut config = AnalyzeConfig {
+        activation: match args.activation {
+            ActivationArg::Flux => ActivationKind::Flux,
+        },
+        ..AnalyzeConfig::default()
+    };
+    if let Some(d) = args.max_duration {
+        config.decode.max_duration_s = d;
+    }
+    config.decode.allow_truncated = args.allow_truncated;
+    config.tracker = match args.tracker {
+        TrackerArg::Dbn => {
+            let mut dbn = zerons::tracking::dbn::DbnConfig::default();
+            if let Some(v) = args.min_bpm {
+                dbn.min_bpm = v;
+            }
+            if let Some(v) = args.max_bpm {
+                dbn.max_bpm = v;
+            }
+            if let Some(v) = args.transition_lambda {
+                dbn.transition_lambda = Some(v);
+            }
+            TrackerConfig::Dbn(dbn)
+        }
+        TrackerArg::Ellis => {
+            if args.min_bpm.is_some() || args.max_bpm.is_some() || args.transition_lambda.is_some() {
+                bail!("--min-bpm/--max-bpm/--transition-lambda apply to the dbn tracker only");
+            }
+            TrackerConfig::Ellis(Default::default())
+        }
+        TrackerArg::Peaks => {
+            if args.min_bpm.is_some() || args.transition_lambda.is_some() {
+                bail!("--min-bpm/--transition-lambda apply to the dbn tracker only");
+            }
+            let mut peaks = zerons::tracking::peaks::PeakPickConfig::default();
+            if let Some(v) = args.max_bpm {
+                peaks.max_bpm = v;
+            }
+            TrackerConfig::Peaks(peaks)
+        }
+    };
+    Ok(config)
+}
+
+/// Where each input's beats go, decided (and checked) before any work starts.
+fn plan_outputs(args: &AnalyzeArgs) -> Result<Option<Vec<(PathBuf, BeatFormat)>>> {
+    let Some(out) = &args.output else {
+        if args.format.is_some() {
+            bail!("--format needs -o/--output (stdout always gets one time per line)");
+        }
+        return Ok(None);
+    };
+    let format_for = |path: &Path| -> Result<BeatFormat> {
+        Ok(match args.format {
+            Some(f) => f.into(),
+            None => BeatFormat::from_path(path).unwrap_or(BeatFormat::Csv),
+        })
+    };
+    if args.inputs.len() == 1 && !out.is_dir() {
+        return Ok(Some(vec![(out.clone(), format_for(out)?)]));
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let format: BeatFormat = args.format.map(Into::into).unwrap_or(BeatFormat::Csv);
+    let mut used = HashSet::new();
+    let mut plan = Vec::new();
+    for input in &args.inputs {
+        let stem = input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "beats".into());
+        let mut name = format!("{stem}.{}", format.extension());
+        let mut k = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{stem}-{k}.{}", format.extension());
+            k += 1;
+        }
+        plan.push((out.join(name), format));
+    }
+    Ok(Some(plan))
+}
+
+fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<()> {
+    let beats = BeatList {
+        times_s: analysis.beats_s.clone(),
+        positions: None,
+    };
+    let title = analysis
+        .source
+        .path
+        .as_deref()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let meta = ExportMeta {
+        duration_s: analysis.source.duration_s,
+        title,
+        annotation_tools: format!(
+            "zerons {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            analysis.activation_kind.name()
+        ),
+        data_source: "program".into(),
+        ..ExportMeta::default()
+    };
+    write_beats(path, &beats, format, &meta)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn display_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
