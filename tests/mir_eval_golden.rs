@@ -9,6 +9,10 @@
 //! * `synthetic_cases_mir_eval_0.8.2.json`: edge cases run through each mir_eval 0.8.2
 //!   metric function directly (untrimmed), with the warnings it emitted. Where mir_eval
 //!   raised, the file holds the string "RAISES …".
+//!
+//! `random_cases_mir_eval_0.8.2.json` was made for this crate by `random_cases.py` (beside
+//! it) with mir_eval 0.8.2 and numpy 2.4.6: 150 random pairs, all metrics, untrimmed and
+//! through `evaluate`.
 
 use std::path::{Path, PathBuf};
 
@@ -161,4 +165,42 @@ fn synthetic_edge_cases_match_untrimmed_mir_eval_calls() {
             "{name}: the P-score replacement must be flagged exactly where mir_eval raises"
         );
     }
+}
+
+#[test]
+fn random_cases_match_mir_eval() {
+    let cases = load_json("random_cases_mir_eval_0.8.2.json");
+    let cases = cases.as_array().unwrap();
+    assert_eq!(cases.len(), 150);
+    let mut compared = 0;
+    for (i, case) in cases.iter().enumerate() {
+        let r = as_vec(&case["r"]);
+        let e = as_vec(&case["e"]);
+        let c = eval::cemgil(&r, &e, 0.04).unwrap();
+        let k = eval::continuity(&r, &e, 0.175, 0.175).unwrap();
+        let got: [(&str, Vec<f64>); 7] = [
+            ("f", vec![eval::f_measure(&r, &e, 0.07).unwrap()]),
+            ("c", vec![c.cemgil, c.cemgil_best]),
+            ("g", vec![eval::goto(&r, &e, 0.35, 0.2, 0.2).unwrap()]),
+            ("p", vec![eval::p_score(&r, &e, 0.2).unwrap()]),
+            ("k", vec![k.cmlc, k.cmlt, k.amlc, k.amlt]),
+            ("i", vec![eval::information_gain(&r, &e, 41).unwrap()]),
+            (
+                "ev",
+                eval::evaluate(&r, &e, &EvalConfig::default())
+                    .unwrap()
+                    .values()
+                    .to_vec(),
+            ),
+        ];
+        for (key, ours) in got {
+            let want = as_vec(&case["out"][key]);
+            assert_eq!(ours.len(), want.len(), "case {i} {key}");
+            for (a, b) in ours.iter().zip(&want) {
+                assert!((a - b).abs() <= TOL, "case {i} {key}: {ours:?} vs {want:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 150 * 20);
 }
