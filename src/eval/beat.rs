@@ -361,7 +361,12 @@ pub(crate) fn p_score_impl(
 /// reference beat quantises to the same 10 ms grid point, e.g. `[6.0, 6.0]`), this
 /// returns 0 (and [`super::evaluate`] adds a warning).
 pub fn p_score(reference_s: &[f64], estimated_s: &[f64], threshold: f64) -> Result<f64> {
-    p_score_impl(reference_s, estimated_s, threshold, &mut Warnings::default())
+    p_score_impl(
+        reference_s,
+        estimated_s,
+        threshold,
+        &mut Warnings::default(),
+    )
 }
 
 /// The four continuity scores.
@@ -528,7 +533,7 @@ pub(crate) fn information_gain_impl(
             "information gain needs at least one histogram bin".into(),
         ));
     }
-    if bins % 2 == 0 {
+    if bins.is_multiple_of(2) {
         warnings.push("bins parameter is even, so there will not be a bin centered at zero.");
     }
     warn_single(reference_s, estimated_s, warnings);
@@ -591,7 +596,10 @@ mod tests {
     #[test]
     fn validation_errors() {
         let err = f_measure(&[1.0, f64::NAN], &[1.0], 0.07).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("NaN")), "{err}");
+        assert!(
+            matches!(err, Error::InvalidInput(ref m) if m.contains("NaN")),
+            "{err}"
+        );
         let err = cemgil(&[1.0], &[30000.5], 0.04).unwrap_err();
         assert!(matches!(err, Error::InvalidInput(ref m) if m.contains("milliseconds")));
         let err = goto(&[2.0, 1.0], &[1.0], 0.35, 0.2, 0.2).unwrap_err();

@@ -86,8 +86,14 @@ impl EvalConfig {
             ("goto_mu", self.goto_mu),
             ("goto_sigma", self.goto_sigma),
             ("p_score_threshold", self.p_score_threshold),
-            ("continuity_phase_threshold", self.continuity_phase_threshold),
-            ("continuity_period_threshold", self.continuity_period_threshold),
+            (
+                "continuity_phase_threshold",
+                self.continuity_phase_threshold,
+            ),
+            (
+                "continuity_period_threshold",
+                self.continuity_period_threshold,
+            ),
         ];
         for (name, v) in non_negative {
             if !(v.is_finite() && v >= 0.0) {
