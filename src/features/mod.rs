@@ -1,5 +1,12 @@
 //! `features` stage: the log-VQT that ZeroNS feeds its network, and onset curves.
 
+pub mod onset;
+pub(crate) mod stft;
+pub mod vqt;
+
+pub use onset::{FluxConfig, spectral_flux};
+pub use vqt::{VqtConfig, log_vqt};
+
 use serde::{Deserialize, Serialize};
 
 /// A real-valued time–frequency representation, bin-major:
