@@ -4,13 +4,14 @@
 //! the beat-in-bar number for downbeat output. At ZeroNS's 62.5 fps every frame time is a
 //! multiple of 16 ms, so three decimals are exact for its beats.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::BeatList;
 use super::text::{Row, content_lines, format_times, parse_position, parse_time, rows_to_beats};
 use crate::Result;
 
-/// Decimal places of the times written by [`render`] (madmom's `%.3f`).
+/// Decimal places of the times written to `.beats` files (madmom's `%.3f`).
 pub const BEATS_DECIMALS: usize = 3;
 
 pub(crate) fn render(beats: &BeatList) -> Result<String> {
@@ -19,7 +20,7 @@ pub(crate) fn render(beats: &BeatList) -> Result<String> {
     match &beats.positions {
         Some(pos) => {
             for (t, p) in times.iter().zip(pos) {
-                out.push_str(&format!("{t}\t{p}\n"));
+                let _ = writeln!(out, "{t}\t{p}");
             }
         }
         None => {

@@ -9,13 +9,14 @@
 //! The reader accepts what spreadsheets and other tools commonly produce; see
 //! [`parse`].
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::BeatList;
 use super::text::{Row, content_lines, parse_err, parse_position, parse_time, rows_to_beats};
 use crate::Result;
 
-/// Decimal places of the times written by [`render`].
+/// Decimal places of the times written to CSV files.
 pub const CSV_DECIMALS: usize = 6;
 
 pub(crate) fn render(beats: &BeatList) -> Result<String> {
@@ -25,7 +26,7 @@ pub(crate) fn render(beats: &BeatList) -> Result<String> {
         Some(pos) => {
             out.push_str("time_s,beat_position\n");
             for (t, p) in times.iter().zip(pos) {
-                out.push_str(&format!("{t},{p}\n"));
+                let _ = writeln!(out, "{t},{p}");
             }
         }
         None => {

@@ -197,20 +197,32 @@ struct DenseIn {
     value: Vec<Value>,
 }
 
-/// 1-based line of `part`, a sub-slice of `text`.
-fn line_of(text: &str, part: &str) -> usize {
-    let offset = (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// Maps byte offsets of the file text to 1-based line numbers.
+struct LineIndex<'t> {
+    text: &'t str,
+    newlines: Vec<usize>,
 }
 
-fn json_err(path: &Path, text: &str, part: &str, e: &serde_json::Error) -> Error {
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter_map(|(i, b)| (b == b'\n').then_some(i))
+            .collect();
+        Self { text, newlines }
+    }
+
+    /// 1-based line where `part`, a sub-slice of the text, starts.
+    fn line_of(&self, part: &str) -> usize {
+        let offset = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        self.newlines.partition_point(|&nl| nl < offset) + 1
+    }
+}
+
+fn json_err(path: &Path, lines: &LineIndex, part: &str, e: &serde_json::Error) -> Error {
     // serde_json counts lines within `part`; shift them to the file.
-    let line = line_of(text, part) + e.line().saturating_sub(1);
+    let line = lines.line_of(part) + e.line().saturating_sub(1);
     let mut detail = e.to_string();
     if let Some(i) = detail.find(" at line ") {
         detail.truncate(i);
@@ -235,7 +247,8 @@ fn position_of(value: &Value) -> Option<u32> {
 /// observation has a whole-number position >= 1; otherwise (null, fractional) the list
 /// has times only. Only the observations' `time` and `value` are read.
 pub(crate) fn parse(text: &str, path: &Path) -> Result<BeatList> {
-    let doc: DocIn = serde_json::from_str(text).map_err(|e| json_err(path, text, text, &e))?;
+    let lines = LineIndex::new(text);
+    let doc: DocIn = serde_json::from_str(text).map_err(|e| json_err(path, &lines, text, &e))?;
     let annotation = ["beat", "beat_position"]
         .iter()
         .find_map(|ns| doc.annotations.iter().find(|a| a.namespace == *ns))
@@ -259,23 +272,23 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<BeatList> {
             )
         })?;
     let raw = annotation.data.get();
-    let data_line = line_of(text, raw);
+    let data_line = lines.line_of(raw);
     // (line, time, value)
     let mut obs: Vec<(usize, f64, Value)> = Vec::new();
     if raw.trim_start().starts_with('{') {
         let dense: DenseIn =
-            serde_json::from_str(raw).map_err(|e| json_err(path, text, raw, &e))?;
+            serde_json::from_str(raw).map_err(|e| json_err(path, &lines, raw, &e))?;
         let mut values = dense.value.into_iter();
         for t in dense.time {
             obs.push((data_line, t, values.next().unwrap_or(Value::Null)));
         }
     } else {
         let items: Vec<&RawValue> =
-            serde_json::from_str(raw).map_err(|e| json_err(path, text, raw, &e))?;
+            serde_json::from_str(raw).map_err(|e| json_err(path, &lines, raw, &e))?;
         for item in items {
             let o: ObservationIn = serde_json::from_str(item.get())
-                .map_err(|e| json_err(path, text, item.get(), &e))?;
-            obs.push((line_of(text, item.get()), o.time, o.value));
+                .map_err(|e| json_err(path, &lines, item.get(), &e))?;
+            obs.push((lines.line_of(item.get()), o.time, o.value));
         }
     }
     if let Some((line, t, _)) = obs.iter().find(|o| o.1 < 0.0) {

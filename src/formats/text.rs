@@ -127,25 +127,23 @@ pub(crate) fn rows_to_beats(rows: Vec<Row>, path: &Path) -> Result<BeatList> {
 
 /// Formats every time with `decimals` places (`-0` normalised to `0`) and checks that the
 /// rounded values still increase strictly, so the file reads back without duplicates.
+/// (Correctly rounded formatting is monotone, so increasing times can only collide, never
+/// swap: comparing neighbouring strings for equality is enough.)
 pub(crate) fn format_times(beats: &BeatList, decimals: usize, what: &str) -> Result<Vec<String>> {
     let texts: Vec<String> = beats
         .times_s
         .iter()
         .map(|&t| format!("{:.*}", decimals, t + 0.0))
         .collect();
-    for (i, pair) in texts.windows(2).enumerate() {
-        let (a, b) = (&pair[0], &pair[1]);
-        let (x, y): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
-        if y <= x {
-            return Err(Error::InvalidInput(format!(
-                "beats {} ({} s) and {} ({} s) both round to {b} s at the {decimals}-decimal \
-                 resolution of {what}; they would be written as duplicates",
-                i,
-                beats.times_s[i],
-                i + 1,
-                beats.times_s[i + 1]
-            )));
-        }
+    if let Some(i) = texts.windows(2).position(|w| w[0] == w[1]) {
+        return Err(Error::InvalidInput(format!(
+            "beats {i} ({} s) and {} ({} s) both round to {} s at the {decimals}-decimal \
+             resolution of {what}; they would be written as duplicates",
+            beats.times_s[i],
+            i + 1,
+            beats.times_s[i + 1],
+            texts[i]
+        )));
     }
     Ok(texts)
 }
