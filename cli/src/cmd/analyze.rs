@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats};
+use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats_file};
 use zerons::pipeline::{ActivationKind, AnalyzeConfig, Analysis, analyze_file};
 use zerons::tracking::TrackerConfig;
 
@@ -230,10 +230,7 @@ fn plan_outputs(args: &AnalyzeArgs) -> Result<Option<Vec<(PathBuf, BeatFormat)>>
 }
 
 fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<()> {
-    let beats = BeatList {
-        times_s: analysis.beats_s.clone(),
-        positions: None,
-    };
+    let beats = BeatList::new(analysis.beats_s.clone());
     let title = analysis
         .source
         .path
@@ -242,7 +239,8 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let meta = ExportMeta {
-        duration_s: analysis.source.duration_s,
+        duration_s: Some(analysis.source.duration_s),
+        tempo_bpm: analysis.tempo_bpm,
         title,
         annotation_tools: format!(
             "zerons {} ({})",
@@ -252,7 +250,7 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
         data_source: "program".into(),
         ..ExportMeta::default()
     };
-    write_beats(path, &beats, format, &meta)
+    write_beats_file(path, &beats, format, &meta)
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
