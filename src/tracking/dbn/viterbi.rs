@@ -14,7 +14,7 @@
 //!
 //! The tempo transitions are stored as a dense band: row `δ` holds `ln P[j+δ → j]` for every
 //! destination `j`, `−inf` where there is no transition (`x + −inf = −inf` never wins a strict
-//! `>`). Destinations are processed [`LANES`] at a time, walking the rows in ascending `δ`, i.e.
+//! `>`). Destinations are processed four at a time, walking the rows in ascending `δ`, i.e.
 //! each destination's sources in ascending order: a per-lane strict-`>` running max is madmom's
 //! tie-breaking exactly, and it is branch-free code the compiler vectorises.
 
