@@ -220,8 +220,7 @@ impl DbnBeatTracker {
 
     /// Beat times (seconds) of an activation sampled at this tracker's fps.
     pub fn track(&self, activation: &Activation) -> Result<Vec<f64>> {
-        let rel = (activation.fps - self.fps).abs() / self.fps;
-        if !(rel <= 1e-9) {
+        if !super::same_fps(activation.fps, self.fps) {
             return Err(Error::InvalidInput(format!(
                 "activation is at {} fps but the DBN tracker was built for {} fps",
                 activation.fps, self.fps
@@ -325,7 +324,7 @@ impl DbnBeatTracker {
         let Some((lo, _)) = idx.next() else {
             return (0, 0);
         };
-        let hi = idx.last().map_or(lo, |(i, _)| i);
+        let hi = idx.next_back().map_or(lo, |(i, _)| i);
         // `idx.any()` is false when the only qualifying index is 0
         if hi == 0 {
             return (0, 0);

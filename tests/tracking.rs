@@ -1,0 +1,267 @@
+//! Tracking stage on synthetic activations with known answers (click trains, a tempo ramp),
+//! plus the DBN's edge cases (empty, all zero, exact 0/1, very short inputs).
+
+use zerons::tracking::dbn::{DbnBeatTracker, DbnConfig};
+use zerons::tracking::ellis::{EllisConfig, beat_track};
+use zerons::tracking::peaks::{PeakPickConfig, pick_peaks};
+use zerons::tracking::tempo::{TempoConfig, tempo};
+use zerons::tracking::{Activation, Tracker, TrackerConfig};
+
+/// Deterministic noise in [0, 1).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Beat times of a tempo moving linearly from `bpm0` to `bpm1` over `seconds`, first beat at
+/// `t0`: the phase `∫ bpm(t)/60 dt` reaches every integer.
+fn beat_times(bpm0: f64, bpm1: f64, seconds: f64, t0: f64) -> Vec<f64> {
+    let rate = (bpm1 - bpm0) / seconds;
+    let mut out = Vec::new();
+    let mut k = 0.0;
+    loop {
+        // solve (bpm0·τ + rate·τ²/2)/60 = k for τ = t − t0
+        let tau = if rate == 0.0 {
+            60.0 * k / bpm0
+        } else {
+            (-bpm0 + (bpm0 * bpm0 + 2.0 * rate * 60.0 * k).sqrt()) / rate
+        };
+        let t = t0 + tau;
+        if t >= seconds {
+            return out;
+        }
+        out.push(t);
+        k += 1.0;
+    }
+}
+
+/// ZeroNS-style activation: 1 at the beat frame, 0.5 at its neighbours, noisy floor below 0.1.
+fn activation(beats: &[f64], fps: f64, seconds: f64, seed: u64) -> Vec<f32> {
+    let n = (seconds * fps).round() as usize;
+    let mut rng = Lcg(seed);
+    let mut a: Vec<f32> = (0..n).map(|_| (0.02 + 0.06 * rng.next()) as f32).collect();
+    for &b in beats {
+        let f = (b * fps).round() as usize;
+        if f < n {
+            a[f] = 0.95;
+        }
+        for g in [f.wrapping_sub(1), f + 1] {
+            if g < n {
+                a[g] = a[g].max(0.5);
+            }
+        }
+    }
+    a
+}
+
+/// Number of `got` beats within `tol_frames` of some reference beat, and the matched count.
+fn matched(got: &[f64], reference: &[f64], fps: f64, tol_frames: f64) -> usize {
+    reference
+        .iter()
+        .filter(|&&r| {
+            got.iter()
+                .any(|&g| (g - r).abs() * fps <= tol_frames + 1e-9)
+        })
+        .count()
+}
+
+fn dbn(fps: f64) -> DbnBeatTracker {
+    DbnBeatTracker::new(&DbnConfig::default(), fps).unwrap()
+}
+
+#[test]
+fn dbn_click_trains_give_beats_on_the_clicks() {
+    for fps in [62.5, 100.0] {
+        for bpm in [100.0, 120.0, 140.0] {
+            let truth = beat_times(bpm, bpm, 30.0, 0.3);
+            let act = activation(&truth, fps, 30.0, 7);
+            let beats = dbn(fps).track(&Activation::new(act, fps)).unwrap();
+            assert_eq!(
+                beats.len(),
+                truth.len(),
+                "{bpm} BPM at {fps} fps: {beats:?}"
+            );
+            // every beat on the click frame (the activation maximum)
+            assert_eq!(matched(&beats, &truth, fps, 0.5), truth.len(), "{bpm} BPM");
+        }
+    }
+}
+
+#[test]
+fn dbn_follows_a_tempo_ramp() {
+    let fps = 62.5;
+    let truth = beat_times(90.0, 150.0, 60.0, 0.5);
+    let act = activation(&truth, fps, 60.0, 3);
+    let tr = dbn(fps);
+    let dec = tr.decode(&act).unwrap();
+    // within one frame of every click (a beat-state run can end just before a click that
+    // falls between frames)
+    assert_eq!(matched(&dec.beat_times_s, &truth, fps, 1.0), truth.len());
+    assert_eq!(dec.beat_times_s.len(), truth.len());
+    let tempo = tr.tempo_bpm(&dec.path);
+    let at = |s: f64| tempo[(s * fps) as usize];
+    // local tempo at 10 s is 100 BPM, at 50 s 140 BPM (one-frame interval grid: ±4 %)
+    assert!((at(10.0) / 100.0 - 1.0).abs() < 0.04, "{}", at(10.0));
+    assert!((at(50.0) / 140.0 - 1.0).abs() < 0.04, "{}", at(50.0));
+}
+
+#[test]
+fn dbn_empty_and_all_zero_give_no_beats() {
+    let tr = DbnBeatTracker::new(&DbnConfig::madmom(), 62.5).unwrap();
+    let dec = tr.decode(&[]).unwrap();
+    assert!(dec.beat_frames.is_empty() && dec.path.is_empty());
+    assert_eq!(dec.log_prob, None);
+    let dec = tr.decode(&[0.0; 500]).unwrap();
+    assert!(dec.beat_frames.is_empty());
+    assert_eq!(dec.log_prob, None);
+    // threshold above every value: nothing left to decode
+    let cfg = DbnConfig {
+        threshold: 0.99,
+        ..DbnConfig::madmom()
+    };
+    let tr = DbnBeatTracker::new(&cfg, 62.5).unwrap();
+    assert!(tr.decode(&[0.5; 300]).unwrap().beat_frames.is_empty());
+}
+
+#[test]
+fn dbn_saturated_activation_without_clamp_has_no_path() {
+    // All ones force a beat state at every frame, which no path can do for more than a few
+    // frames: madmom warns "-inf log probability" and returns no beats. The clamp fixes it.
+    let ones = vec![1.0f32; 200];
+    let raw = DbnBeatTracker::new(&DbnConfig::madmom(), 62.5).unwrap();
+    let dec = raw.decode(&ones).unwrap();
+    assert_eq!(dec.log_prob, Some(f64::NEG_INFINITY));
+    assert!(dec.path.is_empty() && dec.beat_frames.is_empty());
+    let dec = dbn(62.5).decode(&ones).unwrap();
+    assert!(dec.log_prob.unwrap().is_finite());
+    assert!(!dec.beat_frames.is_empty());
+}
+
+#[test]
+fn dbn_exact_one_forces_a_beat_unless_clamped() {
+    let fps = 62.5;
+    let truth = beat_times(120.0, 120.0, 20.0, 0.3);
+    let mut act = activation(&truth, fps, 20.0, 11);
+    // an off-beat frame at exactly 1.0, half-way between two clicks
+    let spike = ((truth[15] + truth[16]) / 2.0 * fps).round() as usize;
+    act[spike] = 1.0;
+    let raw = DbnBeatTracker::new(&DbnConfig::madmom(), fps).unwrap();
+    assert!(raw.decode(&act).unwrap().beat_frames.contains(&spike));
+    let clamped = dbn(fps).decode(&act).unwrap();
+    assert!(!clamped.beat_frames.contains(&spike));
+    assert_eq!(clamped.beat_frames.len(), truth.len());
+}
+
+#[test]
+fn dbn_exact_zero_forbids_a_beat_state() {
+    let fps = 62.5;
+    let truth = beat_times(120.0, 120.0, 20.0, 0.3);
+    let mut act = activation(&truth, fps, 20.0, 5);
+    let click = (truth[10] * fps).round() as usize;
+    act[click] = 0.0;
+    let raw = DbnBeatTracker::new(&DbnConfig::madmom(), fps).unwrap();
+    let dec = raw.decode(&act).unwrap();
+    assert!(!dec.beat_frames.contains(&click));
+    assert!(!raw.is_beat_state(dec.path[click]));
+}
+
+#[test]
+fn dbn_very_short_inputs_do_not_fail() {
+    for correct in [true, false] {
+        let cfg = DbnConfig {
+            correct,
+            ..DbnConfig::madmom()
+        };
+        let tr = DbnBeatTracker::new(&cfg, 62.5).unwrap();
+        for len in 1..=5 {
+            let act: Vec<f32> = (0..len).map(|i| if i == 0 { 0.9 } else { 0.1 }).collect();
+            let dec = tr.decode(&act).unwrap();
+            assert_eq!(dec.path.len(), len);
+            assert!(dec.log_prob.unwrap().is_finite());
+            assert!(dec.beat_frames.iter().all(|&f| f < len));
+            if correct {
+                // frame 0 is by far the most beat-like
+                assert_eq!(dec.beat_frames, vec![0], "len {len}");
+            }
+        }
+        // argrelmin on one frame: it is its own neighbour, never a strict minimum
+        if !correct {
+            assert!(tr.decode(&[0.9]).unwrap().beat_frames.is_empty());
+        }
+    }
+}
+
+#[test]
+fn tempo_and_ellis_recover_click_trains() {
+    let fps = 62.5;
+    for bpm in [100.0, 120.0, 140.0] {
+        let truth = beat_times(bpm, bpm, 30.0, 0.3);
+        let act = activation(&truth, fps, 30.0, 9);
+        let est = tempo(&act, fps, &TempoConfig::default()).unwrap();
+        assert!((est / bpm - 1.0).abs() < 0.03, "tempo {est} for {bpm}");
+
+        let out = beat_track(&act, fps, &EllisConfig::default()).unwrap();
+        assert_eq!(out.bpm, est);
+        // every beat it reports lies within one frame of a click, and it misses at most the
+        // first and last click (librosa's trim)
+        assert_eq!(
+            matched(&truth, &out.beat_times_s, fps, 1.0),
+            out.beat_times_s.len(),
+            "{bpm}: {:?}",
+            out.beat_times_s
+        );
+        assert!(out.beat_times_s.len() + 2 >= truth.len(), "{bpm}");
+    }
+}
+
+#[test]
+fn ellis_with_given_tempo() {
+    let fps = 100.0;
+    let truth = beat_times(128.0, 128.0, 20.0, 0.2);
+    let act = activation(&truth, fps, 20.0, 1);
+    let cfg = EllisConfig {
+        bpm: Some(128.0),
+        ..EllisConfig::default()
+    };
+    let out = beat_track(&act, fps, &cfg).unwrap();
+    assert_eq!(out.bpm, 128.0);
+    assert_eq!(
+        matched(&truth, &out.beat_times_s, fps, 1.0),
+        out.beat_times_s.len()
+    );
+    assert!(out.beat_times_s.len() + 2 >= truth.len());
+}
+
+#[test]
+fn peaks_find_every_click() {
+    let fps = 62.5;
+    let truth = beat_times(120.0, 120.0, 20.0, 0.3);
+    let act = activation(&truth, fps, 20.0, 2);
+    let p = pick_peaks(&act, fps, &PeakPickConfig::default()).unwrap();
+    assert_eq!(p.times_s.len(), truth.len());
+    assert_eq!(matched(&p.times_s, &truth, fps, 0.5), truth.len());
+}
+
+#[test]
+fn every_tracker_by_name_tracks_a_click_train() {
+    let fps = 62.5;
+    let truth = beat_times(120.0, 120.0, 30.0, 0.3);
+    let act = Activation::new(activation(&truth, fps, 30.0, 4), fps);
+    for name in TrackerConfig::NAMES {
+        let tracker = Tracker::new(&TrackerConfig::from_name(name).unwrap(), fps).unwrap();
+        let beats = tracker.track(&act).unwrap();
+        assert!(beats.windows(2).all(|w| w[0] < w[1]), "{name}");
+        assert!(
+            beats.len() + 2 >= truth.len(),
+            "{name}: {} beats",
+            beats.len()
+        );
+        assert_eq!(matched(&truth, &beats, fps, 1.0), beats.len(), "{name}");
+    }
+}
