@@ -182,7 +182,7 @@ pub fn raw_spectral_flux(signal: &Signal, config: &FluxConfig) -> Result<Vec<f32
     let mut logspec = vec![0.0f32; frames.n_frames * n_bands];
     for (t, row) in logspec.chunks_exact_mut(n_bands).enumerate() {
         for (m, c) in mag.iter_mut().zip(frames.frame(t)) {
-            *m = c.norm();
+            *m = c.norm_sqr().sqrt(); // not `norm()`: hypot is slow and audio cannot overflow
         }
         for (out, band) in row.iter_mut().zip(&bank.bands) {
             let e: f32 = band

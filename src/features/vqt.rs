@@ -380,7 +380,7 @@ impl FilterBank {
                     .iter()
                     .map(|&(k, c)| c * spectrum.get(k).copied().unwrap_or_default())
                     .sum();
-                row.push(acc.norm());
+                row.push(acc.norm_sqr().sqrt()); // hypot is slow; no overflow here
             }
         }
     }

@@ -183,7 +183,8 @@ pub fn hpss(signal: &Signal, config: &HpssConfig) -> Result<Stems> {
     let stft = Stft::new(config.n_fft, config.hop_length);
     let spec = stft.forward(&signal.samples);
     let (n_frames, n_freqs) = (spec.n_frames, spec.n_freqs);
-    let mag: Vec<f32> = spec.data.iter().map(|c| c.norm()).collect();
+    // |X| without `norm()` (hypot is slow; audio magnitudes cannot overflow).
+    let mag: Vec<f32> = spec.data.iter().map(|c| c.norm_sqr().sqrt()).collect();
 
     // Percussive enhancement: median across frequency within each frame (rows are contiguous).
     let mut perc = vec![0.0f32; mag.len()];
@@ -196,12 +197,7 @@ pub fn hpss(signal: &Signal, config: &HpssConfig) -> Result<Stems> {
     }
 
     // Harmonic enhancement: median across time within each bin, on a transposed copy.
-    let mut by_bin = vec![0.0f32; mag.len()];
-    for (t, row) in mag.chunks_exact(n_freqs).enumerate() {
-        for (k, &v) in row.iter().enumerate() {
-            by_bin[k * n_frames + t] = v;
-        }
-    }
+    let by_bin = transpose(&mag, n_frames, n_freqs);
     let mut harm_by_bin = vec![0.0f32; mag.len()];
     let mut filter = SlidingMedian::new(config.harmonic_kernel_frames);
     for (src, dst) in by_bin
@@ -211,6 +207,8 @@ pub fn hpss(signal: &Signal, config: &HpssConfig) -> Result<Stems> {
         filter.apply(src, dst);
     }
     drop(by_bin);
+    let harm = transpose(&harm_by_bin, n_freqs, n_frames);
+    drop(harm_by_bin);
 
     let split_zeros = config.harmonic_margin == 1.0 && config.percussive_margin == 1.0;
     let power = config.power as f32;
@@ -220,16 +218,15 @@ pub fn hpss(signal: &Signal, config: &HpssConfig) -> Result<Stems> {
     );
     let mut harm_spec = spec.clone();
     let mut perc_spec = spec;
-    for t in 0..n_frames {
-        for k in 0..n_freqs {
-            let i = t * n_freqs + k;
-            let h = harm_by_bin[k * n_frames + t];
-            let p = perc[i];
-            let mask_h = soft_mask(h, p * mh, power, split_zeros);
-            let mask_p = soft_mask(p, h * mp, power, split_zeros);
-            harm_spec.data[i] *= mask_h;
-            perc_spec.data[i] *= mask_p;
-        }
+    for (((hs, ps), &h), &p) in harm_spec
+        .data
+        .iter_mut()
+        .zip(perc_spec.data.iter_mut())
+        .zip(&harm)
+        .zip(&perc)
+    {
+        *hs *= soft_mask(h, p * mh, power, split_zeros);
+        *ps *= soft_mask(p, h * mp, power, split_zeros);
     }
     let n = signal.samples.len();
     let to_signal = |s: &StftFrames| Signal::new(stft.inverse(s, n), signal.sample_rate_hz);
@@ -246,26 +243,54 @@ fn soft_mask(x: f32, x_ref: f32, power: f32, split_zeros: bool) -> f32 {
     if z < f32::MIN_POSITIVE {
         return if split_zeros { 0.5 } else { 0.0 };
     }
-    let a = (x / z).powf(power);
-    let b = (x_ref / z).powf(power);
+    let (a, b) = (x / z, x_ref / z);
+    let (a, b) = if power == 2.0 {
+        (a * a, b * b)
+    } else {
+        (a.powf(power), b.powf(power))
+    };
     a / (a + b)
+}
+
+/// Transposes a row-major `rows × cols` matrix, in cache-friendly tiles.
+fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 32;
+    let mut dst = vec![0.0f32; src.len()];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
+    dst
 }
 
 /// Running median over a window of odd or even length with mirrored edges, as
 /// `scipy.ndimage.median_filter(size=k, mode="reflect")` along one axis: the window at `i`
 /// covers `i − k/2 ..= i + (k−1)/2`, the median is the element of rank `k/2`, and indices
-/// outside `0..n` reflect (`d c b a | a b c d | d c b a`). A sorted window is updated in
-/// O(k) per step (binary search + shift of at most k floats), fast for librosa's k = 31.
+/// outside `0..n` reflect (`d c b a | a b c d | d c b a`).
+///
+/// The window is kept sorted as integer keys that order like `f32::total_cmp`. Each step
+/// finds the outgoing and incoming ranks by branch-free counting (vectorised; cheaper than a
+/// binary search for librosa's k = 31) and shifts the elements in between by one.
 struct SlidingMedian {
     size: usize,
-    window: Vec<f32>,
+    window: Vec<u32>,
+    /// The current row's keys with `size / 2` mirrored values before it and `(size − 1) / 2`
+    /// after.
+    padded: Vec<u32>,
 }
 
 impl SlidingMedian {
     fn new(size: usize) -> Self {
+        let size = size.max(1);
         Self {
-            size: size.max(1),
-            window: Vec::with_capacity(size.max(1)),
+            size,
+            window: Vec::with_capacity(size),
+            padded: Vec::new(),
         }
     }
 
@@ -276,35 +301,73 @@ impl SlidingMedian {
         }
         let k = self.size;
         let before = (k / 2) as i64;
-        let at = |i: i64| -> f32 { src[reflect(i, n)] };
+        self.padded.clear();
+        self.padded.extend(
+            (-before..n as i64 + k as i64 - 1 - before).map(|i| order_key(src[reflect(i, n)])),
+        );
         self.window.clear();
-        for i in -before..(k as i64 - before) {
-            self.window.push(at(i));
-        }
-        self.window.sort_by(f32::total_cmp);
+        self.window.extend_from_slice(&self.padded[..k]);
+        self.window.sort_unstable();
         let rank = k / 2;
+        let w = &mut self.window;
         for (i, out) in dst.iter_mut().enumerate().take(n) {
-            *out = self.window[rank];
+            *out = from_order_key(w[rank]);
             if i + 1 == n {
                 break;
             }
-            let outgoing = at(i as i64 - before);
-            let incoming = at(i as i64 - before + k as i64);
-            if outgoing.to_bits() == incoming.to_bits() {
+            let (outgoing, incoming) = (self.padded[i], self.padded[i + k]);
+            if outgoing == incoming {
                 continue;
             }
-            let pos = self
-                .window
-                .binary_search_by(|v| v.total_cmp(&outgoing))
-                .unwrap_or_else(|p| p.min(self.window.len() - 1));
-            self.window.remove(pos);
-            let pos = self
-                .window
-                .binary_search_by(|v| v.total_cmp(&incoming))
-                .unwrap_or_else(|p| p);
-            self.window.insert(pos, incoming);
+            // w[j] is the first element equal to `outgoing`; c elements are below `incoming`.
+            let j = count_below(w, outgoing);
+            let c = count_below(w, incoming);
+            if c > j {
+                for m in j..c - 1 {
+                    w[m] = w[m + 1];
+                }
+                w[c - 1] = incoming;
+            } else {
+                for m in (c..j).rev() {
+                    w[m + 1] = w[m];
+                }
+                w[c] = incoming;
+            }
         }
     }
+}
+
+/// Number of elements of `w` below `x`, in fixed-width lanes so that it vectorises.
+fn count_below(w: &[u32], x: u32) -> usize {
+    let mut lanes = [0u32; 8];
+    let chunks = w.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += (v < x) as u32;
+        }
+    }
+    let tail_count = tail.iter().filter(|&&v| v < x).count();
+    lanes.iter().sum::<u32>() as usize + tail_count
+}
+
+/// Maps an `f32` to a `u32` whose unsigned order is `f32::total_cmp`'s order.
+fn order_key(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
+}
+
+/// Inverse of [`order_key`].
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    })
 }
 
 /// Index into `0..n` for any integer index under half-sample symmetric extension.
@@ -336,7 +399,7 @@ mod tests {
         let mut state = 7u32;
         let mut rnd = || {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((state >> 16) % 50) as f32 // many ties
+            ((state >> 16) % 50) as f32 - 20.0 // many ties, both signs
         };
         for n in [1usize, 2, 5, 16, 100] {
             let src: Vec<f32> = (0..n).map(|_| rnd()).collect();
@@ -346,6 +409,26 @@ mod tests {
                 assert_eq!(dst, naive_median(&src, k), "n {n} k {k}");
             }
         }
+    }
+
+    #[test]
+    fn order_keys_sort_like_floats() {
+        let v = [-f32::INFINITY, -2.5, -0.0, 0.0, 1e-30, 3.0, f32::INFINITY];
+        for w in v.windows(2) {
+            assert!(order_key(w[0]) < order_key(w[1]), "{w:?}");
+        }
+        for x in v {
+            assert_eq!(from_order_key(order_key(x)).to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn transpose_round_trips() {
+        let (rows, cols) = (37, 70);
+        let m: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+        let t = transpose(&m, rows, cols);
+        assert_eq!(t[5 * rows + 3], m[3 * cols + 5]);
+        assert_eq!(transpose(&t, cols, rows), m);
     }
 
     #[test]
