@@ -44,9 +44,10 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+        // Other crates (decoders …) only speak up from -vv on.
+        0 => "error,zerons=warn",
+        1 => "warn,zerons=info",
+        2 => "info,zerons=debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZERONS_LOG")
