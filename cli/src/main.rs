@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zerons", version, about = "Beat tracking that learns from its user (Zero-Note Samba)")]
+#[command(
+    name = "zerons",
+    version,
+    about = "Beat tracking that learns from its user (Zero-Note Samba)"
+)]
 struct Cli {
     /// More logging on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
