@@ -4,6 +4,7 @@ use burn::tensor::Device;
 use zerons::features::Spectrogram;
 use zerons::model::{
     Architecture, InferConfig, LoadedModel, ModelConfig, Provenance, ZeroNs, import_pytorch, infer,
+    infer_with_progress,
 };
 
 fn model(config: ModelConfig) -> LoadedModel {
@@ -35,7 +36,7 @@ fn spectrogram(n_frames: usize, seed: u64) -> Spectrogram {
                 .wrapping_add(1442695040888963407);
             let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
             let frame = i % n_frames;
-            let pulse = if frame % 31 == 0 { 3.0 } else { 0.0 };
+            let pulse = if frame.is_multiple_of(31) { 3.0 } else { 0.0 };
             -8.0 + 2.0 * noise + pulse
         })
         .collect();
@@ -169,4 +170,23 @@ fn bad_inputs_are_errors() {
     };
     let out = infer(&m, &empty, &empty, &cfg).unwrap();
     assert!(out.combined.is_empty());
+}
+
+#[test]
+fn progress_reaches_the_end_and_cancel_stops() {
+    let m = model(ModelConfig::lite());
+    let x = spectrogram(1000, 7);
+    let cfg = InferConfig {
+        chunk_frames: 256,
+        chunks_per_batch: 1,
+    };
+    let mut seen = Vec::new();
+    infer_with_progress(&m, &x, &x, &cfg, &mut |done, total| {
+        seen.push((done, total));
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, [(256, 1000), (512, 1000), (768, 1000), (1000, 1000)]);
+    let e = infer_with_progress(&m, &x, &x, &cfg, &mut |done, _| done < 512).unwrap_err();
+    assert_eq!(e.code(), "cancelled");
 }

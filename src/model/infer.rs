@@ -149,6 +149,18 @@ pub fn infer(
     percussive: &Spectrogram,
     config: &InferConfig,
 ) -> Result<ModelActivations> {
+    infer_with_progress(model, non_percussive, percussive, config, &mut |_, _| true)
+}
+
+/// [`infer`] that reports `(frames done, total frames)` after each batch of chunks; the
+/// callback returns `false` to stop, and the call then returns [`Error::Cancelled`].
+pub fn infer_with_progress(
+    model: &LoadedModel,
+    non_percussive: &Spectrogram,
+    percussive: &Spectrogram,
+    config: &InferConfig,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<ModelActivations> {
     let n = non_percussive.n_frames;
     let _span = tracing::info_span!("model_infer", frames = n, id = %model.manifest.id).entered();
     config.validate()?;
@@ -174,6 +186,7 @@ pub fn infer(
     let mut postve = vec![0f32; n];
     let mut combined = vec![0f32; n];
     let device = &model.device;
+    let mut done = 0;
 
     for batch in windows.chunks(config.chunks_per_batch) {
         // Pad a short last batch with copies of its last window (fixed shapes for GPUs).
@@ -206,6 +219,10 @@ pub fn infer(
             anchor[dst.clone()].copy_from_slice(&a[src.clone()]);
             postve[dst.clone()].copy_from_slice(&p[src.clone()]);
             combined[dst].copy_from_slice(&c[src]);
+            done += k1 - k0;
+        }
+        if !progress(done, n) {
+            return Err(Error::Cancelled);
         }
     }
     Ok(ModelActivations {

@@ -43,7 +43,7 @@ mod net;
 pub mod paper;
 
 pub use device::{ComputeDevice, DeviceChoice, SelectedDevice, select_device};
-pub use infer::{InferConfig, ModelActivations, infer};
+pub use infer::{InferConfig, ModelActivations, infer, infer_with_progress};
 pub use io::{
     FeatureSpec, LoadedModel, MANIFEST_FILE, MODEL_FORMAT_VERSION, ModelManifest, Provenance,
     WEIGHTS_FILE, import_pytorch, load_model, load_model_on, save_model,

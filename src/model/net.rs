@@ -9,6 +9,8 @@ use super::{Architecture, Combine, ModelConfig};
 use crate::Result;
 
 /// One branch: the paper's `DS_CNN` or our lite design.
+// Two of these exist per model; boxing would only add an indirection to the module tree.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Branch {
     /// The authors' 8-conv trunk.
