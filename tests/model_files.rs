@@ -65,6 +65,13 @@ fn save_load_round_trip_keeps_weights_and_sidecar() {
         assert_eq!(again.id, saved.id);
         assert_eq!(again.weights_file, "copy.bpk");
     }
+    // `copy.bpk` finds its own `copy.json`; a weights file its sidecar does not name is refused.
+    let copy = load_model(dir.path().join("copy.bpk")).unwrap();
+    assert_eq!(copy.manifest.weights_file, "copy.bpk");
+    fs::copy(dir.path().join(WEIGHTS_FILE), dir.path().join("stray.bpk")).unwrap();
+    let e = load_model(dir.path().join("stray.bpk")).unwrap_err();
+    assert_eq!(e.code(), "model", "{e}");
+
     // A different network has a different id.
     let other = save_model(&lite_model(16), dir.path().join("other")).unwrap();
     assert_ne!(other.id, saved.id);

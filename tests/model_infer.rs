@@ -190,3 +190,31 @@ fn progress_reaches_the_end_and_cancel_stops() {
     let e = infer_with_progress(&m, &x, &x, &cfg, &mut |done, _| done < 512).unwrap_err();
     assert_eq!(e.code(), "cancelled");
 }
+
+#[test]
+fn a_training_model_infers_without_dropout() {
+    // A model on the autodiff device (as pretraining leaves it), dropout 0.5: inference must
+    // be deterministic and equal to the same weights on the plain device.
+    let mut config = ModelConfig::lite();
+    if let Architecture::Lite(l) = &mut config.architecture {
+        l.dropout = 0.5;
+    }
+    let train_device = Device::flex().autodiff();
+    let network = ZeroNs::new(&config, &train_device).unwrap();
+    let plain = burn::module::Module::valid(&network);
+    let training = LoadedModel::new(
+        network,
+        config.clone(),
+        Provenance::default(),
+        None,
+        train_device,
+    );
+    let inference = LoadedModel::new(plain, config, Provenance::default(), None, Device::flex());
+    let x = spectrogram(400, 9);
+    let cfg = InferConfig::default();
+    let a = infer(&training, &x, &x, &cfg).unwrap();
+    let b = infer(&training, &x, &x, &cfg).unwrap();
+    let c = infer(&inference, &x, &x, &cfg).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}

@@ -8,6 +8,7 @@
 //! The result equals a single pass over the whole song, memory stays bounded for any length,
 //! and all windows have the same shape (GPU kernels compile once).
 
+use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -185,7 +186,9 @@ pub fn infer_with_progress(
     let mut anchor = vec![0f32; n];
     let mut postve = vec![0f32; n];
     let mut combined = vec![0f32; n];
-    let device = &model.device;
+    // Inference mode whatever the model was left in: no autodiff graph, no dropout.
+    let device = &model.device.clone().without_autodiff();
+    let network = model.network.valid();
     let mut done = 0;
 
     for batch in windows.chunks(config.chunks_per_batch) {
@@ -206,7 +209,7 @@ pub fn infer_with_progress(
         let shape = [padded, 1, N_BINS, len];
         let ta = Tensor::<4>::from_data(TensorData::new(xa, shape), device);
         let tp = Tensor::<4>::from_data(TensorData::new(xp, shape), device);
-        let out = model.network.forward(ta, tp);
+        let out = network.forward(ta, tp);
         let read = |t: Tensor<2>| {
             t.try_to_vec_as::<f32>()
                 .map_err(|e| Error::Model(format!("cannot read the network's output: {e:?}")))

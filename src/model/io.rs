@@ -23,6 +23,9 @@ pub const MODEL_FORMAT_VERSION: u32 = 1;
 pub const MANIFEST_FILE: &str = "MODEL.json";
 /// File name of the weights when a model is saved into a directory.
 pub const WEIGHTS_FILE: &str = "model.bpk";
+/// Largest uncompressed PyTorch checkpoint [`import_pytorch`] accepts (the published
+/// two-branch file is ≈ 107 MB).
+const MAX_CHECKPOINT_BYTES: u64 = 1 << 30;
 
 /// The input features a model expects: ZeroNS's log-VQT (spec §1). Plain data, compared by
 /// the pipeline with what the `features` stage is configured to compute.
@@ -266,13 +269,20 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<LoadedModel> {
 pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedModel> {
     let path = path.as_ref();
     let _span = tracing::info_span!("load_model", path = %path.display()).entered();
+    let weights_named = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"));
     let manifest_path = if path.is_dir() {
         path.join(MANIFEST_FILE)
-    } else if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("bpk"))
-    {
-        path.with_file_name(MANIFEST_FILE)
+    } else if weights_named {
+        // `<stem>.json` beside it (saved with a `.json` target), else the directory's
+        // MODEL.json.
+        let own = path.with_extension("json");
+        if own.is_file() {
+            own
+        } else {
+            path.with_file_name(MANIFEST_FILE)
+        }
     } else {
         path.to_path_buf()
     };
@@ -315,6 +325,16 @@ pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedMo
         ));
     }
     let weights_path = manifest_path.with_file_name(&manifest.weights_file);
+    if weights_named && path.file_name() != weights_path.file_name() {
+        return Err(model_err(
+            &manifest_path,
+            format!(
+                "describes {}, not {}",
+                manifest.weights_file,
+                path.display()
+            ),
+        ));
+    }
     let bytes = fs::read(&weights_path).map_err(|e| Error::io(&weights_path, e))?;
     let sha = sha256_hex(&bytes);
     if !sha.eq_ignore_ascii_case(&manifest.weights_sha256) {
@@ -347,7 +367,24 @@ fn network_from_burnpack(
     let network = ZeroNs::new(config, device).map_err(|e| e.to_string())?;
     network
         .try_load_record(record.cast_to_module_dtype())
-        .map_err(|e| format!("weights do not fit the architecture in the sidecar: {e}"))
+        .map_err(|e| {
+            format!(
+                "weights do not fit the architecture in the sidecar: {}",
+                shorten(&e.to_string(), 400)
+            )
+        })
+}
+
+/// `s` cut to at most `max` bytes (on a char boundary), with an ellipsis when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} … ({} more bytes)", &s[..end], s.len() - end)
 }
 
 /// Imports the authors' PyTorch checkpoint (`shift_pret_cnn_16.pth.gz`, or the same file
@@ -362,17 +399,25 @@ pub fn import_pytorch(path: impl AsRef<Path>) -> Result<LoadedModel> {
     let _span = tracing::info_span!("import_pytorch", path = %path.display()).entered();
     let raw = fs::read(path).map_err(|e| Error::io(path, e))?;
     let source_sha256 = sha256_hex(&raw);
-    // gzip magic 1f 8b: decompress to a temporary file for the reader.
+    // gzip magic 1f 8b: decompress to a temporary file for the reader (the published file
+    // inflates to ≈ 107 MB; refuse anything past MAX_CHECKPOINT_BYTES).
     let tmp = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| model_err(path, format!("corrupt gzip stream: {e}")))?;
         let mut tmp = tempfile::Builder::new()
             .suffix(".pth")
             .tempfile()
             .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        tmp.write_all(&out).map_err(|e| Error::io(tmp.path(), e))?;
+        let mut inflate =
+            flate2::read::GzDecoder::new(raw.as_slice()).take(MAX_CHECKPOINT_BYTES + 1);
+        let n = std::io::copy(&mut inflate, &mut tmp)
+            .map_err(|e| model_err(path, format!("corrupt gzip stream: {e}")))?;
+        if n > MAX_CHECKPOINT_BYTES {
+            return Err(model_err(
+                path,
+                format!(
+                    "inflates to more than {MAX_CHECKPOINT_BYTES} bytes: not a ZeroNS checkpoint"
+                ),
+            ));
+        }
         tmp.flush().map_err(|e| Error::io(tmp.path(), e))?;
         Some(tmp)
     } else {
@@ -391,9 +436,12 @@ pub fn import_pytorch(path: impl AsRef<Path>) -> Result<LoadedModel> {
         .collect();
     let config = paper_config_from_shapes(&shapes).map_err(|e| model_err(path, e))?;
     let mut network = ZeroNs::new(&config, &device)?;
-    let result = network
-        .load_from(&mut store)
-        .map_err(|e| model_err(path, format!("weights do not fit: {e}")))?;
+    let result = network.load_from(&mut store).map_err(|e| {
+        model_err(
+            path,
+            format!("weights do not fit: {}", shorten(&e.to_string(), 400)),
+        )
+    })?;
     if !result.unused.is_empty() {
         return Err(model_err(
             path,

@@ -11,23 +11,25 @@
 //!   ReLU, dropout 0.1, Conv1d head + sigmoid. 13,409,601 parameters and 207 M MAC per frame
 //!   per branch; receptive field 137 frames (±68). Imports the published PyTorch checkpoint
 //!   ([`import_pytorch`]).
-//! - [`lite`]: our laptop design (see [`lite`] for the layer table): a 3×3 Conv2d stem with 8
-//!   channels, a ×3 frequency pool, frequency folded into 256 channels, a Conv1d to 64
-//!   channels and six residual dilated Conv1d (kernel 5, dilations 1…32), Conv1d head +
-//!   sigmoid. 172,625 parameters and 0.18 M MAC per frame per branch (≈ 1,150× cheaper than
-//!   the paper branch); receptive field 257 frames (±128, 4.1 s).
+//! - [`lite`]: our laptop design (see [`lite`] for the layer table): a 3×3 stem with 8
+//!   channels shared across frequency, a ×3 frequency pool, frequency folded into 256
+//!   channels, a Conv1d to 64 channels and six residual dilated Conv1d (kernel 5, dilations
+//!   1…32), Conv1d head + sigmoid. 172,625 parameters and 0.18 M MAC per frame per branch
+//!   (≈ 1,150× fewer than the paper branch); receptive field 257 frames (±128, 4.1 s).
 //!
-//! Measured speeds (flex CPU backend, release build, the 2-core development machine shared with
-//! other jobs — ratios matter more than absolutes):
+//! Measured speeds (flex CPU backend, release build, on the 2-core development machine while
+//! other builds ran: load average 5–7, so a process got roughly a third of the machine;
+//! ranges are quiet → loaded readings, ratios matter more than absolutes):
 //!
 //! | what | lite | paper |
 //! |---|---|---|
-//! | inference, 3 min (11,251 frames), both branches | MEASURE | MEASURE |
-//! | one Adam step, 2 branches × 16 crops × 313 frames | MEASURE | MEASURE |
+//! | inference, 3-min song (11,251 frames), both branches, chunked | 0.16–0.46 s (bench 0.46 s) | ≈ 4.5 min (30 s clip: 45 s in the bench; 35 s window: 56 s, peak RSS 0.34 GB) |
+//! | one Adam step, 2 branches × 16 crops × 313 frames, NT-Xent | 0.47–1.2 s (bench 0.84 s; RSS 136 MB, flat over 20 steps) | 402 s (peak RSS 2.9 GB) |
 //!
-//! The lite design follows from those measurements: on flex the backward pass of a 2-D
-//! convolution over 96 bins costs far more than that of a 1-D convolution or a matrix product,
-//! so the only 2-D layer is a tiny 1→8 channel stem, and all temporal modelling is 1-D.
+//! The lite design follows from those measurements: on flex the 2-D convolutions (forward and
+//! even more so backward) cost far more per MAC than 1-D convolutions, so the only frequency-
+//! local layer is a tiny 3×3 stem computed as a 1-D conv, and all temporal modelling is 1-D.
+//! At ≈ 1 s per step, one pass over 2,000 pretraining clips takes about half an hour.
 //!
 //! Files: [`save_model`] writes a burnpack `.bpk` plus a `MODEL.json` sidecar
 //! ([`ModelManifest`]: format version, architecture, expected features, sha256 of the weights,
