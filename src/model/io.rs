@@ -257,8 +257,8 @@ pub fn save_model(model: &LoadedModel, path: impl AsRef<Path>) -> Result<ModelMa
 
 /// Loads a model saved by [`save_model`] onto the CPU (flex) device.
 ///
-/// `path` is the model directory, its `MODEL.json`, or its `.bpk` (the sidecar is then
-/// looked up in the same directory). Every problem — missing or unreadable file, malformed
+/// `path` is the model directory, its sidecar (`MODEL.json` or `<name>.json`), or its `.bpk`
+/// (the sidecar is then `<name>.json` beside it if present, else `MODEL.json`). Every problem — missing or unreadable file, malformed
 /// sidecar, unsupported format version, checksum mismatch, weights that do not fit the
 /// architecture — is an [`Error`], never a panic.
 pub fn load_model(path: impl AsRef<Path>) -> Result<LoadedModel> {
