@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::{self, ANALYSIS_RATE_HZ, DecodeConfig, Signal};
 use crate::features::onset::{FluxConfig, spectral_flux};
+use crate::features::vqt::{VqtConfig, log_vqt};
+use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
@@ -30,13 +32,27 @@ pub enum ActivationKind {
     /// [0, 1]. Not ZeroNS — a hand-made onset curve used until the network lands.
     #[default]
     Flux,
+    /// The ZeroNS network: element-wise max (or the model's combination) of both branches.
+    Max,
+    /// The network's non-percussive ("anchor") branch alone, for inspection.
+    Anchor,
+    /// The network's percussive ("postve") branch alone, for inspection.
+    Postve,
 }
 
 impl ActivationKind {
     pub fn name(self) -> &'static str {
         match self {
             ActivationKind::Flux => "spectral flux of the percussive stem",
+            ActivationKind::Max => "ZeroNS network, combined branches",
+            ActivationKind::Anchor => "ZeroNS network, non-percussive branch",
+            ActivationKind::Postve => "ZeroNS network, percussive branch",
         }
+    }
+
+    /// Whether this activation needs a network.
+    pub fn needs_model(self) -> bool {
+        self != ActivationKind::Flux
     }
 }
 
@@ -47,6 +63,8 @@ pub struct AnalyzeConfig {
     pub decode: DecodeConfig,
     pub separation: HpssConfig,
     pub flux: FluxConfig,
+    pub vqt: VqtConfig,
+    pub infer: InferConfig,
     pub activation: ActivationKind,
     pub tracker: TrackerConfig,
     /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
@@ -144,6 +162,8 @@ pub struct Analysis {
     pub activation_kind: ActivationKind,
     /// The curve the tracker decoded.
     pub activation: Activation,
+    /// Both network branches (non-percussive, percussive) when a network ran.
+    pub branches: Option<(Activation, Activation)>,
     /// Beat times in seconds from the first decoded sample.
     pub beats_s: Vec<f64>,
     /// Global tempo estimate (median inter-beat interval), if there are ≥ 2 beats.
@@ -154,10 +174,12 @@ pub struct Analysis {
 pub fn analyze_file(
     path: &Path,
     config: &AnalyzeConfig,
+    model: Option<&LoadedModel>,
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<Analysis> {
     let _span = tracing::info_span!("analyze_file", path = %path.display()).entered();
+    check_model(config, model)?;
     report(progress, Stage::Decode);
     let decoded = audio::decode_file(path, &config.decode)?;
     cancel.check()?;
@@ -183,7 +205,7 @@ pub fn analyze_file(
         duration_s: decoded.duration_s(),
         codec: Some(decoded.codec.clone()),
     };
-    analyze_decoded(decoded.signal, source, config, progress, cancel).map_err(|e| match e {
+    analyze_decoded(decoded.signal, source, config, model, progress, cancel).map_err(|e| match e {
         // Name the file in errors raised by later stages on in-memory data.
         Error::InvalidInput(detail) => Error::BadAudio {
             path: path.into(),
@@ -197,6 +219,7 @@ pub fn analyze_file(
 pub fn analyze_signal(
     signal: &Signal,
     config: &AnalyzeConfig,
+    model: Option<&LoadedModel>,
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<Analysis> {
@@ -207,13 +230,15 @@ pub fn analyze_signal(
         duration_s: signal.duration_s(),
         codec: None,
     };
-    analyze_decoded(signal.clone(), source, config, progress, cancel)
+    check_model(config, model)?;
+    analyze_decoded(signal.clone(), source, config, model, progress, cancel)
 }
 
 fn analyze_decoded(
     signal: Signal,
     source: SourceInfo,
     config: &AnalyzeConfig,
+    model: Option<&LoadedModel>,
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<Analysis> {
@@ -223,7 +248,7 @@ fn analyze_decoded(
     report(progress, Stage::Separate);
     let stems = hpss(&signal, &config.separation)?;
     cancel.check()?;
-    analyze_stems(&stems, source, config, progress, cancel)
+    analyze_stems(&stems, source, config, model, progress, cancel)
 }
 
 /// Rung 3: analyse separated stems (HPSS output, or user-supplied stems at 16 kHz).
@@ -231,18 +256,73 @@ pub fn analyze_stems(
     stems: &Stems,
     source: SourceInfo,
     config: &AnalyzeConfig,
+    model: Option<&LoadedModel>,
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<Analysis> {
+    check_model(config, model)?;
     report(progress, Stage::Activation);
-    let activation = match config.activation {
-        ActivationKind::Flux => spectral_flux(&stems.percussive, &config.flux)?,
+    let (activation, branches) = match (config.activation, model) {
+        (ActivationKind::Flux, _) => (spectral_flux(&stems.percussive, &config.flux)?, None),
+        (kind, Some(model)) => {
+            let non_percussive = log_vqt(&stems.non_percussive, &config.vqt)?;
+            cancel.check()?;
+            let percussive = log_vqt(&stems.percussive, &config.vqt)?;
+            cancel.check()?;
+            let out = infer(model, &non_percussive, &percussive, &config.infer)?;
+            let chosen = match kind {
+                ActivationKind::Anchor => out.anchor.clone(),
+                ActivationKind::Postve => out.postve.clone(),
+                _ => out.combined,
+            };
+            (chosen, Some((out.anchor, out.postve)))
+        }
+        (kind, None) => {
+            return Err(Error::Config(format!(
+                "the activation '{}' needs a model",
+                kind.name()
+            )));
+        }
     };
     cancel.check()?;
     let mut analysis = track_activation(activation, config, progress)?;
     analysis.source = source;
     analysis.activation_kind = config.activation;
+    analysis.branches = branches;
     Ok(analysis)
+}
+
+/// A network activation needs a network, and the network must expect our features.
+fn check_model(config: &AnalyzeConfig, model: Option<&LoadedModel>) -> Result<()> {
+    match (config.activation.needs_model(), model) {
+        (true, None) => Err(Error::Config(format!(
+            "the activation '{}' needs a model",
+            config.activation.name()
+        ))),
+        (true, Some(m)) => {
+            let f = &m.manifest.features;
+            let v = &config.vqt;
+            if f.sample_rate_hz != v.sample_rate_hz
+                || f.hop_length != v.hop_length
+                || f.n_bins != v.n_bins
+                || f.bins_per_octave != v.bins_per_octave
+            {
+                return Err(Error::Config(format!(
+                    "model {} expects {}-bin features at {} Hz hop {}, but the feature stage \
+                     is set to {}-bin at {} Hz hop {}",
+                    m.manifest.id,
+                    f.n_bins,
+                    f.sample_rate_hz,
+                    f.hop_length,
+                    v.n_bins,
+                    v.sample_rate_hz,
+                    v.hop_length
+                )));
+            }
+            Ok(())
+        }
+        (false, _) => Ok(()),
+    }
 }
 
 /// Rung 4: decode an activation curve into beats.
@@ -265,6 +345,7 @@ pub fn track_activation(
         },
         activation_kind: config.activation,
         activation,
+        branches: None,
         beats_s,
         tempo_bpm,
     })
@@ -313,7 +394,13 @@ mod tests {
         let token = CancelToken::new();
         token.cancel();
         let signal = Signal::new(vec![0.1; 16_000], 16_000);
-        let r = analyze_signal(&signal, &AnalyzeConfig::default(), &mut |_| {}, &token);
+        let r = analyze_signal(
+            &signal,
+            &AnalyzeConfig::default(),
+            None,
+            &mut |_| {},
+            &token,
+        );
         assert!(matches!(r, Err(Error::Cancelled)));
     }
 }

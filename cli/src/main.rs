@@ -28,6 +28,8 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Score estimated beats against reference beats (mir_eval metrics).
     Eval(cmd::eval::EvalArgs),
+    /// Convert the authors' PyTorch checkpoint (.pth / .pth.gz) to a ZeroNS Studio model.
+    ImportWeights(cmd::import_weights::ImportWeightsArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::ImportWeights(args) => cmd::import_weights::run(args),
     };
     match result {
         Ok(code) => code,

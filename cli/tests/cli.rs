@@ -164,3 +164,57 @@ fn tracker_options_are_checked() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
 }
+
+#[test]
+fn import_weights_then_analyze_with_the_model() {
+    // The ÷16-width ZeroNS network in the authors' checkpoint format (PyTorch 2.11,
+    // ../shared/golden/zerons_torch, see tests/fixtures/zerons_torch).
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("tiny");
+    let out = zerons()
+        .arg("import-weights")
+        .arg(repo("tests/fixtures/zerons_torch/tiny_pretext.pth.gz"))
+        .arg("-o")
+        .arg(&model_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("paper architecture"));
+    for activation in ["max", "anchor", "postve"] {
+        let out = zerons()
+            .arg("analyze")
+            .arg(repo("tests/fixtures/audio/clicks.flac"))
+            .args(["--device", "cpu", "--activation", activation, "--model"])
+            .arg(&model_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{activation}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A network activation without a network is refused up front.
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .args(["--activation", "max"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --model"));
+    // A file that is not a model gives a clear error.
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .arg("--model")
+        .arg(repo("tests/fixtures/audio/clicks.wav"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot load the model"));
+}

@@ -34,6 +34,19 @@ impl From<FormatArg> for BeatFormat {
 enum ActivationArg {
     /// Spectral flux of the percussive stem (interim, not ZeroNS).
     Flux,
+    /// The network: both branches combined (needs --model).
+    Max,
+    /// The network's non-percussive branch alone (needs --model).
+    Anchor,
+    /// The network's percussive branch alone (needs --model).
+    Postve,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Gpu,
+    Auto,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -58,9 +71,17 @@ pub struct AnalyzeArgs {
     /// Output format (default: from the output file's extension, else csv).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// The activation curve to track.
-    #[arg(long, value_enum, default_value = "flux")]
-    activation: ActivationArg,
+    /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights` or
+    /// training). Without it the interim spectral-flux activation is used: no trained model
+    /// ships yet.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The activation curve to track (default: max with --model, else flux).
+    #[arg(long, value_enum)]
+    activation: Option<ActivationArg>,
+    /// Where the network runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
     /// Beat decoder.
     #[arg(long, value_enum, default_value = "dbn")]
     tracker: TrackerArg,
@@ -84,6 +105,10 @@ pub struct AnalyzeArgs {
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let config = build_config(&args)?;
     let outputs = plan_outputs(&args)?;
+    let model = match &args.model {
+        Some(path) => Some(load_model(path, args.device)?),
+        None => None,
+    };
     let cancel = ctrl_c_token();
     let bar = FilesBar::new(args.inputs.len());
     let mut failures = 0usize;
@@ -94,6 +119,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         let result = analyze_file(
             input,
             &config,
+            model.as_ref(),
             &mut |p| bar.update(index, &name, p),
             &cancel,
         );
@@ -156,11 +182,20 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
 
 fn build_config(args: &AnalyzeArgs) -> Result<AnalyzeConfig> {
     let mut config = AnalyzeConfig {
-        activation: match args.activation {
-            ActivationArg::Flux => ActivationKind::Flux,
+        activation: match (args.activation, &args.model) {
+            (None, None) | (Some(ActivationArg::Flux), _) => ActivationKind::Flux,
+            (None, Some(_)) | (Some(ActivationArg::Max), _) => ActivationKind::Max,
+            (Some(ActivationArg::Anchor), _) => ActivationKind::Anchor,
+            (Some(ActivationArg::Postve), _) => ActivationKind::Postve,
         },
         ..AnalyzeConfig::default()
     };
+    if config.activation.needs_model() && args.model.is_none() {
+        bail!(
+            "--activation {} needs --model (no trained model ships yet; use flux)",
+            config.activation.name()
+        );
+    }
     if let Some(d) = args.max_duration {
         config.decode.max_duration_s = d;
     }
@@ -265,6 +300,22 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
     };
     write_beats_file(path, &beats, format, &meta)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn load_model(path: &Path, device: DeviceArg) -> Result<zerons::model::LoadedModel> {
+    use zerons::model::{DeviceChoice, load_model_on, select_device};
+    let selected = select_device(match device {
+        DeviceArg::Cpu => DeviceChoice::Cpu,
+        DeviceArg::Gpu => DeviceChoice::Gpu,
+        DeviceArg::Auto => DeviceChoice::Auto,
+    });
+    if let (DeviceArg::Gpu, Some(reason)) = (device, &selected.fallback_reason) {
+        eprintln!("warning: no usable GPU ({reason}); running on the CPU");
+    }
+    let model = load_model_on(path, &selected.device)
+        .with_context(|| format!("cannot load the model {}", path.display()))?;
+    tracing::info!(id = %model.manifest.id, device = %selected.name, "model loaded");
+    Ok(model)
 }
 
 fn display_name(p: &Path) -> String {
