@@ -245,7 +245,7 @@ pub fn track_activation(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Analysis> {
     report(progress, Stage::Track);
-    let beats_s = config.tracker.track(&activation)?;
+    let beats_s = crate::tracking::Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
     let tempo_bpm = median_tempo_bpm(&beats_s);
     report(progress, Stage::Done);
     Ok(Analysis {
