@@ -22,6 +22,7 @@ pub mod eval;
 pub mod features;
 pub mod formats;
 pub mod pipeline;
+pub mod plot;
 pub mod separation;
 pub mod tracking;
 
