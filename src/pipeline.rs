@@ -119,7 +119,11 @@ impl CancelToken {
         self.0.load(Ordering::SeqCst)
     }
     fn check(&self) -> Result<()> {
-        if self.is_cancelled() { Err(Error::Cancelled) } else { Ok(()) }
+        if self.is_cancelled() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -157,7 +161,11 @@ pub fn analyze_file(
     report(progress, Stage::Decode);
     let decoded = audio::decode_file(path, &config.decode)?;
     cancel.check()?;
-    let peak = decoded.signal.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let peak = decoded
+        .signal
+        .samples
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
     if peak < config.silence_threshold() {
         return Err(Error::BadAudio {
             path: path.into(),
@@ -218,7 +226,6 @@ fn analyze_decoded(
     analyze_stems(&stems, source, config, progress, cancel)
 }
 
-
 /// Rung 3: analyse separated stems (HPSS output, or user-supplied stems at 16 kHz).
 pub fn analyze_stems(
     stems: &Stems,
@@ -245,7 +252,8 @@ pub fn track_activation(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Analysis> {
     report(progress, Stage::Track);
-    let beats_s = crate::tracking::Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
+    let beats_s =
+        crate::tracking::Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
     let tempo_bpm = median_tempo_bpm(&beats_s);
     report(progress, Stage::Done);
     Ok(Analysis {
@@ -265,13 +273,21 @@ pub fn track_activation(
 
 /// Tempo from the median inter-beat interval (robust to a few missed/extra beats).
 pub fn median_tempo_bpm(beats_s: &[f64]) -> Option<f64> {
-    let mut ibis: Vec<f64> = beats_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0).collect();
+    let mut ibis: Vec<f64> = beats_s
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .collect();
     if ibis.is_empty() {
         return None;
     }
     ibis.sort_by(f64::total_cmp);
     let n = ibis.len();
-    let median = if n % 2 == 1 { ibis[n / 2] } else { 0.5 * (ibis[n / 2 - 1] + ibis[n / 2]) };
+    let median = if n % 2 == 1 {
+        ibis[n / 2]
+    } else {
+        0.5 * (ibis[n / 2 - 1] + ibis[n / 2])
+    };
     Some(60.0 / median)
 }
 

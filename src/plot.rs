@@ -15,6 +15,7 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 
 use crate::audio::Signal;
@@ -185,10 +186,7 @@ fn validate(input: &PlotInput<'_>) -> Result<()> {
             )));
         }
     }
-    let all_beats = input
-        .beats_s
-        .iter()
-        .chain(input.reference_s.unwrap_or(&[]));
+    let all_beats = input.beats_s.iter().chain(input.reference_s.unwrap_or(&[]));
     if let Some(t) = all_beats.into_iter().find(|t| !t.is_finite()) {
         return Err(Error::InvalidInput(format!("plot: beat time {t}")));
     }
@@ -237,12 +235,14 @@ fn draw<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(|x| e(&x))?;
     let (from, to) = (input.from_s, input.to_s);
     let in_span = |t: &&f64| **t >= from && **t <= to;
+    let root = root.margin(10, 4, 4, 12);
     let root = if input.title.is_empty() {
-        root.clone()
+        root
     } else {
         root.titled(input.title, ("sans-serif", 26))
             .map_err(|x| e(&x))?
     };
+    let (legend_strip, root) = root.split_vertically(36);
     let (w, h) = root.dim_in_pixel();
     let (top, bottom) = root.split_vertically((h as f64 * 0.42) as u32);
 
@@ -251,7 +251,10 @@ fn draw<DB: DrawingBackend>(
         .waveform
         .samples
         .iter()
-        .fold(0.0f32, |m, s| if s.is_finite() { m.max(s.abs()) } else { m })
+        .fold(
+            0.0f32,
+            |m, s| if s.is_finite() { m.max(s.abs()) } else { m },
+        )
         .max(1e-6);
     let y = f64::from(peak) * 1.05;
     let mut wave = ChartBuilder::on(&top)
@@ -283,7 +286,7 @@ fn draw<DB: DrawingBackend>(
         )))
         .map_err(|x| e(&x))?;
     }
-    let beat_style = BEAT_COLOUR.stroke_width(2);
+    let beat_style = BEAT_COLOUR.mix(0.8).stroke_width(2);
     wave.draw_series(
         input
             .beats_s
@@ -324,9 +327,8 @@ fn draw<DB: DrawingBackend>(
             .filter(in_span)
             .map(|&t| PathElement::new(vec![(t, 0.0), (t, y_top)], beat_style)),
     )
-    .map_err(|x| e(&x))?
-    .label("tracked beats")
-    .legend(move |(x, y)| PathElement::new(vec![(x, y - 8), (x, y + 8)], beat_style));
+    .map_err(|x| e(&x))?;
+    let mut legend = vec![LegendEntry::Beat("tracked beats".to_string())];
     for (i, (name, a)) in input.activations.iter().enumerate() {
         let colour = ACTIVATION_COLOURS[i % ACTIVATION_COLOURS.len()];
         let first = ((from * a.fps).floor().max(0.0)) as usize;
@@ -340,9 +342,8 @@ fn draw<DB: DrawingBackend>(
             .filter(|(_, v)| v.is_finite())
             .map(|(k, v)| ((first + k) as f64 / a.fps, f64::from(*v)));
         act.draw_series(LineSeries::new(points, colour.stroke_width(2)))
-            .map_err(|x| e(&x))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x - 10, y), (x + 10, y)], colour.stroke_width(2)));
+            .map_err(|x| e(&x))?;
+        legend.push(LegendEntry::Curve(colour, (*name).to_string()));
     }
     if let Some(reference) = input.reference_s {
         let marks = hits(input.beats_s, reference, config.hit_window_s);
@@ -355,27 +356,86 @@ fn draw<DB: DrawingBackend>(
             hit.iter()
                 .map(|&(t, _)| TriangleMarker::new((t, y_mark), 7, HIT_COLOUR.filled())),
         )
-        .map_err(|x| e(&x))?
-        .label("reference: hit")
-        .legend(|(x, y)| TriangleMarker::new((x, y), 7, HIT_COLOUR.filled()));
+        .map_err(|x| e(&x))?;
+        legend.push(LegendEntry::Hit("reference: hit".to_string()));
         act.draw_series(
             miss.iter()
                 .map(|&(t, _)| Cross::new((t, y_mark), 6, MISS_COLOUR.stroke_width(2))),
         )
-        .map_err(|x| e(&x))?
-        .label(format!(
+        .map_err(|x| e(&x))?;
+        legend.push(LegendEntry::Miss(format!(
             "reference: miss (> {:.0} ms)",
             config.hit_window_s * 1e3
-        ))
-        .legend(|(x, y)| Cross::new((x, y), 6, MISS_COLOUR.stroke_width(2)));
+        )));
     }
-    act.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(|x| e(&x))?;
+    draw_legend(&legend_strip, &legend, beat_style).map_err(|x| e(&x))
+}
+
+/// One entry of the legend row above the panels.
+enum LegendEntry {
+    Beat(String),
+    Curve(RGBColor, String),
+    Hit(String),
+    Miss(String),
+}
+
+/// Draws the legend as one centred row, outside the data.
+fn draw_legend<DB: DrawingBackend>(
+    strip: &DrawingArea<DB, Shift>,
+    entries: &[LegendEntry],
+    beat_style: ShapeStyle,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let font = ("sans-serif", 17).into_font();
+    let text_style = TextStyle::from(font.clone()).pos(Pos::new(HPos::Left, VPos::Center));
+    let (w, h) = strip.dim_in_pixel();
+    let y = h as i32 / 2;
+    let gap = 34;
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|entry| {
+            let label = match entry {
+                LegendEntry::Beat(l)
+                | LegendEntry::Curve(_, l)
+                | LegendEntry::Hit(l)
+                | LegendEntry::Miss(l) => l,
+            };
+            let text_w = strip
+                .estimate_text_size(label, &text_style)
+                .map_or(100, |s| s.0 as i32);
+            28 + text_w
+        })
+        .collect();
+    let total: i32 = widths.iter().sum::<i32>() + gap * (entries.len() as i32 - 1).max(0);
+    let mut x = ((w as i32 - total) / 2).max(0);
+    for (entry, width) in entries.iter().zip(widths) {
+        let (glyph_x, text_x) = (x + 10, x + 28);
+        let label = match entry {
+            LegendEntry::Beat(l) => {
+                strip.draw(&PathElement::new(
+                    vec![(glyph_x, y - 9), (glyph_x, y + 9)],
+                    beat_style,
+                ))?;
+                l
+            }
+            LegendEntry::Curve(c, l) => {
+                strip.draw(&PathElement::new(
+                    vec![(glyph_x - 10, y), (glyph_x + 10, y)],
+                    c.stroke_width(2),
+                ))?;
+                l
+            }
+            LegendEntry::Hit(l) => {
+                strip.draw(&TriangleMarker::new((glyph_x, y), 7, HIT_COLOUR.filled()))?;
+                l
+            }
+            LegendEntry::Miss(l) => {
+                strip.draw(&Cross::new((glyph_x, y), 6, MISS_COLOUR.stroke_width(2)))?;
+                l
+            }
+        };
+        strip.draw(&Text::new(label.as_str(), (text_x, y), text_style.clone()))?;
+        x += width + gap;
+    }
     Ok(())
 }
 
@@ -386,7 +446,10 @@ mod tests {
     #[test]
     fn hit_matching_uses_the_window() {
         let m = hits(&[1.0, 2.05], &[1.06, 2.0, 3.0, 0.5], 0.07);
-        assert_eq!(m, vec![(1.06, true), (2.0, true), (3.0, false), (0.5, false)]);
+        assert_eq!(
+            m,
+            vec![(1.06, true), (2.0, true), (3.0, false), (0.5, false)]
+        );
         let m = hits(&[], &[1.0], 0.07);
         assert_eq!(m, vec![(1.0, false)]);
     }
@@ -396,7 +459,10 @@ mod tests {
         let s = Signal::new((0..1000).map(|k| (k as f32 / 10.0).sin()).collect(), 100);
         let env = envelope(&s, 0.0, 10.0, 50);
         assert_eq!(env.len(), 50);
-        assert!(env.iter().all(|&(_, lo, hi)| lo <= hi && hi <= 1.0 && lo >= -1.0));
+        assert!(
+            env.iter()
+                .all(|&(_, lo, hi)| lo <= hi && hi <= 1.0 && lo >= -1.0)
+        );
         // Past the end of the audio: no columns, no panic.
         assert!(envelope(&s, 20.0, 30.0, 10).is_empty());
         assert!(!FONT.is_empty());

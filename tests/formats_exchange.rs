@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use zerons::Error;
 use zerons::formats::{
     BeatFormat, BeatList, ExportMeta, ExportTrack, GridConfig, GridStyle, Meter, decode_beats,
-    encode_beats, format_collection, parse_collection, read_beats, read_beats_as,
-    read_collection, write_beats_file, write_collection,
+    encode_beats, format_collection, parse_collection, read_beats, read_beats_as, read_collection,
+    write_beats_file, write_collection,
 };
 
 fn fixture(rel: &str) -> PathBuf {
@@ -61,7 +61,10 @@ fn meta() -> ExportMeta {
 fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (k, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol, "{what}: beat {k}: {x} vs {y} (tol {tol})");
+        assert!(
+            (x - y).abs() <= tol,
+            "{what}: beat {k}: {x} vs {y} (tol {tol})"
+        );
     }
 }
 
@@ -101,7 +104,10 @@ fn golden_examples_read() {
     assert_eq!(tracks.len(), 1);
     let t = &tracks[0];
     assert_eq!(t.audio_path, Path::new("/home/user/Music/My Song.wav"));
-    assert_eq!((t.title.as_str(), t.artist.as_str()), ("My Song", "Someone"));
+    assert_eq!(
+        (t.title.as_str(), t.artist.as_str()),
+        ("My Song", "Someone")
+    );
     assert_eq!(t.duration_s, Some(180.0));
     assert_eq!(t.meter, Some(Meter::COMMON));
     assert_close(&t.beats.times_s[..5], &g.times_s, 1e-9, "rekordbox");
@@ -109,7 +115,10 @@ fn golden_examples_read() {
     assert!(*t.beats.times_s.last().unwrap() <= 180.0);
     let pos = t.beats.positions.as_ref().unwrap();
     assert_eq!(&pos[..6], &[1, 2, 3, 4, 1, 2]);
-    assert_eq!(read_beats(&fixture("example_rekordbox.xml")).unwrap(), t.beats);
+    assert_eq!(
+        read_beats(&fixture("example_rekordbox.xml")).unwrap(),
+        t.beats
+    );
 
     // Traktor: one marker at 500 ms, 120 BPM, over the whole 180 s (so from 0 s).
     let tracks = read_collection(&fixture("example_traktor.nml")).unwrap();
@@ -190,7 +199,12 @@ fn point_formats_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let m = meta();
     let odd = BeatList::new((1..60).map(|k| f64::from(k) * 0.123_456_789_1).collect());
-    for beats in [wobbly_beats(true), wobbly_beats(false), odd, BeatList::default()] {
+    for beats in [
+        wobbly_beats(true),
+        wobbly_beats(false),
+        odd,
+        BeatList::default(),
+    ] {
         for (format, tol) in [
             // Half the written resolution, plus float slack.
             (BeatFormat::SvCsv, 0.5e-9 + 1e-13),
@@ -211,7 +225,9 @@ fn point_formats_round_trip() {
     for meter in [Meter::new(3, 4).unwrap(), Meter::new(6, 8).unwrap()] {
         let n = meter.beats_per_bar;
         let b = BeatList::with_positions(
-            (0..30).map(|k| 0.8 + 0.31 * f64::from(k) + 0.01 * f64::from(k % 2)).collect(),
+            (0..30)
+                .map(|k| 0.8 + 0.31 * f64::from(k) + 0.01 * f64::from(k % 2))
+                .collect(),
             (0..30).map(|k| (k + 2) % n + 1).collect(),
         )
         .unwrap();
@@ -277,15 +293,18 @@ fn dj_grids_round_trip() {
         }
     }
     // A steady DJ track needs only a handful of anchors.
-    let text = String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Rekordbox, &m).unwrap()).unwrap();
+    let text =
+        String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Rekordbox, &m).unwrap()).unwrap();
     let anchors = text.matches("<TEMPO ").count();
     assert!((2..=12).contains(&anchors), "{anchors} TEMPO entries");
-    let text = String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Traktor, &m).unwrap()).unwrap();
+    let text =
+        String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Traktor, &m).unwrap()).unwrap();
     let markers = text.matches("TYPE=\"4\"").count();
     assert!((2..=12).contains(&markers), "{markers} grid markers");
     // Per beat: one TEMPO per beat but the last.
     let text =
-        String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Rekordbox, &per_beat).unwrap()).unwrap();
+        String::from_utf8(encode_beats(&dj_beats(), BeatFormat::Rekordbox, &per_beat).unwrap())
+            .unwrap();
     assert_eq!(text.matches("<TEMPO ").count(), dj_beats().len() - 1);
 }
 
@@ -303,7 +322,10 @@ fn downbeats_survive_a_pickup() {
     assert!(text.contains("START=\"2800.000000\""), "{text}");
     let back = decode_beats(text.as_bytes(), BeatFormat::Traktor, Path::new("t.nml")).unwrap();
     let start = find_run(&b.times_s, &back.times_s, 1e-6);
-    assert_eq!(back.positions.unwrap()[start..start + 40], b.positions.as_ref().unwrap()[..]);
+    assert_eq!(
+        back.positions.unwrap()[start..start + 40],
+        b.positions.as_ref().unwrap()[..]
+    );
     // Rekordbox: Battito says the first anchor is beat 2.
     let text = String::from_utf8(encode_beats(&b, BeatFormat::Rekordbox, &m).unwrap()).unwrap();
     assert!(text.contains("Battito=\"2\""), "{text}");
@@ -326,7 +348,11 @@ fn collections_hold_several_songs() {
             title: format!("Track {i}"),
             artist: "DJ & Co".into(),
             duration_s: Some(190.0),
-            beats: if i == 1 { wobbly_beats(true) } else { dj_beats() },
+            beats: if i == 1 {
+                wobbly_beats(true)
+            } else {
+                dj_beats()
+            },
             meter: None,
             tempo_bpm: None,
         })
@@ -371,7 +397,9 @@ fn collections_hold_several_songs() {
         ..GridConfig::default()
     };
     assert_eq!(
-        format_collection(&[], BeatFormat::Rekordbox, &cfg).unwrap_err().code(),
+        format_collection(&[], BeatFormat::Rekordbox, &cfg)
+            .unwrap_err()
+            .code(),
         "config"
     );
 }
@@ -423,7 +451,12 @@ fn errors_name_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&str, &str, usize, &str); 8] = [
         ("a.txt", "0.5\t0.5\t1\n0.4\t0.4\t2\n", 2, "must increase"),
-        ("b.txt", "\\\t1\t2\n0.5\t0.5\t1\nnan\tnan\t2\n", 3, "not a finite number"),
+        (
+            "b.txt",
+            "\\\t1\t2\n0.5\t0.5\t1\nnan\tnan\t2\n",
+            3,
+            "not a finite number",
+        ),
         (
             "c.svl",
             "<sv><data>\n<model id=\"1\" sampleRate=\"0\" type=\"sparse\" dimensions=\"1\" dataset=\"0\"/>\n</data></sv>",

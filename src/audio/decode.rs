@@ -215,7 +215,9 @@ pub fn decode_file(path: &Path, config: &DecodeConfig) -> Result<DecodedAudio> {
                         *o += s * gain;
                     }
                 }
-                if sample_rate_hz > 0 && mono.len() as f64 / sample_rate_hz as f64 > config.max_duration_s {
+                if sample_rate_hz > 0
+                    && mono.len() as f64 / sample_rate_hz as f64 > config.max_duration_s
+                {
                     return Err(too_long(
                         path,
                         mono.len() as f64 / sample_rate_hz as f64,
@@ -269,7 +271,12 @@ pub fn decode_file(path: &Path, config: &DecodeConfig) -> Result<DecodedAudio> {
     if truncated && !config.allow_truncated {
         let got_s = mono.len() as f64 / sample_rate_hz as f64;
         let expected = declared_frames
-            .map(|n| format!(" of the {:.1} s the header declares", n as f64 / sample_rate_hz as f64))
+            .map(|n| {
+                format!(
+                    " of the {:.1} s the header declares",
+                    n as f64 / sample_rate_hz as f64
+                )
+            })
             .unwrap_or_default();
         return Err(Error::Decode {
             path: path.into(),
@@ -310,7 +317,8 @@ pub fn decode_file(path: &Path, config: &DecodeConfig) -> Result<DecodedAudio> {
 /// lists; see [`super::mp4_edit`]).
 fn apply_mp4_edit_list(path: &Path, mono: &mut Vec<f32>, sample_rate_hz: u32) {
     let Ok(mut f) = File::open(path) else { return };
-    let Some(region) = super::mp4_edit::read_edit_region(&mut std::io::BufReader::new(&mut f)) else {
+    let Some(region) = super::mp4_edit::read_edit_region(&mut std::io::BufReader::new(&mut f))
+    else {
         return;
     };
     let skip = ((region.skip_s * sample_rate_hz as f64).round() as usize).min(mono.len());
@@ -339,7 +347,12 @@ fn too_long(path: &Path, duration_s: f64, limit_s: f64) -> Error {
 
 fn fmt_duration(s: f64) -> String {
     let total = s.round() as u64;
-    format!("{}:{:02}:{:02}", total / 3600, (total / 60) % 60, total % 60)
+    format!(
+        "{}:{:02}:{:02}",
+        total / 3600,
+        (total / 60) % 60,
+        total % 60
+    )
 }
 
 fn describe_probe_error(e: &SymphoniaError) -> String {

@@ -78,7 +78,12 @@ fn next_box<R: Read + Seek>(r: &mut R, pos: u64, end: u64) -> Option<((u64, u64)
     Some(((pos + header, pos + size), pos + size, kind))
 }
 
-fn find_child<R: Read + Seek>(r: &mut R, start: u64, end: u64, kind: &[u8; 4]) -> Option<(u64, u64)> {
+fn find_child<R: Read + Seek>(
+    r: &mut R,
+    start: u64,
+    end: u64,
+    kind: &[u8; 4],
+) -> Option<(u64, u64)> {
     let mut pos = start;
     for _ in 0..10_000 {
         let (body, next, k) = next_box(r, pos, end)?;
@@ -132,7 +137,10 @@ fn read_elst<R: Read + Seek>(
         let e = read_at(r, pos, entry_len)?;
         pos += entry_len as u64;
         let (seg, media_time) = if version == 1 {
-            (be_u64(&e[0..8]), i64::from_be_bytes(e[8..16].try_into().ok()?))
+            (
+                be_u64(&e[0..8]),
+                i64::from_be_bytes(e[8..16].try_into().ok()?),
+            )
         } else {
             (be_u32(&e[0..4]) as u64, be_u32(&e[4..8]) as i32 as i64)
         };
@@ -144,7 +152,10 @@ fn read_elst<R: Read + Seek>(
         let duration_s = (seg > 0).then(|| seg as f64 / movie_timescale as f64);
         return Some(EditRegion { skip_s, duration_s });
     }
-    (skip_s > 0.0).then_some(EditRegion { skip_s, duration_s: None })
+    (skip_s > 0.0).then_some(EditRegion {
+        skip_s,
+        duration_s: None,
+    })
 }
 
 #[cfg(test)]
@@ -187,7 +198,10 @@ mod tests {
 
     #[test]
     fn non_mp4_and_garbage_give_none() {
-        assert_eq!(read_edit_region(&mut Cursor::new(b"RIFF\0\0\0\0WAVE".to_vec())), None);
+        assert_eq!(
+            read_edit_region(&mut Cursor::new(b"RIFF\0\0\0\0WAVE".to_vec())),
+            None
+        );
         assert_eq!(read_edit_region(&mut Cursor::new(vec![0xffu8; 64])), None);
         assert_eq!(read_edit_region(&mut Cursor::new(Vec::new())), None);
     }

@@ -16,7 +16,8 @@ pub const ANALYSIS_RATE_HZ: u32 = 16_000;
 /// that output sample `k` is at time `k / target_hz`, and returns exactly
 /// `ceil(n · target / source)` samples, as `librosa.resample` does.
 pub fn resample(signal: &Signal, target_hz: u32) -> Result<Signal> {
-    let _span = tracing::info_span!("resample", from = signal.sample_rate_hz, to = target_hz).entered();
+    let _span =
+        tracing::info_span!("resample", from = signal.sample_rate_hz, to = target_hz).entered();
     if signal.sample_rate_hz == 0 || target_hz == 0 {
         return Err(Error::InvalidInput(format!(
             "cannot resample from {} Hz to {} Hz",
@@ -27,7 +28,8 @@ pub fn resample(signal: &Signal, target_hz: u32) -> Result<Signal> {
         return Ok(signal.clone());
     }
     let n_in = signal.samples.len();
-    let n_out = ((n_in as u128 * target_hz as u128).div_ceil(signal.sample_rate_hz as u128)) as usize;
+    let n_out =
+        ((n_in as u128 * target_hz as u128).div_ceil(signal.sample_rate_hz as u128)) as usize;
     if n_in == 0 {
         return Ok(Signal::new(Vec::new(), target_hz));
     }
@@ -57,7 +59,9 @@ mod tests {
         let n = (seconds * rate as f64) as usize;
         Signal::new(
             (0..n)
-                .map(|i| (2.0 * std::f64::consts::PI * freq_hz * i as f64 / rate as f64).sin() as f32)
+                .map(|i| {
+                    (2.0 * std::f64::consts::PI * freq_hz * i as f64 / rate as f64).sin() as f32
+                })
                 .collect(),
             rate,
         )
@@ -82,7 +86,10 @@ mod tests {
             sc += r.samples[k] as f64 * (w * k as f64).cos();
         }
         let (a, b) = (2.0 * ss / n, 2.0 * sc / n);
-        ((a * a + b * b).sqrt(), -b.atan2(a) / (2.0 * std::f64::consts::PI * freq_hz))
+        (
+            (a * a + b * b).sqrt(),
+            -b.atan2(a) / (2.0 * std::f64::consts::PI * freq_hz),
+        )
     }
 
     #[test]
@@ -95,7 +102,10 @@ mod tests {
             let r = resample(&sine(440.0, rate, 2.0), 16_000).unwrap();
             let (amp, delay_s) = fit_tone(&r, 440.0);
             assert!((amp - 1.0).abs() < 1e-3, "{rate} Hz: amplitude {amp}");
-            assert!(delay_s.abs() <= 0.5 / 16_000.0 + 1e-7, "{rate} Hz: delay {delay_s} s");
+            assert!(
+                delay_s.abs() <= 0.5 / 16_000.0 + 1e-7,
+                "{rate} Hz: delay {delay_s} s"
+            );
         }
     }
 

@@ -110,10 +110,7 @@ mod tests {
     #[test]
     fn label_styles() {
         let b = p("0.500000\t0.500000\t1\n1.000000\t1.000000\t2\n").unwrap();
-        assert_eq!(
-            (b.times_s, b.positions),
-            (vec![0.5, 1.0], Some(vec![1, 2]))
-        );
+        assert_eq!((b.times_s, b.positions), (vec![0.5, 1.0], Some(vec![1, 2])));
         // Extended format, CRLF, region labels, text labels.
         let b = p("0.5\t0.6\tBeat one\r\n\\\t100.0\t2000.0\r\n1.0\t1.0\t\r\n").unwrap();
         assert_eq!((b.times_s, b.positions), (vec![0.5, 1.0], None));
@@ -131,7 +128,11 @@ mod tests {
         let e = p("0.5\t0.5\t1\n1.0\t0.9\t2\n").unwrap_err();
         assert!(e.to_string().starts_with("l.txt:2: label ends"), "{e}");
         let e = p("0.5\t0.5\n0.4\t0.4\n").unwrap_err();
-        assert!(e.to_string().starts_with("l.txt:2: beat times must increase"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("l.txt:2: beat times must increase"),
+            "{e}"
+        );
         let e = p("x\t0.5\t1\n").unwrap_err();
         assert!(e.to_string().starts_with("l.txt:1: not a number"), "{e}");
         let e = p("-1\t-1\t1\n").unwrap_err();

@@ -194,8 +194,9 @@ pub(crate) fn expand(
     let Some(&(first_t, first_bpm)) = anchors.first() else {
         return Ok(out);
     };
-    let too_many =
-        || format!("the grid expands to more than {MAX_GRID_BEATS} beats (corrupt tempo or length?)");
+    let too_many = || {
+        format!("the grid expands to more than {MAX_GRID_BEATS} beats (corrupt tempo or length?)")
+    };
     if backwards {
         let period = 60.0 / first_bpm;
         let count = (first_t / period + 1e-9).floor();
@@ -299,7 +300,13 @@ mod tests {
         // A tempo change at beat 10; anchors only on even beats: the change's anchor moves
         // back to beat 10 (even), and forced beat 5 gets one.
         let times: Vec<f64> = (0..20)
-            .map(|k| if k <= 10 { 0.5 * k as f64 } else { 5.0 + 0.4 * (k - 10) as f64 })
+            .map(|k| {
+                if k <= 10 {
+                    0.5 * k as f64
+                } else {
+                    5.0 + 0.4 * (k - 10) as f64
+                }
+            })
             .collect();
         let c = Constraints {
             allowed: &|k| k % 2 == 0,
@@ -318,7 +325,19 @@ mod tests {
         assert_eq!(t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
         assert_eq!((g[0].1, g[1].1, g[2].1), (-2, -1, 0));
         assert!(expand(&[(0.0, 1e9)], 3600.0, false).is_err());
-        assert!(anchors(&[0.0, 0.5], &GridConfig { max_error_s: 0.1, ..GridConfig::default() }, &ROUND, &FREE, 120.0).is_err());
+        assert!(
+            anchors(
+                &[0.0, 0.5],
+                &GridConfig {
+                    max_error_s: 0.1,
+                    ..GridConfig::default()
+                },
+                &ROUND,
+                &FREE,
+                120.0
+            )
+            .is_err()
+        );
         assert!(anchors(&[0.0, 1e6], &GridConfig::default(), &ROUND, &FREE, 120.0).is_err());
     }
 }

@@ -126,19 +126,20 @@ pub(crate) fn render(beats: &BeatList, meta_in: &ExportMeta) -> Result<Vec<u8>> 
         ));
     }
     let mut reached = 0.0f64;
-    let mut tempo_to = |target_us: f64, at: u32, events: &mut Vec<(u32, u8, MetaMessage<'static>)>| {
-        let tempo = ((target_us - reached) / beat_per_tempo)
-            .round()
-            .clamp(1.0, f64::from(MAX_TEMPO)) as u32;
-        reached += f64::from(tempo) * beat_per_tempo;
-        events.push((at, 2, MetaMessage::Tempo(u24::new(tempo))));
-    };
+    let mut tempo_to =
+        |target_us: f64, at: u32, events: &mut Vec<(u32, u8, MetaMessage<'static>)>| {
+            let tempo = ((target_us - reached) / beat_per_tempo)
+                .round()
+                .clamp(1.0, f64::from(MAX_TEMPO)) as u32;
+            reached += f64::from(tempo) * beat_per_tempo;
+            events.push((at, 2, MetaMessage::Tempo(u24::new(tempo))));
+        };
     for j in 0..lead {
         let target = t0 * (j + 1) as f64 / lead as f64;
         tempo_to(target, tick(j), &mut events);
     }
-    for k in 1..n {
-        tempo_to(times_us[k], tick(lead + k as u64 - 1), &mut events);
+    for (k, &target) in times_us.iter().enumerate().skip(1) {
+        tempo_to(target, tick(lead + k as u64 - 1), &mut events);
     }
     if n == 0 {
         events.push((0, 2, MetaMessage::Tempo(u24::new(500_000))));
@@ -223,7 +224,9 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<BeatList> {
                 }
                 TrackEventKind::Meta(MetaMessage::Marker(text))
                     if first_marker.is_none()
-                        && String::from_utf8_lossy(text).trim().eq_ignore_ascii_case(FIRST_BEAT_MARKER) =>
+                        && String::from_utf8_lossy(text)
+                            .trim()
+                            .eq_ignore_ascii_case(FIRST_BEAT_MARKER) =>
                 {
                     first_marker = Some(tick);
                 }
@@ -236,7 +239,10 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<BeatList> {
         return Err(parse_err(
             path,
             0,
-            format!("track {}, event {}: a tempo of 0 µs per quarter note", t.track, t.event),
+            format!(
+                "track {}, event {}: a tempo of 0 µs per quarter note",
+                t.track, t.event
+            ),
         ));
     }
     // Events of all tracks, in time order (stable: a later event at the same tick wins).
@@ -262,7 +268,9 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<BeatList> {
             return Err(parse_err(
                 path,
                 0,
-                format!("{where_}: a 1/{unit} note is not a whole number of ticks at {ppq} per quarter"),
+                format!(
+                    "{where_}: a 1/{unit} note is not a whole number of ticks at {ppq} per quarter"
+                ),
             ));
         }
         let section = (s.tick, u64::from(num), 4 * ppq / unit);
@@ -320,7 +328,8 @@ mod tests {
     #[test]
     fn lead_in_and_bars_with_positions() {
         // Pickup: the first beat is beat 3 of a 3/4 bar, so the lead-in is two beats.
-        let b = BeatList::with_positions(vec![1.0, 1.5, 2.0, 2.5, 3.0], vec![3, 1, 2, 3, 1]).unwrap();
+        let b =
+            BeatList::with_positions(vec![1.0, 1.5, 2.0, 2.5, 3.0], vec![3, 1, 2, 3, 1]).unwrap();
         let bytes = render(&b, &ExportMeta::default()).unwrap();
         let back = parse(&bytes, Path::new("m.mid")).unwrap();
         assert_eq!(back.positions, b.positions);

@@ -829,7 +829,9 @@ fn sniff_text(text: &str, _path: &Path) -> Option<BeatFormat> {
     }
     if head.starts_with('<') {
         let window = &text[..text.len().min(4096)];
-        let root = |tag: &str| window.contains(&format!("<{tag}>")) || window.contains(&format!("<{tag} "));
+        let root = |tag: &str| {
+            window.contains(&format!("<{tag}>")) || window.contains(&format!("<{tag} "))
+        };
         if root("DJ_PLAYLISTS") {
             return Some(BeatFormat::Rekordbox);
         }
@@ -924,15 +926,25 @@ mod tests {
         assert_eq!(BeatFormat::from_path(Path::new("noext")), None);
         for f in BeatFormat::ALL {
             assert_eq!(f.to_string().parse::<BeatFormat>().unwrap(), f);
-            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.name()));
+            assert_eq!(
+                serde_json::to_string(&f).unwrap(),
+                format!("\"{}\"", f.name())
+            );
             // Shared extensions: SV CSV reads as CSV, Audacity .txt is told by content.
             assert!(BeatFormat::from_extension(f.extension()).is_some());
             assert_eq!(f.carries_positions(), f != BeatFormat::Traktor);
         }
-        assert_eq!(BeatFormat::from_name("Audacity"), Some(BeatFormat::Audacity));
+        assert_eq!(
+            BeatFormat::from_name("Audacity"),
+            Some(BeatFormat::Audacity)
+        );
         assert_eq!(BeatFormat::from_extension("MIDI"), Some(BeatFormat::Midi));
         let e = "wav".parse::<BeatFormat>().unwrap_err();
-        assert!(e.to_string().contains("expected one of csv, beats, jams, sv-csv"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("expected one of csv, beats, jams, sv-csv"),
+            "{e}"
+        );
         assert_eq!("6 / 8".parse::<Meter>().unwrap(), Meter::new(6, 8).unwrap());
         assert!("3/5".parse::<Meter>().is_err());
         assert!(Meter::new(0, 4).is_err());

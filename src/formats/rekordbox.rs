@@ -59,7 +59,11 @@ pub(crate) fn location_path(uri: &str) -> PathBuf {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| char::from(b).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|&b| hex(b)),
+            bytes.get(i + 2).and_then(|&b| hex(b)),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 decoded.push((h * 16 + l) as u8);
                 i += 3;
@@ -71,7 +75,8 @@ pub(crate) fn location_path(uri: &str) -> PathBuf {
         }
     }
     let text = String::from_utf8_lossy(&decoded).into_owned();
-    let drive = text.len() >= 2 && text.as_bytes()[1] == b':' && text.as_bytes()[0].is_ascii_alphabetic();
+    let drive =
+        text.len() >= 2 && text.as_bytes()[1] == b':' && text.as_bytes()[0].is_ascii_alphabetic();
     if drive || uri == rest {
         PathBuf::from(text)
     } else {
@@ -83,7 +88,9 @@ pub(crate) fn location_path(uri: &str) -> PathBuf {
 fn kind(path: &Path) -> String {
     match path.extension().and_then(|e| e.to_str()) {
         Some(e) if e.eq_ignore_ascii_case("aif") => "AIFF File".into(),
-        Some(e) if e.eq_ignore_ascii_case("m4a") || e.eq_ignore_ascii_case("mp4") => "M4A File".into(),
+        Some(e) if e.eq_ignore_ascii_case("m4a") || e.eq_ignore_ascii_case("mp4") => {
+            "M4A File".into()
+        }
         Some(e) => format!("{} File", e.to_ascii_uppercase()),
         None => "Audio File".into(),
     }
@@ -101,7 +108,9 @@ pub(crate) fn render(tracks: &[ExportTrack], cfg: &GridConfig) -> Result<String>
     for (k, track) in tracks.iter().enumerate() {
         render_track(&mut out, k + 1, track, cfg)?;
     }
-    out.push_str("  </COLLECTION>\n  <PLAYLISTS>\n    <NODE Type=\"0\" Name=\"ROOT\" Count=\"1\">\n");
+    out.push_str(
+        "  </COLLECTION>\n  <PLAYLISTS>\n    <NODE Type=\"0\" Name=\"ROOT\" Count=\"1\">\n",
+    );
     let _ = writeln!(
         out,
         "      <NODE Name=\"ZeroNS\" Type=\"1\" KeyType=\"0\" Entries=\"{}\">",
@@ -185,7 +194,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
         return Err(parse_err(
             path,
             root.line,
-            format!("not a Rekordbox XML file: the root element is <{}>", root.name),
+            format!(
+                "not a Rekordbox XML file: the root element is <{}>",
+                root.name
+            ),
         ));
     }
     let Some(collection) = els.iter().position(|e| e.name == "COLLECTION") else {
@@ -216,10 +228,18 @@ fn parse_track(track: &Element, tempos: &[&Element], path: &Path) -> Result<Expo
         let inizio = t.number("Inizio", path)?;
         let bpm = t.number("Bpm", path)?;
         if inizio < 0.0 {
-            return Err(parse_err(path, t.line, format!("<TEMPO> Inizio=\"{inizio}\" is negative")));
+            return Err(parse_err(
+                path,
+                t.line,
+                format!("<TEMPO> Inizio=\"{inizio}\" is negative"),
+            ));
         }
         if bpm <= 0.0 {
-            return Err(parse_err(path, t.line, format!("<TEMPO> Bpm=\"{bpm}\" must be > 0")));
+            return Err(parse_err(
+                path,
+                t.line,
+                format!("<TEMPO> Bpm=\"{bpm}\" must be > 0"),
+            ));
         }
         if let Some(&(prev, _)) = anchors.last()
             && inizio <= prev
@@ -236,7 +256,11 @@ fn parse_track(track: &Element, tempos: &[&Element], path: &Path) -> Result<Expo
         }
         let meter = match t.get("Metro") {
             Some(m) => m.parse::<Meter>().map_err(|_| {
-                parse_err(path, t.line, format!("<TEMPO> Metro=\"{m}\" is not a meter like 4/4"))
+                parse_err(
+                    path,
+                    t.line,
+                    format!("<TEMPO> Metro=\"{m}\" is not a meter like 4/4"),
+                )
             })?,
             None => Meter::COMMON,
         };
@@ -261,7 +285,11 @@ fn parse_track(track: &Element, tempos: &[&Element], path: &Path) -> Result<Expo
     let end = match track.opt_number("TotalTime", path)? {
         Some(d) if d >= 0.0 => d,
         Some(d) => {
-            return Err(parse_err(path, track.line, format!("<TRACK> TotalTime=\"{d}\" is negative")));
+            return Err(parse_err(
+                path,
+                track.line,
+                format!("<TRACK> TotalTime=\"{d}\" is negative"),
+            ));
         }
         None => anchors.last().map_or(0.0, |a| a.0),
     };
@@ -296,10 +324,22 @@ mod tests {
     #[test]
     fn locations() {
         let uri = location_uri(Path::new("/home/user/Music/My Song (Mix) é%.wav"));
-        assert_eq!(uri, "file://localhost/home/user/Music/My%20Song%20(Mix)%20%C3%A9%25.wav");
-        assert_eq!(location_path(&uri), Path::new("/home/user/Music/My Song (Mix) é%.wav"));
-        assert_eq!(location_path("file://localhost/C:/Music/x%20y.mp3"), Path::new("C:/Music/x y.mp3"));
-        assert_eq!(location_path("file:///a/b%zz.mp3"), Path::new("/a/b%zz.mp3"));
+        assert_eq!(
+            uri,
+            "file://localhost/home/user/Music/My%20Song%20(Mix)%20%C3%A9%25.wav"
+        );
+        assert_eq!(
+            location_path(&uri),
+            Path::new("/home/user/Music/My Song (Mix) é%.wav")
+        );
+        assert_eq!(
+            location_path("file://localhost/C:/Music/x%20y.mp3"),
+            Path::new("C:/Music/x y.mp3")
+        );
+        assert_eq!(
+            location_path("file:///a/b%zz.mp3"),
+            Path::new("/a/b%zz.mp3")
+        );
     }
 
     #[test]
@@ -307,12 +347,28 @@ mod tests {
         let p = Path::new("r.xml");
         let head = "<DJ_PLAYLISTS>\n<COLLECTION>\n<TRACK Location=\"file://localhost/a.wav\" TotalTime=\"10\">\n";
         for (body, line, needle) in [
-            ("<TEMPO Inizio=\"1\" Bpm=\"120\"/>\n<TEMPO Inizio=\"0.5\" Bpm=\"120\"/>\n", 5, "does not come after"),
+            (
+                "<TEMPO Inizio=\"1\" Bpm=\"120\"/>\n<TEMPO Inizio=\"0.5\" Bpm=\"120\"/>\n",
+                5,
+                "does not come after",
+            ),
             ("<TEMPO Inizio=\"-1\" Bpm=\"120\"/>\n", 4, "negative"),
             ("<TEMPO Inizio=\"1\" Bpm=\"0\"/>\n", 4, "must be > 0"),
-            ("<TEMPO Inizio=\"1\" Bpm=\"NaN\"/>\n", 4, "not a finite number"),
-            ("<TEMPO Inizio=\"1\" Bpm=\"120\" Metro=\"4/4\" Battito=\"5\"/>\n", 4, "Battito=\"5\""),
-            ("<TEMPO Inizio=\"1\" Bpm=\"120\" Metro=\"x\"/>\n", 4, "Metro=\"x\""),
+            (
+                "<TEMPO Inizio=\"1\" Bpm=\"NaN\"/>\n",
+                4,
+                "not a finite number",
+            ),
+            (
+                "<TEMPO Inizio=\"1\" Bpm=\"120\" Metro=\"4/4\" Battito=\"5\"/>\n",
+                4,
+                "Battito=\"5\"",
+            ),
+            (
+                "<TEMPO Inizio=\"1\" Bpm=\"120\" Metro=\"x\"/>\n",
+                4,
+                "Metro=\"x\"",
+            ),
             ("<TEMPO Bpm=\"120\"/>\n", 4, "no Inizio"),
             ("<TEMPO Inizio=\"0\" Bpm=\"1e9\"/>\n", 3, "more than"),
         ] {

@@ -132,7 +132,9 @@ pub(crate) fn render_svl(beats: &BeatList, meta: &ExportMeta) -> Result<String> 
     let start = frames.first().copied().unwrap_or(0);
     let end = frames.last().map_or(0, |f| f + 1);
     let mut out = String::with_capacity(600 + 40 * frames.len());
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE sonic-visualiser>\n<sv>\n  <data>\n");
+    out.push_str(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE sonic-visualiser>\n<sv>\n  <data>\n",
+    );
     let _ = writeln!(
         out,
         "    <model id=\"1\" name=\"{LAYER_NAME}\" sampleRate=\"{sr}\" start=\"{start}\" end=\"{end}\" \
@@ -167,7 +169,11 @@ fn pick_model<'e>(els: &'e [Element], path: &Path) -> Result<&'e Element> {
         .iter()
         .filter(|e| e.name == "layer" && e.get("type") == Some("timeinstants"))
         .filter_map(|l| l.get("model"))
-        .find_map(|id| els.iter().filter(is_instants).find(|m| m.get("id") == Some(id)));
+        .find_map(|id| {
+            els.iter()
+                .filter(is_instants)
+                .find(|m| m.get("id") == Some(id))
+        });
     if let Some(m) = shown.or_else(|| els.iter().find(is_instants)) {
         return Ok(m);
     }
@@ -206,7 +212,10 @@ pub(crate) fn parse_svl(text: &str, path: &Path) -> Result<BeatList> {
         return Err(parse_err(
             path,
             els[0].line,
-            format!("not a Sonic Visualiser file: the root element is <{}>", els[0].name),
+            format!(
+                "not a Sonic Visualiser file: the root element is <{}>",
+                els[0].name
+            ),
         ));
     }
     let model = pick_model(&els, path)?;
@@ -277,11 +286,17 @@ mod tests {
     fn svl_faults_name_the_element() {
         let path = Path::new("l.svl");
         let head = "<sv>\n<data>\n<model id=\"1\" sampleRate=\"100\" type=\"sparse\" dimensions=\"1\" dataset=\"0\"/>\n<dataset id=\"0\">\n";
-        let ok = format!("{head}<point frame=\"50\" label=\"1\"/>\n<point frame=\"100\" label=\"2\"/>\n</dataset></data></sv>");
+        let ok = format!(
+            "{head}<point frame=\"50\" label=\"1\"/>\n<point frame=\"100\" label=\"2\"/>\n</dataset></data></sv>"
+        );
         let b = parse_svl(&ok, path).unwrap();
         assert_eq!((b.times_s, b.positions), (vec![0.5, 1.0], Some(vec![1, 2])));
         for (body, line, needle) in [
-            ("<point frame=\"50\"/>\n<point frame=\"40\"/>\n", 6, "must increase"),
+            (
+                "<point frame=\"50\"/>\n<point frame=\"40\"/>\n",
+                6,
+                "must increase",
+            ),
             ("<point frame=\"-5\"/>\n", 5, "whole number >= 0"),
             ("<point frame=\"1.5\"/>\n", 5, "whole number >= 0"),
             ("<point frame=\"x\"/>\n", 5, "not a finite number"),
@@ -294,7 +309,11 @@ mod tests {
                 "{body}: {e}"
             );
         }
-        let e = parse_svl("<sv><data><model id=\"1\" type=\"dense\"/></data></sv>", path).unwrap_err();
+        let e = parse_svl(
+            "<sv><data><model id=\"1\" type=\"dense\"/></data></sv>",
+            path,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no time-instants layer"), "{e}");
         let e = parse_svl("<x/>", path).unwrap_err();
         assert!(e.to_string().contains("root element is <x>"), "{e}");

@@ -65,7 +65,11 @@ fn location(path: &Path) -> (String, String, String) {
 /// The path for a LOCATION (inverse of [`location`]).
 fn location_path(volume: &str, dir: &str, file: &str) -> PathBuf {
     let dir = dir.replace("/:", "/");
-    let dir = if dir.starts_with('/') { dir } else { format!("/{dir}") };
+    let dir = if dir.starts_with('/') {
+        dir
+    } else {
+        format!("/{dir}")
+    };
     let is_drive = volume.len() == 2 && volume.ends_with(':');
     let text = if volume.is_empty() {
         format!("{dir}{file}")
@@ -85,7 +89,7 @@ fn traktor_anchors(track: &ExportTrack, cfg: &GridConfig) -> Result<Vec<Anchor>>
     let positions = track.beats.positions.as_deref();
     let is_down = |k: usize| match positions {
         Some(p) => p.get(k) == Some(&1),
-        None => k % TRAKTOR_BAR == 0,
+        None => k.is_multiple_of(TRAKTOR_BAR),
     };
     let bpm = track.average_bpm();
     let first_down = (0..times.len()).find(|&k| is_down(k));
@@ -199,7 +203,10 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
         return Err(parse_err(
             path,
             root.line,
-            format!("not a Traktor NML file: the root element is <{}>", root.name),
+            format!(
+                "not a Traktor NML file: the root element is <{}>",
+                root.name
+            ),
         ));
     }
     let Some(collection) = els.iter().position(|e| e.name == "COLLECTION") else {
@@ -214,7 +221,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
         let markers: Vec<(usize, &Element)> = els
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.parent == Some(ei) && e.name == "CUE_V2" && e.get("TYPE").map(str::trim) == Some("4"))
+            .filter(|(_, e)| {
+                e.parent == Some(ei)
+                    && e.name == "CUE_V2"
+                    && e.get("TYPE").map(str::trim) == Some("4")
+            })
             .collect();
         if markers.is_empty() {
             continue;
@@ -227,7 +238,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
         for &(mi, m) in &markers {
             let start_ms = m.number("START", path)?;
             if start_ms < 0.0 {
-                return Err(parse_err(path, m.line, format!("grid marker START=\"{start_ms}\" is negative")));
+                return Err(parse_err(
+                    path,
+                    m.line,
+                    format!("grid marker START=\"{start_ms}\" is negative"),
+                ));
             }
             let grid_bpm = els
                 .iter()
@@ -236,10 +251,18 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
                 .transpose()?
                 .flatten();
             let bpm = grid_bpm.or(track_bpm).ok_or_else(|| {
-                parse_err(path, m.line, "grid marker without a BPM (no GRID BPM and no TEMPO BPM)")
+                parse_err(
+                    path,
+                    m.line,
+                    "grid marker without a BPM (no GRID BPM and no TEMPO BPM)",
+                )
             })?;
             if bpm <= 0.0 {
-                return Err(parse_err(path, m.line, format!("grid marker BPM {bpm} must be > 0")));
+                return Err(parse_err(
+                    path,
+                    m.line,
+                    format!("grid marker BPM {bpm} must be > 0"),
+                ));
             }
             anchors.push((start_ms / 1e3, bpm, m.line));
         }
@@ -249,7 +272,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
             return Err(parse_err(
                 path,
                 w[1].2,
-                format!("two grid markers at {} ms (also on line {})", w[1].0 * 1e3, w[0].2),
+                format!(
+                    "two grid markers at {} ms (also on line {})",
+                    w[1].0 * 1e3,
+                    w[0].2
+                ),
             ));
         }
         let info = child("INFO");
@@ -261,7 +288,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
             None => None,
         };
         if let Some(d) = duration.filter(|d| *d < 0.0) {
-            return Err(parse_err(path, info.map_or(0, |i| i.line), format!("negative track length {d} s")));
+            return Err(parse_err(
+                path,
+                info.map_or(0, |i| i.line),
+                format!("negative track length {d} s"),
+            ));
         }
         let pairs: Vec<(f64, f64)> = anchors.iter().map(|a| (a.0, a.1)).collect();
         let end = duration.unwrap_or_else(|| pairs.last().map_or(0.0, |a| a.0));
@@ -283,7 +314,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Vec<ExportTrack>> {
             duration_s: duration,
             beats: BeatList {
                 times_s: beats.iter().map(|b| b.0).collect(),
-                positions: Some(beats.iter().map(|b| (b.1.rem_euclid(bar) + 1) as u32).collect()),
+                positions: Some(
+                    beats
+                        .iter()
+                        .map(|b| (b.1.rem_euclid(bar) + 1) as u32)
+                        .collect(),
+                ),
             },
             meter: Some(Meter::COMMON),
             tempo_bpm: track_bpm.filter(|b| *b > 0.0),
@@ -299,12 +335,27 @@ mod tests {
     #[test]
     fn locations() {
         let (v, d, f) = location(Path::new("/home/user/Music/My Song.wav"));
-        assert_eq!((v.as_str(), d.as_str(), f.as_str()), ("", "/:home/:user/:Music/:", "My Song.wav"));
-        assert_eq!(location_path(&v, &d, &f), Path::new("/home/user/Music/My Song.wav"));
+        assert_eq!(
+            (v.as_str(), d.as_str(), f.as_str()),
+            ("", "/:home/:user/:Music/:", "My Song.wav")
+        );
+        assert_eq!(
+            location_path(&v, &d, &f),
+            Path::new("/home/user/Music/My Song.wav")
+        );
         let (v, d, f) = location(Path::new("/Volumes/USB/DJ/a.mp3"));
-        assert_eq!((v.as_str(), d.as_str(), f.as_str()), ("USB", "/:DJ/:", "a.mp3"));
-        assert_eq!(location_path(&v, &d, &f), Path::new("/Volumes/USB/DJ/a.mp3"));
-        assert_eq!(location_path("C:", "/:Music/:", "x.mp3"), Path::new("C:/Music/x.mp3"));
+        assert_eq!(
+            (v.as_str(), d.as_str(), f.as_str()),
+            ("USB", "/:DJ/:", "a.mp3")
+        );
+        assert_eq!(
+            location_path(&v, &d, &f),
+            Path::new("/Volumes/USB/DJ/a.mp3")
+        );
+        assert_eq!(
+            location_path("C:", "/:Music/:", "x.mp3"),
+            Path::new("C:/Music/x.mp3")
+        );
     }
 
     #[test]
@@ -312,10 +363,22 @@ mod tests {
         let p = Path::new("c.nml");
         let head = "<NML>\n<COLLECTION>\n<ENTRY>\n<LOCATION DIR=\"/:\" FILE=\"a.wav\"/>\n";
         for (body, line, needle) in [
-            ("<CUE_V2 TYPE=\"4\" START=\"-5\"><GRID BPM=\"120\"/></CUE_V2>\n", 5, "negative"),
+            (
+                "<CUE_V2 TYPE=\"4\" START=\"-5\"><GRID BPM=\"120\"/></CUE_V2>\n",
+                5,
+                "negative",
+            ),
             ("<CUE_V2 TYPE=\"4\" START=\"5\"/>\n", 5, "without a BPM"),
-            ("<CUE_V2 TYPE=\"4\" START=\"5\"><GRID BPM=\"-1\"/></CUE_V2>\n", 5, "must be > 0"),
-            ("<CUE_V2 TYPE=\"4\" START=\"x\"/>\n", 5, "not a finite number"),
+            (
+                "<CUE_V2 TYPE=\"4\" START=\"5\"><GRID BPM=\"-1\"/></CUE_V2>\n",
+                5,
+                "must be > 0",
+            ),
+            (
+                "<CUE_V2 TYPE=\"4\" START=\"x\"/>\n",
+                5,
+                "not a finite number",
+            ),
             (
                 "<TEMPO BPM=\"120\"/>\n<CUE_V2 TYPE=\"4\" START=\"5\"/>\n<CUE_V2 TYPE=\"4\" START=\"5\"/>\n",
                 7,

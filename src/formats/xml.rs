@@ -52,10 +52,7 @@ impl Element {
             _ => Err(parse_err(
                 path,
                 self.line,
-                format!(
-                    "<{}> {key}=\"{text}\" is not a finite number",
-                    self.name
-                ),
+                format!("<{}> {key}=\"{text}\" is not a finite number", self.name),
             )),
         }
     }
@@ -183,10 +180,18 @@ mod tests {
     fn elements_lines_and_parents() {
         let text = "<?xml version=\"1.0\"?>\n<a x=\"1 &amp; 2\">\n  <b y=\"&#10;\"/>\n  <c>\n<d/></c>\n</a>\n";
         let els = elements(text, Path::new("t.xml")).unwrap();
-        let names: Vec<_> = els.iter().map(|e| (e.name.as_str(), e.line, e.parent)).collect();
+        let names: Vec<_> = els
+            .iter()
+            .map(|e| (e.name.as_str(), e.line, e.parent))
+            .collect();
         assert_eq!(
             names,
-            vec![("a", 2, None), ("b", 3, Some(0)), ("c", 4, Some(0)), ("d", 5, Some(2))]
+            vec![
+                ("a", 2, None),
+                ("b", 3, Some(0)),
+                ("c", 4, Some(0)),
+                ("d", 5, Some(2))
+            ]
         );
         assert_eq!(els[0].get("x"), Some("1 & 2"));
         assert_eq!(els[1].get("y"), Some("\n"));
@@ -203,7 +208,10 @@ mod tests {
             ("plain text", 1),
         ] {
             let e = elements(text, p).unwrap_err();
-            assert!(matches!(e, Error::Parse { line: l, .. } if l == line), "{text:?}: {e}");
+            assert!(
+                matches!(e, Error::Parse { line: l, .. } if l == line),
+                "{text:?}: {e}"
+            );
         }
     }
 
