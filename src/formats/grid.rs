@@ -136,17 +136,46 @@ pub(crate) fn anchors(
         });
         return Ok(out);
     }
+    // next_forced[k]: the first forced beat at or after k (n - 1 if none).
+    let mut next_forced = vec![n - 1; n];
+    for k in (1..n - 1).rev() {
+        next_forced[k] = if (constraints.forced)(k) {
+            k
+        } else {
+            next_forced[k + 1]
+        };
+    }
     let mut i = 0;
     loop {
+        // The furthest beat the anchor on beat i can reach, not past a forced anchor:
+        // galloping then bisection, so that a steady stretch of L beats costs
+        // O(L log L) rather than O(L²).
+        let limit = next_forced[i + 1];
         let mut best = i + 1;
-        if cfg.style == GridStyle::Variable && !(constraints.forced)(best) {
-            for j in i + 2..n {
-                if !fits(i, j)? {
+        if cfg.style == GridStyle::Variable && limit > best {
+            let mut step = 1;
+            let mut fail = None;
+            loop {
+                let j = (i + 1 + step).min(limit);
+                if fits(i, j)? {
+                    best = j;
+                    if j == limit {
+                        break;
+                    }
+                    step *= 2;
+                } else {
+                    fail = Some(j);
                     break;
                 }
-                best = j;
-                if (constraints.forced)(j) {
-                    break;
+            }
+            if let Some(mut hi) = fail {
+                while hi - best > 1 {
+                    let mid = best + (hi - best) / 2;
+                    if fits(i, mid)? {
+                        best = mid;
+                    } else {
+                        hi = mid;
+                    }
                 }
             }
         }
