@@ -29,12 +29,24 @@ pub(crate) fn render(beats: &BeatList) -> Result<String> {
 }
 
 /// True when `.txt` text is an Audacity label track rather than `.beats`: some line has
-/// three or more tab-separated fields, or starts with `\` (the extended format's
-/// frequency lines).
+/// three or more tab-separated fields, a non-numeric label after a tab (legacy
+/// `start\tlabel`), or starts with `\` (the extended format's frequency lines).
 pub(crate) fn looks_like(text: &str) -> bool {
-    text.lines()
-        .take(64)
-        .any(|l| l.starts_with('\\') || l.trim_end_matches('\r').split('\t').count() >= 3)
+    text.lines().take(64).any(|l| {
+        let fields: Vec<&str> = l.trim_end_matches('\r').split('\t').collect();
+        l.starts_with('\\')
+            || fields.len() >= 3
+            || (fields.len() == 2
+                && !l.trim_start().starts_with('#')
+                && !fields[1].split('#').next().unwrap_or("").trim().is_empty()
+                && fields[1]
+                    .split('#')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .parse::<f64>()
+                    .is_err())
+    })
 }
 
 /// A time field: `.` decimals, or a decimal comma (old Audacity versions wrote the
@@ -120,7 +132,9 @@ mod tests {
         let b = p("0,5\n1,25\n").unwrap();
         assert_eq!((b.times_s, b.positions), (vec![0.5, 1.25], None));
         assert!(looks_like("0.5\t0.5\t1\n"));
+        assert!(looks_like("0.5\tkick\n"));
         assert!(!looks_like("0.5\t1\n"));
+        assert!(!looks_like("# a\tb\n0.5\n"));
     }
 
     #[test]

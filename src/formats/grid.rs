@@ -219,21 +219,46 @@ pub(crate) fn expand(
     end_s: f64,
     backwards: bool,
 ) -> std::result::Result<Vec<(f64, i64, usize)>, String> {
-    let mut out = Vec::new();
+    let mut out: Vec<(f64, i64, usize)> = Vec::new();
     let Some(&(first_t, first_bpm)) = anchors.first() else {
         return Ok(out);
     };
+    if let Some(&(t, bpm)) = anchors
+        .iter()
+        .find(|(t, bpm)| !(t.is_finite() && (60.0 / bpm).is_finite() && 60.0 / bpm > 0.0))
+    {
+        return Err(format!(
+            "a grid anchor at {t} s with {bpm} BPM has no usable beat length"
+        ));
+    }
     let too_many = || {
         format!("the grid expands to more than {MAX_GRID_BEATS} beats (corrupt tempo or length?)")
     };
+    // Grid lines must stay apart at the resolution of their times.
+    let mut push = |t: f64, m: i64, a: usize| -> std::result::Result<(), String> {
+        if let Some(&(prev, ..)) = out.last()
+            && t <= prev
+        {
+            return Err(format!(
+                "grid lines at {prev} s and {t} s do not increase (tempo too fast for its times)"
+            ));
+        }
+        out.push((t, m, a));
+        Ok(())
+    };
+    let mut produced = 0.0;
     if backwards {
         let period = 60.0 / first_bpm;
         let count = (first_t / period + 1e-9).floor();
         if count > MAX_GRID_BEATS as f64 {
             return Err(too_many());
         }
+        produced += count;
         for m in (1..=count as i64).rev() {
-            out.push((first_t - m as f64 * period, -m, 0));
+            let t = first_t - m as f64 * period;
+            if t >= 0.0 {
+                push(t, -m, 0)?;
+            }
         }
     }
     for (a, &(t, bpm)) in anchors.iter().enumerate() {
@@ -248,11 +273,12 @@ pub(crate) fn expand(
         } else {
             ((limit - t) / period).floor().max(0.0) + 1.0
         };
-        if out.len() as f64 + count > MAX_GRID_BEATS as f64 {
+        produced += count;
+        if produced > MAX_GRID_BEATS as f64 {
             return Err(too_many());
         }
         for m in 0..count as i64 {
-            out.push((t + m as f64 * period, m, a));
+            push(t + m as f64 * period, m, a)?;
         }
     }
     Ok(out)
@@ -354,6 +380,9 @@ mod tests {
         assert_eq!(t, vec![0.0, 0.5, 1.0, 1.5, 2.0]);
         assert_eq!((g[0].1, g[1].1, g[2].1), (-2, -1, 0));
         assert!(expand(&[(0.0, 1e9)], 3600.0, false).is_err());
+        // Subnormal tempo: no beat length; a tempo too fast for the anchor's precision.
+        assert!(expand(&[(0.0, 1e-320)], 10.0, false).is_err());
+        assert!(expand(&[(1e10, 1e8), (1e10 + 1e-4, 120.0)], 1e10 + 1.0, false).is_err());
         assert!(
             anchors(
                 &[0.0, 0.5],
