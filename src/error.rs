@@ -49,6 +49,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
+    /// A model file (weights or its sidecar) is missing, corrupt, or does not fit the network.
+    #[error("model: {0}")]
+    Model(String),
+
     /// Long work stopped because the caller asked for it.
     #[error("cancelled")]
     Cancelled,
@@ -65,6 +69,7 @@ impl Error {
             Error::Parse { .. } => "parse",
             Error::InvalidInput(_) => "invalid_input",
             Error::Config(_) => "config",
+            Error::Model(_) => "model",
             Error::Cancelled => "cancelled",
         }
     }

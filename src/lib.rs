@@ -21,6 +21,7 @@ pub mod error;
 pub mod eval;
 pub mod features;
 pub mod formats;
+pub mod model;
 pub mod pipeline;
 pub mod plot;
 pub mod separation;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::audio::{self, ANALYSIS_RATE_HZ, DecodeConfig, Signal};
 use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::separation::{HpssConfig, Stems, hpss};
-use crate::tracking::{Activation, TrackerConfig};
+use crate::tracking::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
 
 /// Which curve the tracker decodes.
@@ -252,8 +252,7 @@ pub fn track_activation(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Analysis> {
     report(progress, Stage::Track);
-    let beats_s =
-        crate::tracking::Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
+    let beats_s = Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
     let tempo_bpm = median_tempo_bpm(&beats_s);
     report(progress, Stage::Done);
     Ok(Analysis {

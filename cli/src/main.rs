@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zerons", version, about = "Beat tracking that learns from its user (Zero-Note Samba)")]
+#[command(
+    name = "zerons",
+    version,
+    about = "Beat tracking that learns from its user (Zero-Note Samba)"
+)]
 struct Cli {
     /// More logging on stderr (-v: info, -vv: debug, -vvv: trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -44,9 +48,10 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+        // Other crates (decoders …) only speak up from -vv on.
+        0 => "error,zerons=warn",
+        1 => "warn,zerons=info",
+        2 => "info,zerons=debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZERONS_LOG")

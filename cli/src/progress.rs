@@ -14,11 +14,16 @@ impl FilesBar {
     pub fn new(n_files: usize) -> Self {
         let bar = ProgressBar::new(n_files as u64 * 100);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos_files} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key("pos_files", move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos_files} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "pos_files",
+                move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
                     let _ = write!(w, "{}/{}", s.pos() / 100, n_files);
-                }),
+                },
+            ),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         Self { bar }
@@ -26,7 +31,8 @@ impl FilesBar {
 
     /// Callback for the engine's progress reports on file `index`.
     pub fn update(&self, index: usize, name: &str, p: Progress) {
-        self.bar.set_position(index as u64 * 100 + (p.fraction * 100.0) as u64);
+        self.bar
+            .set_position(index as u64 * 100 + (p.fraction * 100.0) as u64);
         self.bar.set_message(format!("{name}: {}", p.stage.label()));
     }
 

@@ -300,39 +300,51 @@ impl SlidingMedian {
             return;
         }
         let k = self.size;
-        let before = (k / 2) as i64;
+        let before = k / 2;
+        let after = k - 1 - before;
         self.padded.clear();
-        self.padded.extend(
-            (-before..n as i64 + k as i64 - 1 - before).map(|i| order_key(src[reflect(i, n)])),
-        );
+        let mirrored = |i: i64| order_key(src[reflect(i, n)]);
+        self.padded.extend((-(before as i64)..0).map(mirrored));
+        self.padded.extend(src.iter().map(|&v| order_key(v)));
+        self.padded
+            .extend((n as i64..(n + after) as i64).map(mirrored));
+        // The sorted window, then `u32::MAX` sentinels up to a multiple of 8 lanes: they
+        // never count as "below", so `count_below` runs on whole lanes only.
         self.window.clear();
         self.window.extend_from_slice(&self.padded[..k]);
         self.window.sort_unstable();
-        let rank = k / 2;
-        let w = &mut self.window;
-        for (i, out) in dst.iter_mut().enumerate().take(n) {
-            *out = from_order_key(w[rank]);
-            if i + 1 == n {
-                break;
+        self.window.resize(k.next_multiple_of(8), u32::MAX);
+        slide(&mut self.window, &self.padded, k, dst);
+    }
+}
+
+/// The running-median loop over `padded` (see [`SlidingMedian`]); `window` holds the sorted
+/// first `k` keys followed by `u32::MAX` sentinels.
+fn slide(w: &mut [u32], padded: &[u32], k: usize, dst: &mut [f32]) {
+    let n = padded.len() + 1 - k;
+    let rank = k / 2;
+    for (i, out) in dst.iter_mut().enumerate().take(n) {
+        *out = from_order_key(w[rank]);
+        if i + 1 == n {
+            break;
+        }
+        let (outgoing, incoming) = (padded[i], padded[i + k]);
+        if outgoing == incoming {
+            continue;
+        }
+        // w[j] is the first element equal to `outgoing`; c elements are below `incoming`.
+        let j = count_below(w, outgoing);
+        let c = count_below(w, incoming);
+        if c > j {
+            for m in j..c - 1 {
+                w[m] = w[m + 1];
             }
-            let (outgoing, incoming) = (self.padded[i], self.padded[i + k]);
-            if outgoing == incoming {
-                continue;
+            w[c - 1] = incoming;
+        } else {
+            for m in (c..j).rev() {
+                w[m + 1] = w[m];
             }
-            // w[j] is the first element equal to `outgoing`; c elements are below `incoming`.
-            let j = count_below(w, outgoing);
-            let c = count_below(w, incoming);
-            if c > j {
-                for m in j..c - 1 {
-                    w[m] = w[m + 1];
-                }
-                w[c - 1] = incoming;
-            } else {
-                for m in (c..j).rev() {
-                    w[m + 1] = w[m];
-                }
-                w[c] = incoming;
-            }
+            w[c] = incoming;
         }
     }
 }

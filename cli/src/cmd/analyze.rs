@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats_file};
-use zerons::pipeline::{ActivationKind, AnalyzeConfig, Analysis, analyze_file};
+use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file};
 use zerons::tracking::TrackerConfig;
 
 use crate::progress::{FilesBar, ctrl_c_token};
@@ -91,7 +91,12 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
 
     for (index, input) in args.inputs.iter().enumerate() {
         let name = display_name(input);
-        let result = analyze_file(input, &config, &mut |p| bar.update(index, &name, p), &cancel);
+        let result = analyze_file(
+            input,
+            &config,
+            &mut |p| bar.update(index, &name, p),
+            &cancel,
+        );
         let analysis = match result {
             Ok(a) => a,
             Err(zerons::Error::Cancelled) => {
@@ -120,7 +125,10 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
                     "{}: {} beats{} → {}",
                     input.display(),
                     analysis.beats_s.len(),
-                    analysis.tempo_bpm.map(|t| format!(", ~{t:.1} BPM")).unwrap_or_default(),
+                    analysis
+                        .tempo_bpm
+                        .map(|t| format!(", ~{t:.1} BPM"))
+                        .unwrap_or_default(),
                     path.display()
                 ));
             }
@@ -172,7 +180,8 @@ fn build_config(args: &AnalyzeArgs) -> Result<AnalyzeConfig> {
             TrackerConfig::Dbn(dbn)
         }
         TrackerArg::Ellis => {
-            if args.min_bpm.is_some() || args.max_bpm.is_some() || args.transition_lambda.is_some() {
+            if args.min_bpm.is_some() || args.max_bpm.is_some() || args.transition_lambda.is_some()
+            {
                 bail!("--min-bpm/--max-bpm/--transition-lambda apply to the dbn tracker only");
             }
             TrackerConfig::Ellis(Default::default())
@@ -188,6 +197,10 @@ fn build_config(args: &AnalyzeArgs) -> Result<AnalyzeConfig> {
             TrackerConfig::Peaks(peaks)
         }
     };
+    config
+        .tracker
+        .validate()
+        .context("invalid tracker settings")?;
     Ok(config)
 }
 

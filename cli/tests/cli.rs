@@ -1,0 +1,166 @@
+//! End-to-end tests of the `zerons` binary: output formats, batches with bad files, exit
+//! codes and messages.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn zerons() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zerons"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn demo() -> PathBuf {
+    repo("assets/demo/time_to_strike_excerpt.mp3")
+}
+
+#[test]
+fn analyze_prints_one_time_per_line_with_three_decimals() {
+    let out = zerons().arg("analyze").arg(demo()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let times: Vec<f64> = text
+        .lines()
+        .map(|l| {
+            let (_, frac) = l.split_once('.').expect("decimal point");
+            assert_eq!(frac.len(), 3, "three decimals: {l}");
+            l.parse().unwrap()
+        })
+        .collect();
+    // 30 s at ≈ 120 BPM (madmom finds 60 beats on this excerpt).
+    assert!((50..=70).contains(&times.len()), "{} beats", times.len());
+    assert!(times.windows(2).all(|w| w[1] > w[0]));
+    let median_ibi = {
+        let mut d: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        d.sort_by(f64::total_cmp);
+        d[d.len() / 2]
+    };
+    assert!((median_ibi - 0.5).abs() < 0.03, "median IBI {median_ibi}");
+}
+
+#[test]
+fn batch_writes_one_file_per_input_and_reports_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("beats");
+    let out = zerons()
+        .args(["analyze", "--format", "jams", "-o"])
+        .arg(&out_dir)
+        .arg(demo())
+        .arg(repo("tests/fixtures/audio/not_audio.mp3"))
+        .arg(repo("tests/fixtures/audio/silent.wav"))
+        .arg(repo("tests/fixtures/audio/clicks.flac"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not_audio.mp3: not a supported audio file"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("silent.wav: audio is silent"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let demo_jams = out_dir.join("time_to_strike_excerpt.jams");
+    let text = std::fs::read_to_string(&demo_jams).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!((v["file_metadata"]["duration"].as_f64().unwrap() - 30.0).abs() < 0.1);
+    assert_eq!(v["annotations"][0]["namespace"], "beat");
+    assert!(out_dir.join("clicks.jams").exists());
+    assert!(!out_dir.join("silent.jams").exists());
+}
+
+#[test]
+fn missing_file_is_one_line_naming_it() {
+    let out = zerons()
+        .args(["analyze", "/nonexistent/song.mp3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error: /nonexistent/song.mp3:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn analyze_then_eval_roundtrip_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["csv", "beats", "jams"] {
+        let path = dir.path().join(format!("demo.{ext}"));
+        let st = zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg("-o")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let out = zerons()
+            .arg("eval")
+            .arg(&path)
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for key in [
+            "f_measure",
+            "cemgil",
+            "cemgil_best",
+            "goto",
+            "p_score",
+            "cmlc",
+            "cmlt",
+            "amlc",
+            "amlt",
+            "information_gain",
+        ] {
+            assert!(v[key].is_number(), "{ext}: {key} missing in {v}");
+        }
+        assert_eq!(v["f_measure"], 1.0, "{ext}");
+    }
+}
+
+#[test]
+fn eval_reports_malformed_beat_file_with_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.beats");
+    std::fs::write(&bad, "0.5\n1.0\nabc\n").unwrap();
+    let out = zerons().arg("eval").arg(&bad).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.beats:3"), "{stderr}");
+}
+
+#[test]
+fn tracker_options_are_checked() {
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .args(["--tracker", "ellis", "--min-bpm", "60"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .args(["--min-bpm", "300", "--max-bpm", "100"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
+}

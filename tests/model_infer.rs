@@ -1,0 +1,220 @@
+//! Whole-song inference: chunked with halos equals one pass; inputs are checked.
+
+use burn::tensor::Device;
+use zerons::features::Spectrogram;
+use zerons::model::{
+    Architecture, InferConfig, LoadedModel, ModelConfig, Provenance, ZeroNs, import_pytorch, infer,
+    infer_with_progress,
+};
+
+fn model(config: ModelConfig) -> LoadedModel {
+    let device = Device::flex();
+    let network = ZeroNs::new(&config, &device).unwrap();
+    LoadedModel::new(network, config, Provenance::default(), None, device)
+}
+
+/// The paper architecture at widths ÷ 16 with the golden checkpoint's He-normal weights
+/// (PyTorch 2.11, golden/make_golden.py; see tests/model_torch_parity.rs): default-initialised
+/// tiny widths give nearly flat curves, which would make the comparison weak.
+fn tiny_paper() -> LoadedModel {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/zerons_torch/tiny_pretext.pth.gz");
+    let m = import_pytorch(path).unwrap();
+    assert!(matches!(m.config().architecture, Architecture::Paper(_)));
+    m
+}
+
+/// A deterministic pseudo-random log-VQT-like input with a beat-like pulse.
+fn spectrogram(n_frames: usize, seed: u64) -> Spectrogram {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let data = (0..96 * n_frames)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let frame = i % n_frames;
+            let pulse = if frame.is_multiple_of(31) { 3.0 } else { 0.0 };
+            -8.0 + 2.0 * noise + pulse
+        })
+        .collect();
+    Spectrogram {
+        data,
+        n_bins: 96,
+        n_frames,
+        fps: 62.5,
+    }
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn chunked_inference_equals_whole_song_inference() {
+    const TOL: f32 = 1e-5;
+    for m in [model(ModelConfig::lite()), tiny_paper()] {
+        let n = 1500;
+        let (xa, xp) = (spectrogram(n, 1), spectrogram(n, 2));
+        let whole = InferConfig {
+            chunk_frames: 1 << 20,
+            chunks_per_batch: 1,
+        };
+        let reference = infer(&m, &xa, &xp, &whole).unwrap();
+        let arch = match m.config().architecture {
+            Architecture::Paper(_) => "paper/16",
+            Architecture::Lite(_) => "lite",
+        };
+        assert_eq!(reference.combined.len(), n);
+        assert_eq!(reference.combined.fps, 62.5);
+        for (chunk_frames, chunks_per_batch) in [(2048, 1), (300, 1), (128, 3), (97, 4)] {
+            let cfg = InferConfig {
+                chunk_frames,
+                chunks_per_batch,
+            };
+            let out = infer(&m, &xa, &xp, &cfg).unwrap();
+            for (got, want, what) in [
+                (&out.anchor, &reference.anchor, "anchor"),
+                (&out.postve, &reference.postve, "postve"),
+                (&out.combined, &reference.combined, "combined"),
+            ] {
+                let d = max_abs_diff(&got.values, &want.values);
+                eprintln!("{arch} chunk {chunk_frames}×{chunks_per_batch} {what}: {d:.2e}");
+                assert!(d <= TOL, "chunk {chunk_frames}: {what} differs by {d}");
+            }
+        }
+        // The curves are not constant (the comparison above means something).
+        let v = &reference.combined.values;
+        let spread =
+            v.iter().cloned().fold(f32::MIN, f32::max) - v.iter().cloned().fold(f32::MAX, f32::min);
+        eprintln!("{arch}: output spread {spread:.3}");
+        assert!(spread > 1e-2, "{arch}: flat output, spread {spread}");
+    }
+}
+
+#[test]
+fn a_chunk_without_enough_halo_would_differ() {
+    // Guard that the test above can fail: cutting the song into independent pieces with no
+    // halo changes the frames next to the cuts.
+    let m = model(ModelConfig::lite());
+    let (xa, xp) = (spectrogram(600, 3), spectrogram(600, 4));
+    let whole = infer(&m, &xa, &xp, &InferConfig::default()).unwrap();
+    let half = |s: &Spectrogram| Spectrogram {
+        data: (0..96).flat_map(|b| s.row(b)[..300].to_vec()).collect(),
+        n_bins: 96,
+        n_frames: 300,
+        fps: 62.5,
+    };
+    let first = infer(&m, &half(&xa), &half(&xp), &InferConfig::default()).unwrap();
+    let d = max_abs_diff(&first.combined.values, &whole.combined.values[..300]);
+    assert!(d > 1e-4, "no halo effect: {d}");
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let m = model(ModelConfig::lite());
+    let good = spectrogram(200, 5);
+    let cfg = InferConfig::default();
+
+    let mut bins = good.clone();
+    bins.n_bins = 84;
+    bins.data.truncate(84 * 200);
+    let e = infer(&m, &bins, &good, &cfg).unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    assert!(e.to_string().contains("96"), "{e}");
+
+    let short = spectrogram(150, 6);
+    assert_eq!(
+        infer(&m, &good, &short, &cfg).unwrap_err().code(),
+        "invalid_input"
+    );
+
+    let mut fps = good.clone();
+    fps.fps = 100.0;
+    assert_eq!(
+        infer(&m, &fps, &good, &cfg).unwrap_err().code(),
+        "invalid_input"
+    );
+
+    let mut len = good.clone();
+    len.data.pop();
+    assert_eq!(
+        infer(&m, &len, &good, &cfg).unwrap_err().code(),
+        "invalid_input"
+    );
+
+    let mut nan = good.clone();
+    nan.data[5] = f32::NAN;
+    assert_eq!(
+        infer(&m, &good, &nan, &cfg).unwrap_err().code(),
+        "invalid_input"
+    );
+
+    let zero = InferConfig {
+        chunk_frames: 0,
+        ..InferConfig::default()
+    };
+    assert_eq!(infer(&m, &good, &good, &zero).unwrap_err().code(), "config");
+
+    let empty = Spectrogram {
+        data: vec![],
+        n_bins: 96,
+        n_frames: 0,
+        fps: 62.5,
+    };
+    let out = infer(&m, &empty, &empty, &cfg).unwrap();
+    assert!(out.combined.is_empty());
+}
+
+#[test]
+fn progress_reaches_the_end_and_cancel_stops() {
+    let m = model(ModelConfig::lite());
+    let x = spectrogram(1000, 7);
+    let cfg = InferConfig {
+        chunk_frames: 256,
+        chunks_per_batch: 1,
+    };
+    let mut seen = Vec::new();
+    infer_with_progress(&m, &x, &x, &cfg, &mut |done, total| {
+        seen.push((done, total));
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, [(256, 1000), (512, 1000), (768, 1000), (1000, 1000)]);
+    let e = infer_with_progress(&m, &x, &x, &cfg, &mut |done, _| done < 512).unwrap_err();
+    assert_eq!(e.code(), "cancelled");
+}
+
+#[test]
+fn a_training_model_infers_without_dropout() {
+    // A model on the autodiff device (as pretraining leaves it), dropout 0.5: inference must
+    // be deterministic and equal to the same weights on the plain device.
+    let mut config = ModelConfig::lite();
+    if let Architecture::Lite(l) = &mut config.architecture {
+        l.dropout = 0.5;
+    }
+    let train_device = Device::flex().autodiff();
+    let network = ZeroNs::new(&config, &train_device).unwrap();
+    let plain = burn::module::Module::valid(&network);
+    let training = LoadedModel::new(
+        network,
+        config.clone(),
+        Provenance::default(),
+        None,
+        train_device,
+    );
+    let inference = LoadedModel::new(plain, config, Provenance::default(), None, Device::flex());
+    let x = spectrogram(400, 9);
+    let cfg = InferConfig::default();
+    let a = infer(&training, &x, &x, &cfg).unwrap();
+    let b = infer(&training, &x, &x, &cfg).unwrap();
+    let c = infer(&inference, &x, &x, &cfg).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+}
