@@ -23,6 +23,7 @@ pub mod features;
 pub mod formats;
 pub mod model;
 pub mod pipeline;
+pub mod plot;
 pub mod separation;
 pub mod tracking;
 

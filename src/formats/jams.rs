@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::text::parse_err;
+use super::text::{LineIndex, parse_err};
 use super::{BeatList, ExportMeta};
 use crate::{Error, Result};
 
@@ -195,29 +195,6 @@ struct DenseIn {
     time: Vec<f64>,
     #[serde(default)]
     value: Vec<Value>,
-}
-
-/// Maps byte offsets of the file text to 1-based line numbers.
-struct LineIndex<'t> {
-    text: &'t str,
-    newlines: Vec<usize>,
-}
-
-impl<'t> LineIndex<'t> {
-    fn new(text: &'t str) -> Self {
-        let newlines = text
-            .bytes()
-            .enumerate()
-            .filter_map(|(i, b)| (b == b'\n').then_some(i))
-            .collect();
-        Self { text, newlines }
-    }
-
-    /// 1-based line where `part`, a sub-slice of the text, starts.
-    fn line_of(&self, part: &str) -> usize {
-        let offset = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
-        self.newlines.partition_point(|&nl| nl < offset) + 1
-    }
 }
 
 fn json_err(path: &Path, lines: &LineIndex, part: &str, e: &serde_json::Error) -> Error {

@@ -14,6 +14,33 @@ pub(crate) fn parse_err(path: &Path, line: usize, detail: impl Into<String>) -> 
     }
 }
 
+/// Maps byte offsets of a file's text to 1-based line numbers.
+pub(crate) struct LineIndex<'t> {
+    text: &'t str,
+    newlines: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub(crate) fn new(text: &'t str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter_map(|(i, b)| (b == b'\n').then_some(i))
+            .collect();
+        Self { text, newlines }
+    }
+
+    /// 1-based line of the byte at `offset` (offsets past the end count as the last line).
+    pub(crate) fn line_at(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < offset) + 1
+    }
+
+    /// 1-based line where `part`, a sub-slice of the text, starts.
+    pub(crate) fn line_of(&self, part: &str) -> usize {
+        self.line_at((part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize))
+    }
+}
+
 /// Content lines of a text file: 1-based line number and the text with any `#` comment
 /// (to the end of the line, as numpy's `loadtxt` does), surrounding whitespace and `\r`
 /// removed. Blank and comment-only lines are skipped.
