@@ -24,6 +24,7 @@ pub mod formats;
 pub mod model;
 pub mod pipeline;
 pub mod separation;
+pub mod store;
 pub mod tracking;
 
 pub use error::{Error, Result};

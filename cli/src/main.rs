@@ -28,6 +28,8 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Score estimated beats against reference beats (mir_eval metrics).
     Eval(cmd::eval::EvalArgs),
+    /// Manage a project file: tracks, analyses, beat revisions (new|add|list|beats|import|export|undo|redo).
+    Project(cmd::project::ProjectArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Project(args) => cmd::project::run(args),
     };
     match result {
         Ok(code) => code,
