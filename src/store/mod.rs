@@ -367,6 +367,9 @@ pub struct ExportRecord {
     pub exported_at: String,
 }
 
+/// A boxed future borrowing the connection for `'c`.
+type BoxFut<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<T>> + 'c>>;
+
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 /// An open project file. See the [module docs](self).
@@ -401,6 +404,7 @@ impl Project {
         let project = Self::connect(path, &opts, true)?;
         let settings_json = serde_json::to_string(settings)
             .map_err(|e| Error::Config(format!("cannot serialise settings: {e}")))?;
+        let name = name.to_owned();
         project.with_conn(|conn| {
             Box::pin(async move {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -508,39 +512,32 @@ impl Project {
     }
 
     /// Runs `f` on the connection, blocking; maps sqlx errors to engine errors.
-    fn with_conn<T>(
-        &self,
-        f: impl for<'c> FnOnce(
-            &'c mut SqliteConnection,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = sqlx::Result<T>> + Send + 'c>,
-        >,
-    ) -> Result<T> {
-        let mut guard = self.conn.lock().map_err(|_| Error::Store {
-            path: self.path.clone(),
-            detail: "connection poisoned by an earlier panic".into(),
-        })?;
+    fn with_conn<T>(&self, f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>) -> Result<T> {
+        let mut guard = self.lock()?;
         self.rt
             .block_on(f(&mut guard))
             .map_err(|e| map_err(&self.path, self.busy_timeout_ms, e))
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f` succeeds.
-    fn write<T: Send>(
-        &self,
-        f: impl for<'c> FnOnce(
-            &'c mut SqliteConnection,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = sqlx::Result<T>> + Send + 'c>,
-        > + Send,
-    ) -> Result<T> {
-        self.with_conn(|conn| {
-            Box::pin(async move {
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f` succeeds and
+    /// rolled back otherwise.
+    fn write<T>(&self, f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>) -> Result<T> {
+        let mut guard = self.lock()?;
+        let conn: &mut SqliteConnection = &mut guard;
+        self.rt
+            .block_on(async move {
                 let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
                 let out = f(&mut tx).await?;
                 tx.commit().await?;
                 Ok(out)
             })
+            .map_err(|e| map_err(&self.path, self.busy_timeout_ms, e))
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, SqliteConnection>> {
+        self.conn.lock().map_err(|_| Error::Store {
+            path: self.path.clone(),
+            detail: "connection poisoned by an earlier panic".into(),
         })
     }
 
