@@ -10,9 +10,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use zerons::formats::BeatList;
-use zerons::store::{
-    Author, Curve, NewAnalysis, NewRevision, Project, ProjectSettings, TrackMeta,
-};
+use zerons::store::{Author, Curve, NewAnalysis, NewRevision, Project, ProjectSettings, TrackMeta};
 
 fn beats(shift: f64) -> BeatList {
     BeatList::new((0..480).map(|k| 0.25 + k as f64 * 0.5 + shift).collect())

@@ -197,7 +197,11 @@ fn reanalysis_never_hides_user_beats() {
     assert_ne!(m1, m2);
     p.checkout(t, m2).unwrap();
     assert_eq!(p.head(t).unwrap().unwrap().id, m2);
-    assert_eq!(p.undo(t).unwrap(), Some(u), "undo after checkout returns to the user beats");
+    assert_eq!(
+        p.undo(t).unwrap(),
+        Some(u),
+        "undo after checkout returns to the user beats"
+    );
 }
 
 #[test]
@@ -286,7 +290,11 @@ fn invalid_beats_are_refused_without_writing() {
 fn bad_files_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     // Not SQLite at all.
-    let text = song(dir.path(), "notes.txt", b"hello, this is not a database at all");
+    let text = song(
+        dir.path(),
+        "notes.txt",
+        b"hello, this is not a database at all",
+    );
     let e = Project::open(&text).unwrap_err();
     assert_eq!(e.code(), "not_a_project", "{e}");
     // Empty file.
@@ -371,7 +379,10 @@ fn long_lock_gives_project_busy() {
         .add_track(&song(dir.path(), "a.wav", b"x"), &meta())
         .unwrap_err();
     assert_eq!(e.code(), "project_busy", "{e}");
-    assert!(start.elapsed() >= Duration::from_millis(150), "waited for the lock");
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "waited for the lock"
+    );
     rt.block_on(holder.execute("ROLLBACK")).unwrap();
     // Lock released: the same call now works.
     p.add_track(&song(dir.path(), "a.wav", b"x"), &meta())

@@ -512,7 +512,10 @@ impl Project {
     }
 
     /// Runs `f` on the connection, blocking; maps sqlx errors to engine errors.
-    fn with_conn<T>(&self, f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>) -> Result<T> {
+    fn with_conn<T>(
+        &self,
+        f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>,
+    ) -> Result<T> {
         let mut guard = self.lock()?;
         self.rt
             .block_on(f(&mut guard))
@@ -521,7 +524,10 @@ impl Project {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f` succeeds and
     /// rolled back otherwise.
-    fn write<T>(&self, f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>) -> Result<T> {
+    fn write<T>(
+        &self,
+        f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>,
+    ) -> Result<T> {
         let mut guard = self.lock()?;
         let conn: &mut SqliteConnection = &mut guard;
         self.rt
@@ -838,7 +844,9 @@ impl Project {
         let _span = tracing::info_span!("store.commit_beats", track, n = rev.beats.len()).entered();
         rev.beats.validate()?;
         if rev.beats_per_bar == Some(0) {
-            return Err(Error::InvalidInput("beats_per_bar must be at least 1".into()));
+            return Err(Error::InvalidInput(
+                "beats_per_bar must be at least 1".into(),
+            ));
         }
         self.track(track)?;
         let times = codec::f64_to_le(&rev.beats.times_s);
@@ -1276,6 +1284,12 @@ fn check_header(path: &Path) -> Result<()> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut head = [0u8; 16];
     let n = f.read(&mut head).map_err(|e| Error::io(path, e))?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if n == 0 && Path::new(&wal).is_file() {
+        // Crashed before the first checkpoint: SQLite recovers the content from the WAL.
+        return Ok(());
+    }
     if n < 16 || &head != b"SQLite format 3\0" {
         return Err(Error::NotAProject {
             path: path.into(),

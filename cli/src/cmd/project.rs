@@ -178,18 +178,14 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
             p.log_export(track, rev.id, format.name(), &output)?;
             println!("wrote {} ({} beats)", output.display(), rev.beats.len());
         }
-        ProjectCommand::Undo { project, track } => {
-            match Project::open(&project)?.undo(track)? {
-                Some(r) => println!("track {track}: now at revision {r}"),
-                None => println!("track {track}: nothing to undo"),
-            }
-        }
-        ProjectCommand::Redo { project, track } => {
-            match Project::open(&project)?.redo(track)? {
-                Some(r) => println!("track {track}: now at revision {r}"),
-                None => println!("track {track}: nothing to redo"),
-            }
-        }
+        ProjectCommand::Undo { project, track } => match Project::open(&project)?.undo(track)? {
+            Some(r) => println!("track {track}: now at revision {r}"),
+            None => println!("track {track}: nothing to undo"),
+        },
+        ProjectCommand::Redo { project, track } => match Project::open(&project)?.redo(track)? {
+            Some(r) => println!("track {track}: now at revision {r}"),
+            None => println!("track {track}: nothing to redo"),
+        },
     }
     Ok(ExitCode::SUCCESS)
 }
