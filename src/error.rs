@@ -56,6 +56,37 @@ pub enum Error {
     /// Long work stopped because the caller asked for it.
     #[error("cancelled")]
     Cancelled,
+
+    /// A project file could not be read or written (disk full, corrupt, I/O failure, a
+    /// missing track or revision …).
+    #[error("{}: {detail}", path.display())]
+    Store { path: PathBuf, detail: String },
+
+    /// The file exists but is not a ZeroNS project.
+    #[error("{}: not a ZeroNS project ({detail})", path.display())]
+    NotAProject { path: PathBuf, detail: String },
+
+    /// The project was written by a newer ZeroNS with a schema this build does not know.
+    #[error(
+        "{}: project schema version {found} is newer than this ZeroNS supports ({supported}); update ZeroNS",
+        path.display()
+    )]
+    ProjectTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    /// Another program kept the project locked longer than the busy timeout.
+    #[error(
+        "{}: project is locked by another program (waited {waited_ms} ms); close it or retry",
+        path.display()
+    )]
+    ProjectBusy { path: PathBuf, waited_ms: u64 },
+
+    /// The project file (or its folder) cannot be written.
+    #[error("{}: project is read-only ({detail})", path.display())]
+    ProjectReadOnly { path: PathBuf, detail: String },
 }
 
 impl Error {
@@ -71,6 +102,11 @@ impl Error {
             Error::Config(_) => "config",
             Error::Model(_) => "model",
             Error::Cancelled => "cancelled",
+            Error::Store { .. } => "store",
+            Error::NotAProject { .. } => "not_a_project",
+            Error::ProjectTooNew { .. } => "project_too_new",
+            Error::ProjectBusy { .. } => "project_busy",
+            Error::ProjectReadOnly { .. } => "project_read_only",
         }
     }
 

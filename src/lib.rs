@@ -25,6 +25,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plot;
 pub mod separation;
+pub mod store;
 pub mod tracking;
 
 pub use error::{Error, Result};

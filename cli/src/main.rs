@@ -30,6 +30,8 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Convert the authors' PyTorch checkpoint (.pth / .pth.gz) to a ZeroNS Studio model.
     ImportWeights(cmd::import_weights::ImportWeightsArgs),
+    /// Manage a project file: tracks, analyses, beat revisions (new|add|list|beats|import|export|undo|redo).
+    Project(cmd::project::ProjectArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::ImportWeights(args) => cmd::import_weights::run(args),
+        Command::Project(args) => cmd::project::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
 pub mod analyze;
 pub mod eval;
 pub mod import_weights;
+pub mod project;

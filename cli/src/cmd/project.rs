@@ -1,0 +1,246 @@
+//! `zerons project …`: script a project file without the app.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use zerons::formats::{BeatFormat, ExportMeta, read_beats, write_beats_file};
+use zerons::pipeline::{AnalyzeConfig, analyze_file};
+use zerons::store::{
+    Author, Curve, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta,
+    TrackStatus,
+};
+use zerons::tracking::TrackerConfig;
+
+use crate::progress::ctrl_c_token;
+
+#[derive(Args)]
+pub struct ProjectArgs {
+    #[command(subcommand)]
+    command: ProjectCommand,
+}
+
+#[derive(Subcommand)]
+enum ProjectCommand {
+    /// Create a new project file.
+    New {
+        /// Project file to create (e.g. `mysongs.zerons`).
+        project: PathBuf,
+        /// Display name (default: the file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Slowest tempo the tracker considers (BPM).
+        #[arg(long, default_value_t = ProjectSettings::default().min_bpm)]
+        min_bpm: f64,
+        /// Fastest tempo the tracker considers (BPM).
+        #[arg(long, default_value_t = ProjectSettings::default().max_bpm)]
+        max_bpm: f64,
+        /// Beats per bar.
+        #[arg(long, default_value_t = ProjectSettings::default().beats_per_bar)]
+        beats_per_bar: u32,
+    },
+    /// Add audio files and analyse them (each analysis becomes a model revision).
+    Add {
+        project: PathBuf,
+        #[arg(required = true)]
+        audio: Vec<PathBuf>,
+    },
+    /// List the tracks, their file status and current revision.
+    List { project: PathBuf },
+    /// Print the current beats of a track (time and, if known, position in bar).
+    Beats {
+        project: PathBuf,
+        /// Track id (see `list`).
+        track: i64,
+    },
+    /// Import a beat file (CSV, .beats, JAMS) as a new revision of a track.
+    Import {
+        project: PathBuf,
+        track: i64,
+        beats_file: PathBuf,
+    },
+    /// Write the current beats of a track to a file (format from the extension).
+    Export {
+        project: PathBuf,
+        track: i64,
+        output: PathBuf,
+    },
+    /// Step back one revision.
+    Undo { project: PathBuf, track: i64 },
+    /// Step forward to the revision last undone.
+    Redo { project: PathBuf, track: i64 },
+}
+
+pub fn run(args: ProjectArgs) -> Result<ExitCode> {
+    match args.command {
+        ProjectCommand::New {
+            project,
+            name,
+            min_bpm,
+            max_bpm,
+            beats_per_bar,
+        } => {
+            let name = name.unwrap_or_else(|| {
+                project
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "project".into())
+            });
+            let settings = ProjectSettings {
+                min_bpm,
+                max_bpm,
+                beats_per_bar,
+            };
+            Project::create(&project, &name, &settings)?;
+            println!("created {}", project.display());
+        }
+        ProjectCommand::Add { project, audio } => add(&Project::open(&project)?, &audio)?,
+        ProjectCommand::List { project } => {
+            let p = Project::open(&project)?;
+            let mut out = std::io::stdout().lock();
+            for t in p.tracks()? {
+                let status = match p.check_track(t.id)? {
+                    TrackStatus::Ok => "ok",
+                    TrackStatus::Missing => "MISSING (relink)",
+                    TrackStatus::Changed { .. } => "CHANGED (relink)",
+                };
+                let head = match t.head {
+                    Some(h) => {
+                        let r = p.revision(h)?;
+                        format!("rev {h} ({}, {} beats)", author(r.author), r.beats.len())
+                    }
+                    None => "no beats".into(),
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{:.1} s\t{status}\t{head}",
+                    t.id,
+                    t.path.display(),
+                    t.meta.duration_s
+                )?;
+            }
+        }
+        ProjectCommand::Beats { project, track } => {
+            let p = Project::open(&project)?;
+            let Some(rev) = p.head(track)? else {
+                bail!("track {track} has no beats yet");
+            };
+            let mut out = std::io::stdout().lock();
+            for (i, t) in rev.beats.times_s.iter().enumerate() {
+                match rev.beats.positions.as_ref().and_then(|p| p.get(i)) {
+                    Some(pos) => writeln!(out, "{t:.6}\t{pos}")?,
+                    None => writeln!(out, "{t:.6}")?,
+                }
+            }
+        }
+        ProjectCommand::Import {
+            project,
+            track,
+            beats_file,
+        } => {
+            let p = Project::open(&project)?;
+            let beats = read_beats(&beats_file)?;
+            let note = format!("imported {}", beats_file.display());
+            let id = p.commit_beats(
+                track,
+                &NewRevision {
+                    beats: &beats,
+                    author: Author::Import,
+                    note: &note,
+                    beats_per_bar: None,
+                },
+            )?;
+            println!("track {track}: revision {id} ({} beats)", beats.len());
+        }
+        ProjectCommand::Export {
+            project,
+            track,
+            output,
+        } => {
+            let p = Project::open(&project)?;
+            let t = p.track(track)?;
+            let Some(rev) = p.head(track)? else {
+                bail!("track {track} has no beats yet");
+            };
+            let format = BeatFormat::from_path(&output).unwrap_or(BeatFormat::Csv);
+            let meta = ExportMeta {
+                duration_s: Some(t.meta.duration_s),
+                title: t
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                ..ExportMeta::default()
+            };
+            write_beats_file(&output, &rev.beats, format, &meta)?;
+            p.log_export(track, rev.id, format.name(), &output)?;
+            println!("wrote {} ({} beats)", output.display(), rev.beats.len());
+        }
+        ProjectCommand::Undo { project, track } => match Project::open(&project)?.undo(track)? {
+            Some(r) => println!("track {track}: now at revision {r}"),
+            None => println!("track {track}: nothing to undo"),
+        },
+        ProjectCommand::Redo { project, track } => match Project::open(&project)?.redo(track)? {
+            Some(r) => println!("track {track}: now at revision {r}"),
+            None => println!("track {track}: nothing to redo"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn author(a: Author) -> &'static str {
+    match a {
+        Author::User => "user",
+        Author::Model => "model",
+        Author::Import => "import",
+    }
+}
+
+fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
+    let settings = p.settings()?;
+    let mut config = AnalyzeConfig::default();
+    if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
+        dbn.min_bpm = settings.min_bpm;
+        dbn.max_bpm = settings.max_bpm;
+    }
+    let config_json = serde_json::to_string(&config)?;
+    let cancel = ctrl_c_token();
+    let known: Vec<Track> = p.tracks()?;
+    for path in audio {
+        if known.iter().any(|t| &t.path == path) {
+            eprintln!("{}: already in the project, skipped", path.display());
+            continue;
+        }
+        let analysis = analyze_file(path, &config, &mut |_| {}, &cancel)
+            .with_context(|| format!("analysing {}", path.display()))?;
+        let meta = TrackMeta {
+            duration_s: analysis.source.duration_s,
+            sample_rate_hz: analysis.source.sample_rate_hz,
+            channels: u32::try_from(analysis.source.channels).unwrap_or(u32::MAX),
+        };
+        let track = p.add_track(path, &meta)?;
+        let curve = Curve {
+            kind: analysis.activation_kind.name().into(),
+            fps: analysis.activation.fps,
+            values: analysis.activation.values.clone(),
+        };
+        let a = p.add_analysis(
+            track,
+            &NewAnalysis {
+                model_id: None,
+                config_json: &config_json,
+                curves: std::slice::from_ref(&curve),
+            },
+        )?;
+        let beats = zerons::formats::BeatList::new(analysis.beats_s.clone());
+        let (rev, _) = p.add_model_revision(track, a, &beats, None)?;
+        println!(
+            "{}\ttrack {track}\trevision {rev}\t{} beats",
+            path.display(),
+            beats.len()
+        );
+    }
+    Ok(())
+}
