@@ -25,5 +25,6 @@ pub mod model;
 pub mod pipeline;
 pub mod separation;
 pub mod tracking;
+pub mod train;
 
 pub use error::{Error, Result};

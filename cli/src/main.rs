@@ -28,6 +28,8 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Score estimated beats against reference beats (mir_eval metrics).
     Eval(cmd::eval::EvalArgs),
+    /// Self-supervised pretraining (sync-pred) on a directory of music.
+    Pretrain(cmd::pretrain::PretrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Pretrain(args) => cmd::pretrain::run(args),
     };
     match result {
         Ok(code) => code,
