@@ -73,8 +73,14 @@ fn make_corpus(dir: &Path) {
     let sub = dir.join("album");
     std::fs::create_dir_all(&sub).unwrap();
     let secs = 21.0; // two 10 s clips
-    write_wav(&dir.join("a.wav"), &mix(&clicks(secs, 0.125, 0.5), &tone(secs, 0.1)));
-    write_wav(&sub.join("b.wav"), &mix(&clicks(secs, 0.1, 0.5), &tone(secs, 0.12)));
+    write_wav(
+        &dir.join("a.wav"),
+        &mix(&clicks(secs, 0.125, 0.5), &tone(secs, 0.1)),
+    );
+    write_wav(
+        &sub.join("b.wav"),
+        &mix(&clicks(secs, 0.1, 0.5), &tone(secs, 0.12)),
+    );
     write_wav(&sub.join("c.perc.wav"), &clicks(secs, 0.15, 0.5));
     write_wav(&sub.join("c.nonperc.wav"), &tone(secs, 0.1));
     write_wav(&dir.join("drums_only.wav"), &clicks(secs, 0.125, 0.5));
@@ -108,7 +114,13 @@ fn ingestion_curates_caches_and_splits_by_track() {
     let m = manifest(cache.path());
     let r = &corpus.report;
     for (path, t) in &m.tracks {
-        eprintln!("{path}: p={:.3} {:?} clips {} / rejected {}", t.pass_fraction, t.rejected, t.clips_kept(), t.clips_rejected);
+        eprintln!(
+            "{path}: p={:.3} {:?} clips {} / rejected {}",
+            t.pass_fraction,
+            t.rejected,
+            t.clips_kept(),
+            t.clips_rejected
+        );
     }
     assert_eq!(r.tracks, 6, "{seen:?}");
     assert_eq!(r.processed, 6);
@@ -135,7 +147,14 @@ fn ingestion_curates_caches_and_splits_by_track() {
     assert_ne!(clip.percussive, clip.non_percussive);
 
     // Second run: everything comes from the cache; same split.
-    let again = ingest_corpus(audio.path(), cache.path(), &cfg, &CancelToken::new(), |_| {}).unwrap();
+    let again = ingest_corpus(
+        audio.path(),
+        cache.path(),
+        &cfg,
+        &CancelToken::new(),
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(again.report.processed, 0);
     assert_eq!(again.train, corpus.train);
     assert_eq!(again.valid, corpus.valid);
@@ -150,7 +169,10 @@ fn ingestion_curates_caches_and_splits_by_track() {
 fn tiny_corpus(audio: &Path, cache: &Path) -> Corpus {
     let secs = 21.0;
     for (name, period) in [("x", 0.125), ("y", 0.2)] {
-        write_wav(&audio.join(format!("{name}.perc.wav")), &clicks(secs, period, 0.5));
+        write_wav(
+            &audio.join(format!("{name}.perc.wav")),
+            &clicks(secs, period, 0.5),
+        );
         let mut t = tone(secs, 0.05);
         // Make the non-percussive stem pulse with the clicks (accents), as music does.
         let p = (period * SR as f64) as usize;
@@ -199,7 +221,9 @@ fn training_moves_the_loss_and_resume_is_exact() {
     // Loss on a fixed clip at fixed offsets, before and after 12 steps.
     cpu.seed(cfg.seed);
     let init = ZeroNs::new(&cfg.model, &cpu).unwrap();
-    let before = validate(&init, &corpus, fixed, &cfg, &cpu).unwrap().unwrap();
+    let before = validate(&init, &corpus, fixed, &cfg, &cpu)
+        .unwrap()
+        .unwrap();
     assert!((before.loss - 16f64.ln()).abs() < 0.3, "{before:?}");
 
     let run_a = tempfile::tempdir().unwrap();
@@ -207,14 +231,33 @@ fn training_moves_the_loss_and_resume_is_exact() {
         max_steps: Some(12),
         ..cfg.clone()
     };
-    let a = pretrain(&corpus, run_a.path(), &full, false, &cpu, &CancelToken::new(), |_| {}).unwrap();
+    let a = pretrain(
+        &corpus,
+        run_a.path(),
+        &full,
+        false,
+        &cpu,
+        &CancelToken::new(),
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(a.state.global_step, 12);
     assert_eq!(a.state.epoch, 3);
     assert_eq!(a.state.history.len(), 3);
     let trained = load_model(run_a.path().join("last")).unwrap();
-    let after = validate(&trained.network, &corpus, fixed, &cfg, &cpu).unwrap().unwrap();
-    eprintln!("before {before:?}\nafter {after:?}\nlosses {:?}", a.state.step_losses);
-    assert!(after.loss < before.loss - 0.2, "{} → {}", before.loss, after.loss);
+    let after = validate(&trained.network, &corpus, fixed, &cfg, &cpu)
+        .unwrap()
+        .unwrap();
+    eprintln!(
+        "before {before:?}\nafter {after:?}\nlosses {:?}",
+        a.state.step_losses
+    );
+    assert!(
+        after.loss < before.loss - 0.2,
+        "{} → {}",
+        before.loss,
+        after.loss
+    );
     assert!(after.cos_pos > after.cos_neg + 0.1, "{after:?}");
 
     // Same run in two sessions: 5 steps (mid-epoch), then resume to 12.
@@ -223,15 +266,47 @@ fn training_moves_the_loss_and_resume_is_exact() {
         max_steps: Some(5),
         ..cfg.clone()
     };
-    let b1 = pretrain(&corpus, run_b.path(), &part, false, &cpu, &CancelToken::new(), |_| {}).unwrap();
+    let b1 = pretrain(
+        &corpus,
+        run_b.path(),
+        &part,
+        false,
+        &cpu,
+        &CancelToken::new(),
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(b1.state.global_step, 5);
     // Without --resume an existing run is refused.
-    assert!(pretrain(&corpus, run_b.path(), &part, false, &cpu, &CancelToken::new(), |_| {}).is_err());
-    let b2 = pretrain(&corpus, run_b.path(), &full, true, &cpu, &CancelToken::new(), |_| {}).unwrap();
+    assert!(
+        pretrain(
+            &corpus,
+            run_b.path(),
+            &part,
+            false,
+            &cpu,
+            &CancelToken::new(),
+            |_| {}
+        )
+        .is_err()
+    );
+    let b2 = pretrain(
+        &corpus,
+        run_b.path(),
+        &full,
+        true,
+        &cpu,
+        &CancelToken::new(),
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(b2.state.step_losses, a.state.step_losses);
     let wa = std::fs::read(run_a.path().join("last/model.bpk")).unwrap();
     let wb = std::fs::read(run_b.path().join("last/model.bpk")).unwrap();
-    assert!(wa == wb, "resumed weights differ from the uninterrupted run");
+    assert!(
+        wa == wb,
+        "resumed weights differ from the uninterrupted run"
+    );
 
     // Cancel: checkpoint after the current step, flagged as cancelled.
     let run_c = tempfile::tempdir().unwrap();

@@ -319,7 +319,12 @@ pub fn ingest_corpus(
     let manifest_path = cache_dir.join(CORPUS_MANIFEST);
     let mut manifest = match fs::read(&manifest_path) {
         Ok(bytes) => match serde_json::from_slice::<CorpusManifest>(&bytes) {
-            Ok(m) if m.format_version == CORPUS_FORMAT_VERSION && m.config == *config => m,
+            Ok(m)
+                if m.format_version == CORPUS_FORMAT_VERSION
+                    && same_clip_settings(&m.config, config) =>
+            {
+                m
+            }
             Ok(_) => {
                 tracing::warn!("corpus cache made with other settings: rebuilding");
                 empty_manifest(config)
@@ -384,7 +389,12 @@ pub fn ingest_corpus(
     }
     report.tracks_kept = kept.len();
     // Track-level split: order kept tracks by a seeded hash of their path, hold out the first.
-    kept.sort_by_key(|t| (mix(config.split_seed ^ fnv1a(t.path.as_bytes())), t.path.clone()));
+    kept.sort_by_key(|t| {
+        (
+            mix(config.split_seed ^ fnv1a(t.path.as_bytes())),
+            t.path.clone(),
+        )
+    });
     let mut n_valid = (kept.len() as f64 * config.valid_fraction).round() as usize;
     if n_valid == 0 && kept.len() >= 2 && config.valid_fraction > 0.0 {
         n_valid = 1;
@@ -415,6 +425,16 @@ pub fn ingest_corpus(
     tracing::info!(?report, "corpus ready");
     corpus.report = report;
     Ok(corpus)
+}
+
+/// Whether two configs make the same clips (the split settings do not matter).
+fn same_clip_settings(a: &CorpusConfig, b: &CorpusConfig) -> bool {
+    let strip = |c: &CorpusConfig| CorpusConfig {
+        valid_fraction: 0.0,
+        split_seed: 0,
+        ..c.clone()
+    };
+    strip(a) == strip(b)
 }
 
 fn empty_manifest(config: &CorpusConfig) -> CorpusManifest {
@@ -651,7 +671,8 @@ fn pass_flags(stems: &Stems, config: &CorpusConfig) -> Vec<bool> {
     if len < config.rms_frame {
         return Vec::new();
     }
-    let rms = |x: &[f32]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    let rms =
+        |x: &[f32]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
     (0..=(len - config.rms_frame) / config.rms_hop)
         .map(|i| {
             let r = i * config.rms_hop..i * config.rms_hop + config.rms_frame;
@@ -686,7 +707,9 @@ pub fn read_clip(path: &Path, index: usize, n_bins: usize, n_frames: usize) -> R
     if &header[..8] != CLIP_MAGIC {
         return Err(bad("not a ZeroNS clip file".into()));
     }
-    let word = |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]) as usize;
+    let word = |i: usize| {
+        u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]) as usize
+    };
     let (n_clips, bins, frames) = (word(8), word(12), word(16));
     if bins != n_bins || frames != n_frames {
         return Err(bad(format!(

@@ -61,11 +61,17 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let corpus = ingest_corpus(&args.corpus, &args.output.join("cache"), &corpus_cfg, &cancel, |p| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.done as u64);
-        bar.set_message(format!("ingesting {}", p.path));
-    })
+    let corpus = ingest_corpus(
+        &args.corpus,
+        &args.output.join("cache"),
+        &corpus_cfg,
+        &cancel,
+        |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("ingesting {}", p.path));
+        },
+    )
     .context("building the clip cache")?;
     let r = &corpus.report;
     bar.suspend(|| {
@@ -90,27 +96,40 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
     };
     bar.set_position(0);
     bar.set_message(format!("training on {}", device.name));
-    let summary = pretrain(&corpus, &args.output, &config, args.resume, &device.device, &cancel, |p| {
-        bar.set_length(p.total_steps);
-        bar.set_position(p.global_step);
-        bar.set_message(format!(
-            "epoch {}/{} loss {:.4} {:.2} steps/s ETA {}",
-            p.epoch + 1,
-            p.epochs,
-            p.loss,
-            p.steps_per_s,
-            indicatif::HumanDuration(Duration::from_secs_f64(p.eta_s.min(1e9)))
-        ));
-        if let Some(m) = &p.epoch_metrics {
-            let v = m.valid.as_ref().map_or("no validation clips".to_owned(), |v| {
-                format!(
-                    "valid loss {:.4}, cos pos {:.3} / neg {:.3} (raw {:.3} / {:.3})",
-                    v.loss, v.cos_pos, v.cos_neg, v.raw_cos_pos, v.raw_cos_neg
-                )
-            });
-            bar.suspend(|| eprintln!("epoch {}: train loss {:.4}, {v}", m.epoch + 1, m.train_loss));
-        }
-    })
+    let summary = pretrain(
+        &corpus,
+        &args.output,
+        &config,
+        args.resume,
+        &device.device,
+        &cancel,
+        |p| {
+            bar.set_length(p.total_steps);
+            bar.set_position(p.global_step);
+            bar.set_message(format!(
+                "epoch {}/{} loss {:.4} {:.2} steps/s ETA {}",
+                p.epoch + 1,
+                p.epochs,
+                p.loss,
+                p.steps_per_s,
+                indicatif::HumanDuration(Duration::from_secs_f64(p.eta_s.min(1e9)))
+            ));
+            if let Some(m) = &p.epoch_metrics {
+                let v = m
+                    .valid
+                    .as_ref()
+                    .map_or("no validation clips".to_owned(), |v| {
+                        format!(
+                            "valid loss {:.4}, cos pos {:.3} / neg {:.3} (raw {:.3} / {:.3})",
+                            v.loss, v.cos_pos, v.cos_neg, v.raw_cos_pos, v.raw_cos_neg
+                        )
+                    });
+                bar.suspend(|| {
+                    eprintln!("epoch {}: train loss {:.4}, {v}", m.epoch + 1, m.train_loss)
+                });
+            }
+        },
+    )
     .context("training")?;
     bar.finish_and_clear();
     let s = &summary.state;
@@ -126,5 +145,9 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
             .map(|b| format!(", best model {}", b.display()))
             .unwrap_or_default()
     );
-    Ok(if summary.cancelled { ExitCode::from(130) } else { ExitCode::SUCCESS })
+    Ok(if summary.cancelled {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
