@@ -27,5 +27,6 @@ pub mod plot;
 pub mod separation;
 pub mod store;
 pub mod tracking;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -32,6 +32,8 @@ enum Command {
     ImportWeights(cmd::import_weights::ImportWeightsArgs),
     /// Manage a project file: tracks, analyses, beat revisions (new|add|list|beats|import|export|undo|redo).
     Project(cmd::project::ProjectArgs),
+    /// Self-supervised pretraining (sync-pred) on a directory of music.
+    Pretrain(cmd::pretrain::PretrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::ImportWeights(args) => cmd::import_weights::run(args),
         Command::Project(args) => cmd::project::run(args),
+        Command::Pretrain(args) => cmd::pretrain::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,3 +2,4 @@ pub mod analyze;
 pub mod eval;
 pub mod import_weights;
 pub mod project;
+pub mod pretrain;
