@@ -29,8 +29,15 @@ for p in "${pkgs[@]}"; do
     done
     dest="$out/$p"
     mkdir -p "$dest"
+    # Game data packages also hold sound effects, ambiences and speech: keep only files under a
+    # folder named like "music" (the *-music packages are all music).
+    pathfilter=(-ipath '*music*')
+    case "$p" in
+      *-music) pathfilter=(-true) ;;
+      pushover-data) pathfilter=(-ipath '*/themes/*') ;;  # its music lives in themes/
+    esac
     find "$tmp" -type f \( -iname '*.ogg' -o -iname '*.opus' -o -iname '*.flac' -o -iname '*.mp3' -o -iname '*.wav' \) \
-      -size +200k -print0 | while IFS= read -r -d '' f; do
+      "${pathfilter[@]}" -size +200k -print0 | while IFS= read -r -d '' f; do
         rel=${f#"$tmp"/}
         mkdir -p "$dest/$(dirname "$rel")"
         mv "$f" "$dest/$rel"

@@ -31,7 +31,7 @@ fn song(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     p
 }
 
-fn user_edit(beats: &BeatList, note: &str) -> NewRevision<'_> {
+fn user_edit<'a>(beats: &'a BeatList, note: &'a str) -> NewRevision<'a> {
     NewRevision {
         beats,
         author: Author::User,

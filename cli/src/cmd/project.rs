@@ -213,7 +213,7 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
             eprintln!("{}: already in the project, skipped", path.display());
             continue;
         }
-        let analysis = analyze_file(path, &config, &mut |_| {}, &cancel)
+        let analysis = analyze_file(path, &config, None, &mut |_| {}, &cancel)
             .with_context(|| format!("analysing {}", path.display()))?;
         let meta = TrackMeta {
             duration_s: analysis.source.duration_s,
