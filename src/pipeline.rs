@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::audio::{self, ANALYSIS_RATE_HZ, DecodeConfig, Signal};
+use crate::features::Spectrogram;
 use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::features::vqt::{VqtConfig, log_vqt};
 use crate::model::{InferConfig, LoadedModel, infer};
@@ -293,6 +294,101 @@ pub fn analyze_stems(
 }
 
 /// A network activation needs a network, and the network must expect our features.
+/// A song decoded, separated and turned into the network's input: what fine-tuning trains on
+/// and what re-tracking with another model starts from (no second decode or separation).
+#[derive(Debug, Clone)]
+pub struct SongFeatures {
+    /// Where it came from.
+    pub source: SourceInfo,
+    /// Log-VQT of the non-percussive stem.
+    pub non_percussive: Spectrogram,
+    /// Log-VQT of the percussive stem.
+    pub percussive: Spectrogram,
+}
+
+/// Decodes `path`, resamples, separates and computes both stems' log-VQT (stages as in
+/// [`analyze_file`], same errors).
+pub fn song_features(
+    path: &Path,
+    config: &AnalyzeConfig,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<SongFeatures> {
+    let _span = tracing::info_span!("song_features", path = %path.display()).entered();
+    report(progress, Stage::Decode);
+    let decoded = audio::decode_file(path, &config.decode)?;
+    cancel.check()?;
+    let source = SourceInfo {
+        path: Some(path.into()),
+        sample_rate_hz: decoded.signal.sample_rate_hz,
+        channels: decoded.source_channels,
+        duration_s: decoded.duration_s(),
+        codec: Some(decoded.codec.clone()),
+    };
+    let named = |e: Error| match e {
+        Error::InvalidInput(detail) => Error::BadAudio {
+            path: path.into(),
+            detail,
+        },
+        other => other,
+    };
+    report(progress, Stage::Resample);
+    let signal = audio::resample(&decoded.signal, ANALYSIS_RATE_HZ).map_err(named)?;
+    drop(decoded);
+    cancel.check()?;
+    report(progress, Stage::Separate);
+    let stems = hpss(&signal, &config.separation).map_err(named)?;
+    cancel.check()?;
+    report(progress, Stage::Activation);
+    let non_percussive = log_vqt(&stems.non_percussive, &config.vqt).map_err(named)?;
+    cancel.check()?;
+    let percussive = log_vqt(&stems.percussive, &config.vqt).map_err(named)?;
+    Ok(SongFeatures {
+        source,
+        non_percussive,
+        percussive,
+    })
+}
+
+/// Runs `model` on precomputed [`SongFeatures`] and tracks the chosen activation
+/// (`config.activation`; flux is not available from features and falls back to the
+/// combined curve).
+pub fn analyze_features(
+    features: &SongFeatures,
+    config: &AnalyzeConfig,
+    model: &LoadedModel,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Analysis> {
+    check_model(
+        &AnalyzeConfig {
+            activation: ActivationKind::Max,
+            ..config.clone()
+        },
+        Some(model),
+    )?;
+    report(progress, Stage::Activation);
+    let out = infer(
+        model,
+        &features.non_percussive,
+        &features.percussive,
+        &config.infer,
+    )?;
+    let kind = match config.activation {
+        ActivationKind::Flux => ActivationKind::Max,
+        k => k,
+    };
+    let chosen = match kind {
+        ActivationKind::Anchor => out.anchor.clone(),
+        ActivationKind::Postve => out.postve.clone(),
+        _ => out.combined,
+    };
+    let mut analysis = track_activation(chosen, config, progress)?;
+    analysis.source = features.source.clone();
+    analysis.activation_kind = kind;
+    analysis.branches = Some((out.anchor, out.postve));
+    Ok(analysis)
+}
+
 fn check_model(config: &AnalyzeConfig, model: Option<&LoadedModel>) -> Result<()> {
     match (config.activation.needs_model(), model) {
         (true, None) => Err(Error::Config(format!(

@@ -1,6 +1,7 @@
 //! `zerons`: the command-line face of ZeroNS Studio. Thin: parse, call the engine, print.
 
 mod cmd;
+mod device;
 mod progress;
 
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ enum Command {
     ImportWeights(cmd::import_weights::ImportWeightsArgs),
     /// Manage a project file: tracks, analyses, beat revisions (new|add|list|beats|import|export|undo|redo).
     Project(cmd::project::ProjectArgs),
+    /// Fine-tune a model on corrected beats of 1–10 songs; prints the held-out before/after.
+    Finetune(cmd::finetune::FinetuneArgs),
     /// Self-supervised pretraining (sync-pred) on a directory of music.
     Pretrain(cmd::pretrain::PretrainArgs),
 }
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::ImportWeights(args) => cmd::import_weights::run(args),
         Command::Project(args) => cmd::project::run(args),
+        Command::Finetune(args) => cmd::finetune::run(args),
         Command::Pretrain(args) => cmd::pretrain::run(args),
     };
     match result {

@@ -198,7 +198,15 @@ impl LiteBranch {
     /// `[B, 1, 96, T]` log-VQT → `[B, T]` activation in (0, 1).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let [b, _, _, n] = x.dims();
-        let x: Tensor<3> = match &self.stem {
+        let x = self.forward_stream(x, self.tcn.len());
+        sigmoid(self.head.forward(x)).reshape([b, n])
+    }
+
+    /// `[B, 1, F, T]` → `[B, F/pool · stem_channels, T]`: the stem, pooled and folded (or the
+    /// bins as channels without a stem).
+    pub(crate) fn stem_out(&self, x: Tensor<4>) -> Tensor<3> {
+        let [b, _, _, n] = x.dims();
+        match &self.stem {
             Some(stem) => {
                 let [_, _, f, _] = x.dims();
                 let x: Tensor<3> = x.reshape([b, f, n]);
@@ -225,12 +233,6 @@ impl LiteBranch {
                 let [_, _, f, _] = x.dims();
                 x.reshape([b, f, n])
             }
-        };
-        let mut x = self.dropout.forward(relu(self.front.forward(x)));
-        for conv in &self.tcn {
-            let h = self.dropout.forward(relu(conv.forward(x.clone())));
-            x = x + h;
         }
-        sigmoid(self.head.forward(x)).reshape([b, n])
     }
 }

@@ -43,6 +43,7 @@ mod io;
 pub mod lite;
 mod net;
 pub mod paper;
+mod split;
 
 pub use device::{ComputeDevice, DeviceChoice, SelectedDevice, select_device};
 pub use infer::{InferConfig, ModelActivations, infer, infer_with_progress};
@@ -53,6 +54,7 @@ pub use io::{
 pub use lite::{LiteBranch, LiteConfig};
 pub use net::{Branch, ZeroNs, ZeroNsOutput};
 pub use paper::{PaperBranch, PaperConfig, PaperTrunk};
+pub use split::{BranchTop, LiteTop, PaperTop};
 
 /// burn's runtime device (re-exported so callers need not depend on burn).
 pub use burn::tensor::Device;

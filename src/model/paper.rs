@@ -161,21 +161,27 @@ pub struct PaperBranch {
 impl PaperBranch {
     /// `[B, 1, 96, T]` log-VQT → `[B, T]` activation in (0, 1).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.trunk_forward(x, 8);
+        let [b, c, _, n] = x.dims();
+        let x: Tensor<3> = x.reshape([b, c, n]);
+        let y = sigmoid(self.fc1.forward(x));
+        y.reshape([b, n])
+    }
+
+    /// The first `layers` trunk convs (each with its pool, ReLU and dropout): `[B, C, F', T]`.
+    pub(crate) fn trunk_forward(&self, x: Tensor<4>, layers: usize) -> Tensor<4> {
         let t = &self.pretrained;
-        let layers = [
+        let convs = [
             &t.cv1, &t.cv2, &t.cv3, &t.cv4, &t.cv5, &t.cv6, &t.cv7, &t.cv8,
         ];
         let mut x = x;
-        for (conv, pool) in layers.into_iter().zip(PAPER_POOLS) {
+        for (conv, pool) in convs.into_iter().zip(PAPER_POOLS).take(layers) {
             x = conv.forward(x);
             if pool > 1 {
                 x = max_pool2d(x, MaxPoolOptions::new([pool, 1]));
             }
             x = self.dropout.forward(relu(x));
         }
-        let [b, c, _, n] = x.dims();
-        let x: Tensor<3> = x.reshape([b, c, n]);
-        let y = sigmoid(self.fc1.forward(x));
-        y.reshape([b, n])
+        x
     }
 }

@@ -1,16 +1,24 @@
-//! `train` stage: self-supervised pretraining with the sync-pred pretext task (spec §3).
+//! `train` stage: self-supervised pretraining with the sync-pred pretext task (spec §3) and
+//! fine-tuning on user-corrected beats (spec §4).
 //!
 //! - [`corpus`]: a directory of audio → stems → stem-balance curation → cached 10 s log-VQT
 //!   clip pairs with a JSON manifest, split into training and validation by track.
 //! - [`syncpred`]: the pretext task (16 crops per clip, one-directional NT-Xent at T = 0.25
 //!   on centred curves) and a resumable, deterministic training loop with checkpoints.
+//! - [`finetune`]: supervised fine-tuning on the user's corrected beats (spec §4) with cached
+//!   lower-layer features, held-out validation and an honest before/after.
 
 pub mod corpus;
+pub mod finetune;
 pub mod syncpred;
 
 pub use corpus::{
     ClipPair, ClipRef, Corpus, CorpusConfig, CorpusManifest, CorpusProgress, CorpusReport,
     RejectReason, TrackEntry, ingest_corpus,
+};
+pub use finetune::{
+    AnnotatedSong, FinetuneConfig, FinetuneEpoch, FinetuneMode, FinetuneOutcome, FinetuneProgress,
+    HeldOutScores, finetune,
 };
 pub use syncpred::{
     EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics, nt_xent,

@@ -1,5 +1,6 @@
 pub mod analyze;
 pub mod eval;
+pub mod finetune;
 pub mod import_weights;
 pub mod project;
 pub mod pretrain;

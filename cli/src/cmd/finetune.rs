@@ -1,0 +1,312 @@
+//! `zerons finetune --song AUDIO=BEATS … -o OUT_MODEL`: fine-tune a model on corrected beats,
+//! print the held-out before/after and what changed on re-tracking.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use zerons::eval::{EvalConfig, evaluate};
+use zerons::formats::read_beats;
+use zerons::model::save_model;
+use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
+use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, finetune};
+
+use crate::device::{DeviceArg, load_model, resolve_model};
+use crate::progress::ctrl_c_token;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// Only the 1×1 output heads.
+    Heads,
+    /// The upper layers on cached lower-layer features (fast on a CPU).
+    Top,
+    /// Every layer.
+    Full,
+}
+
+#[derive(Args)]
+pub struct FinetuneArgs {
+    /// A song and its corrected beats, as AUDIO=BEATS (any importable beat format). One to ten.
+    #[arg(long = "song", required = true, value_name = "AUDIO=BEATS")]
+    songs: Vec<String>,
+    /// The model to start from (default: the bundled model).
+    #[arg(long)]
+    base: Option<PathBuf>,
+    /// Only beats before this time (s) count as annotated; later beats in the files are
+    /// used only to report how the rest of the song changed.
+    #[arg(long, value_name = "SECONDS")]
+    annotated_until: Option<f64>,
+    /// What is trained.
+    #[arg(long, value_enum, default_value = "top")]
+    mode: ModeArg,
+    /// Where the network trains.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// Upper bound on epochs.
+    #[arg(long, default_value_t = FinetuneConfig::default().max_epochs)]
+    max_epochs: usize,
+    /// Adam learning rate (default depends on the mode).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed of song order and dropout.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to write the new model (a directory; must not exist yet).
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+struct SongArg {
+    audio: PathBuf,
+    beats: PathBuf,
+}
+
+fn parse_song(s: &str) -> Result<SongArg> {
+    let Some((audio, beats)) = s.split_once('=') else {
+        bail!("--song '{s}': expected AUDIO=BEATS, e.g. --song song.mp3=song.beats.csv");
+    };
+    if audio.is_empty() || beats.is_empty() {
+        bail!("--song '{s}': expected AUDIO=BEATS with both paths");
+    }
+    Ok(SongArg {
+        audio: audio.into(),
+        beats: beats.into(),
+    })
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
+    let songs: Vec<SongArg> = args
+        .songs
+        .iter()
+        .map(|s| parse_song(s))
+        .collect::<Result<_>>()?;
+    if songs.len() > 10 {
+        eprintln!(
+            "note: {} songs given; fine-tuning is designed for 1–10",
+            songs.len()
+        );
+    }
+    let base_path = resolve_model(args.base.as_deref())?;
+    if args.output.exists() {
+        bail!(
+            "{} already exists; choose a new directory for the fine-tuned model (nothing is \
+             overwritten)",
+            args.output.display()
+        );
+    }
+    let (base, device) = load_model(&base_path, args.device)?;
+    let cancel = ctrl_c_token();
+    let config = FinetuneConfig {
+        mode: match args.mode {
+            ModeArg::Heads => FinetuneMode::Heads,
+            ModeArg::Top => FinetuneMode::Top,
+            ModeArg::Full => FinetuneMode::Full,
+        },
+        learning_rate: args.lr,
+        max_epochs: args.max_epochs,
+        seed: args.seed,
+        ..FinetuneConfig::default()
+    };
+    config.validate()?;
+    let analyze = AnalyzeConfig::default();
+
+    // Features and annotations.
+    let bar = ProgressBar::new(songs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut features: Vec<SongFeatures> = Vec::new();
+    let mut references: Vec<Vec<f64>> = Vec::new();
+    let mut annotated = Vec::new();
+    for (i, song) in songs.iter().enumerate() {
+        let name = name_of(&song.audio);
+        bar.set_message(format!("{name}: reading"));
+        let beats = read_beats(&song.beats)
+            .with_context(|| format!("reading the beats of {name}"))?;
+        let f = song_features(
+            &song.audio,
+            &analyze,
+            &mut |p| bar.set_message(format!("{name}: {}", p.stage.label())),
+            &cancel,
+        )
+        .with_context(|| format!("preparing {}", song.audio.display()))?;
+        let a = AnnotatedSong::new(
+            name.clone(),
+            f.non_percussive.clone(),
+            f.percussive.clone(),
+            &beats.times_s,
+            args.annotated_until,
+        )
+        .with_context(|| format!("annotation {}", song.beats.display()))?;
+        annotated.push(a);
+        references.push(beats.times_s);
+        features.push(f);
+        bar.set_position(i as u64 + 1);
+    }
+    bar.finish_and_clear();
+
+    // Training.
+    let bar = ProgressBar::new(config.max_epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} epoch {pos}/{len} {msg} (ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let outcome = finetune(&base, &annotated, &config, &device, &cancel, |p| {
+        bar.set_length(p.max_epochs as u64);
+        bar.set_position(p.epoch.epoch as u64);
+        let f = p
+            .epoch
+            .held_out
+            .as_ref()
+            .map(|h| format!(", held-out F {:.3}", h.f_measure))
+            .unwrap_or_default();
+        let best = p
+            .best_f_measure
+            .map(|b| format!(" (best {b:.3})"))
+            .unwrap_or_default();
+        bar.set_message(format!("loss {:.4}{f}{best}", p.epoch.train_loss));
+    })
+    .context("fine-tuning")?;
+    bar.finish_and_clear();
+    if outcome.cancelled {
+        eprintln!("cancelled: no model written; {} is unchanged", base_path.display());
+        return Ok(ExitCode::from(130));
+    }
+
+    println!(
+        "fine-tuned {} song(s), mode {}, lr {}, best epoch {} of {}, {:.1} s",
+        annotated.len(),
+        config.mode.name(),
+        outcome.learning_rate,
+        outcome.best_epoch,
+        outcome.history.len(),
+        outcome.elapsed_s
+    );
+    match (&outcome.before, &outcome.after) {
+        (Some(b), Some(a)) => {
+            println!(
+                "held-out beats ({}; the last {:.0}% of each annotated region):",
+                a.beats,
+                config.holdout_fraction * 100.0
+            );
+            println!("  {:<10} {:>9} {:>7} {:>7}", "model", "F-measure", "CMLt", "AMLt");
+            println!(
+                "  {:<10} {:>9.3} {:>7.3} {:>7.3}",
+                "base", b.f_measure, b.cmlt, b.amlt
+            );
+            println!(
+                "  {:<10} {:>9.3} {:>7.3} {:>7.3}",
+                "fine-tuned", a.f_measure, a.cmlt, a.amlt
+            );
+        }
+        _ => println!(
+            "too few annotated beats to hold any out: trained for a fixed {} epochs, not validated",
+            config.fixed_epochs
+        ),
+    }
+
+    // Re-track every song with both models; score the unannotated rest when the beat files
+    // cover it.
+    let new_model = outcome.model;
+    let eval_cfg = EvalConfig {
+        trim: false,
+        ..EvalConfig::default()
+    };
+    println!("re-tracked:");
+    for ((song, f), reference) in annotated.iter().zip(&features).zip(&references) {
+        let old = analyze_features(f, &analyze, &base, &mut |_| {})?;
+        let new = analyze_features(f, &analyze, &new_model, &mut |_| {})?;
+        let moved = changed_beats(&old.beats_s, &new.beats_s, 0.07);
+        let end = song.region_s.1;
+        let rest_ref: Vec<f64> = reference.iter().copied().filter(|b| *b >= end).collect();
+        let rest = |beats: &[f64]| -> Vec<f64> { beats.iter().copied().filter(|b| *b >= end).collect() };
+        let mut line = format!(
+            "  {}: {} beats, {} changed (>70 ms or added/removed)",
+            song.name,
+            new.beats_s.len(),
+            moved
+        );
+        if rest_ref.len() >= 4 {
+            let sb = evaluate(&rest_ref, &rest(&old.beats_s), &eval_cfg)?;
+            let sa = evaluate(&rest_ref, &rest(&new.beats_s), &eval_cfg)?;
+            line += &format!(
+                "; after {:.1} s (not annotated): F {:.3} → {:.3}, CMLt {:.3} → {:.3}, AMLt {:.3} → {:.3}",
+                end, sb.f_measure, sa.f_measure, sb.cmlt, sa.cmlt, sb.amlt, sa.amlt
+            );
+        }
+        println!("{line}");
+    }
+
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    let manifest = save_model(&new_model, &args.output)
+        .with_context(|| format!("writing the model to {}", args.output.display()))?;
+    println!(
+        "wrote {} ({}), parent {}",
+        args.output.display(),
+        manifest.id,
+        manifest.parent_id.as_deref().unwrap_or("none")
+    );
+    if outcome.improved {
+        println!(
+            "use it with: zerons analyze --model {} AUDIO",
+            args.output.display()
+        );
+    } else {
+        println!(
+            "the fine-tuned model is NOT better on the held-out beats: keep using {} (the new \
+             model is kept for comparison only)",
+            base_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Beats of `b` with no beat of `a` within `tol_s`, plus beats of `a` with none in `b`.
+fn changed_beats(a: &[f64], b: &[f64], tol_s: f64) -> usize {
+    let unmatched = |x: &[f64], y: &[f64]| {
+        x.iter()
+            .filter(|t| {
+                let i = y.partition_point(|v| v < t);
+                let near = |j: usize| y.get(j).is_some_and(|v| (v - *t).abs() <= tol_s);
+                !(near(i) || (i > 0 && near(i - 1)))
+            })
+            .count()
+    };
+    unmatched(a, b) + unmatched(b, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn song_args_parse() {
+        let s = parse_song("a.mp3=a.csv").unwrap();
+        assert_eq!(s.audio, PathBuf::from("a.mp3"));
+        assert_eq!(s.beats, PathBuf::from("a.csv"));
+        assert!(parse_song("a.mp3").is_err());
+        assert!(parse_song("=a.csv").is_err());
+    }
+
+    #[test]
+    fn changed_beats_counts_moves_and_extras() {
+        assert_eq!(changed_beats(&[1.0, 2.0, 3.0], &[1.0, 2.05, 3.0], 0.07), 0);
+        assert_eq!(changed_beats(&[1.0, 2.0, 3.0], &[1.0, 2.2, 3.0], 0.07), 2);
+        assert_eq!(changed_beats(&[1.0, 2.0], &[1.0, 2.0, 3.0], 0.07), 1);
+    }
+}
