@@ -246,14 +246,15 @@ def match_onsets(ref_s: np.ndarray, onsets_s: np.ndarray) -> dict:
     }
 
 
-def xcorr_lag(ref: np.ndarray, other: np.ndarray, max_lag: int) -> tuple[float, float]:
-    """Lag L (frames, sub-frame) maximising corr(ref[t], other[t + L]) and the normalised peak."""
+def xcorr_lag(ref: np.ndarray, other: np.ndarray, max_lag: int, center: int = 0) -> tuple[float, float]:
+    """Lag L (frames, sub-frame) in [center - max_lag, center + max_lag] maximising
+    corr(ref[t], other[t + L]), and the normalised peak."""
     a = (ref - ref.mean()) / (ref.std() + 1e-9)
     b = (other - other.mean()) / (other.std() + 1e-9)
     n = min(len(a), len(b))
     c = fftconvolve(b, a[::-1], mode="full")
     zero = len(a) - 1
-    lo, hi = max(0, zero - max_lag), min(len(c), zero + max_lag + 1)
+    lo, hi = max(0, zero + center - max_lag), min(len(c), zero + center + max_lag + 1)
     seg = c[lo:hi]
     i = int(np.argmax(seg))
     frac = 0.0
@@ -305,37 +306,62 @@ def cmd_blupi(src: Path, out: Path, excerpt_s: float) -> int:
             render = load_mono(wav)
         audio = load_mono(ogg)
         env_r, env_o = onset_envelope(render), onset_envelope(audio)
-        # offset in 60 s windows every 90 s across the whole track (drift check)
-        win, step, search = int(60 * FPS), int(90 * FPS), int(10 * FPS)
-        lags, scores = [], []
-        for s in range(0, max(1, len(env_r) - win), step):
-            o0 = max(0, s - search)
-            lag, score = xcorr_lag(env_r[s:s + win], env_o[o0:s + win + search], search)
-            lags.append((lag + o0 - s) / FPS)
-            scores.append(score)
-        lags_a = np.array(lags)
+        # coarse offset from the first 60 s (searched within +-10 s), then the offset in windows
+        # searched within +-0.5 s of the coarse one: 30 s windows every 15 s over the excerpt (these
+        # decide: the offset must be constant there) and, for information, 60 s windows every 90 s
+        # over the whole track. The music loops, so a wide search can lock onto a repeat.
+        search, fine = int(10 * FPS), int(0.5 * FPS)
+        lag0, _ = xcorr_lag(env_r[:int(60 * FPS)], env_o[:int(70 * FPS)], search)
+        coarse = int(round(lag0))
+        seg_end = min(excerpt_s, len(audio) / ANALYSIS_SR) if excerpt_s > 0 else len(audio) / ANALYSIS_SR
+
+        def windows(win_s: float, step_s: float, end_s: float):
+            win, step = int(win_s * FPS), int(step_s * FPS)
+            lags, scores = [], []
+            for s in range(0, max(1, min(len(env_r), int(end_s * FPS)) - win + 1), step):
+                o0 = max(0, s + coarse - fine)
+                lag, score = xcorr_lag(env_r[s:s + win], env_o[o0:s + coarse + win + fine], fine,
+                                       center=s + coarse - o0)
+                lags.append((lag + o0 - s) / FPS)
+                scores.append(score)
+            return np.array(lags), scores
+
+        lags_a, scores = windows(30, 15, seg_end)
+        full_lags, full_scores = windows(60, 90, len(env_r) / FPS)
         offset_s = float(np.median(lags_a))
         spread_ms = float(1000 * (lags_a.max() - lags_a.min()))
         min_score = float(min(scores))
+        lags = list(lags_a)
+        # independent anchor: first audible sample (-40 dB re peak) of the OGG vs of the render
+        def first_sound(x: np.ndarray) -> float:
+            loud = np.flatnonzero(np.abs(x) > np.abs(x).max() * 0.01)
+            return float(loud[0]) / ANALYSIS_SR if len(loud) else 0.0
+        first_diff_s = first_sound(audio) - first_sound(render)
         info = {
             "name": name, "source_package": BLUPI_PKG, "licence": BLUPI_LICENCE, "kind": "real-render",
             "style": "game music (OGG rendered from MIDI)", "midi": mid_path.name, "ogg": ogg.name,
             "ticks_per_beat": tpb, "grid_phase_ticks": round(phase, 2), "offset_s": round(offset_s, 4),
             "offset_windows": len(lags), "offset_spread_ms": round(spread_ms, 1),
+            "window_offsets_ms": [round(1000 * x, 1) for x in lags],
+            "window_xcorr": [round(x, 3) for x in scores],
+            "first_sound_offset_ms": round(1000 * first_diff_s, 1),
+            "full_track_window_offsets_ms": [round(1000 * x, 1) for x in full_lags],
+            "full_track_window_xcorr": [round(x, 3) for x in full_scores],
             "xcorr_min": round(min_score, 3), "xcorr_median": round(float(np.median(scores)), 3),
             "full_ogg_s": round(len(audio) / ANALYSIS_SR, 2),
             "full_midi_s": round(mid.length, 2),
         }
         reasons = []
-        if spread_ms > 15:
-            reasons.append(f"offset drifts by {spread_ms:.0f} ms across the track")
+        if spread_ms > 8:
+            reasons.append(f"offset varies by {spread_ms:.0f} ms across the excerpt")
+        if abs(first_diff_s - offset_s) > 0.02:
+            reasons.append(f"first-sound offset {1000 * first_diff_s:.0f} ms disagrees with xcorr {1000 * offset_s:.0f} ms")
         if min_score < 0.5:
             reasons.append(f"render/OGG envelope correlation only {min_score:.2f} in some window")
         # beats in OGG time: MIDI time + offset, within the excerpt, from the first note on
         first_tick = notes[0][0] if notes else 0
         last_tick = notes[-1][0] if notes else 0
         beats_all, tmap = beats_from_midi(mid, phase, last_tick + tpb, start_tick=first_tick - tpb // 2)
-        seg_end = min(excerpt_s, len(audio) / ANALYSIS_SR) if excerpt_s > 0 else len(audio) / ANALYSIS_SR
         beats = [(k, t + offset_s, b) for k, t, b in beats_all if 0 <= t + offset_s < seg_end - 0.05]
         ex = audio[: int(seg_end * ANALYSIS_SR)]
         onsets = pick_onsets(onset_envelope(ex))
@@ -376,6 +402,7 @@ def cmd_blupi(src: Path, out: Path, excerpt_s: float) -> int:
         info["duration_s"] = round(duration_s(flac), 3)
         (out / f"{name}.json").write_text(json.dumps(info, indent=1))
         log(f"{name}: offset {1000 * offset_s:+.1f} ms (spread {spread_ms:.1f} ms over {len(lags)} windows, "
+            f"first sound {1000 * first_diff_s:+.1f} ms, whole track {np.round(1000 * full_lags).tolist()} ms, "
             f"xcorr>={min_score:.2f}), phase {phase:.2f} ticks, {len(beats)} beats, "
             f"click vs OGG onsets {check['median_ms']} ms (MAD {check['mad_ms']}, matched {check['matched']}), "
             f"vs render {check_r['median_ms']} ms")
