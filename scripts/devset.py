@@ -632,10 +632,14 @@ def cmd_mma(mma_home: Path, mma_bin: Path, out: Path, seed: int, render_sr: int,
 # ----------------------------------------------------------------------------- manifest
 
 FIELDS = ["name", "source_package", "licence", "kind", "style", "duration_s", "meter", "tempo_min_bpm",
-          "tempo_max_bpm", "n_beats", "audio", "beats", "drums", "rest", "check_median_ms", "check_matched"]
+          "tempo_max_bpm", "n_beats", "audio", "beats", "drums", "rest", "check_median_ms", "check_matched",
+          "check_click_latency_ms"]
 
 
 def cmd_manifest(out: Path) -> None:
+    """devset.csv: one row per kept song. check_* is the click check against the drum stem for
+    MMA songs and against the OGG for planetblupi (median audio onset minus detected click, ms;
+    fraction of beats with an onset within 50 ms; the detector's latency on the clicks, ms)."""
     rows = []
     for js in sorted(out.glob("*.json")):
         if js.name.endswith(".excluded.json"):
@@ -647,6 +651,7 @@ def cmd_manifest(out: Path) -> None:
             "beats": f"{info['name']}.beats",
             "check_median_ms": chk.get("median_ms", ""),
             "check_matched": chk.get("matched", ""),
+            "check_click_latency_ms": chk.get("click_latency_ms", ""),
         })
     with open(out / "devset.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
