@@ -100,7 +100,10 @@ impl Branch {
                 let t = &b.pretrained;
                 let convs = [&t.cv7, &t.cv8];
                 BranchTop::Paper(PaperTop {
-                    convs: convs[2 - top_layers..].iter().map(|c| (*c).clone()).collect(),
+                    convs: convs[2 - top_layers..]
+                        .iter()
+                        .map(|c| (*c).clone())
+                        .collect(),
                     fc1: b.fc1.clone(),
                     dropout: b.dropout.clone(),
                 })
@@ -170,7 +173,9 @@ impl LiteBranch {
     /// The residual stream `[B, C, T]` after the front conv and the first `tcn_layers` TCN
     /// convs.
     pub fn forward_stream(&self, x: Tensor<4>, tcn_layers: usize) -> Tensor<3> {
-        let mut x = self.dropout.forward(relu(self.front.forward(self.stem_out(x))));
+        let mut x = self
+            .dropout
+            .forward(relu(self.front.forward(self.stem_out(x))));
         for conv in self.tcn.iter().take(tcn_layers) {
             let h = self.dropout.forward(relu(conv.forward(x.clone())));
             x = x + h;
@@ -198,7 +203,10 @@ mod tests {
     fn max_diff(a: Tensor<2>, b: Tensor<2>) -> f32 {
         let a = a.try_to_vec_as::<f32>().unwrap();
         let b = b.try_to_vec_as::<f32>().unwrap();
-        a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
     }
 
     #[test]
@@ -213,7 +221,7 @@ mod tests {
             };
         }
         for config in [lite, paper] {
-            let net = ZeroNs::new(&config, &device).unwrap().valid();
+            let net = burn::module::Module::valid(&ZeroNs::new(&config, &device).unwrap());
             let x = Tensor::<4>::random([1, 1, 96, 200], Distribution::Default, &device);
             let whole = net.anchor.forward(x.clone());
             for k in 0..=net.anchor.max_top_layers() {
@@ -222,7 +230,11 @@ mod tests {
                 let split = top.forward(h);
                 assert!(max_diff(whole.clone(), split) < 1e-6, "top_layers {k}");
                 // Writing the (unchanged) top back gives the same branch.
-                let back = net.anchor.clone().with_top(net.anchor.top(k).unwrap()).unwrap();
+                let back = net
+                    .anchor
+                    .clone()
+                    .with_top(net.anchor.top(k).unwrap())
+                    .unwrap();
                 assert!(max_diff(whole.clone(), back.forward(x.clone())) < 1e-6);
             }
             assert!(net.anchor.top(net.anchor.max_top_layers() + 1).is_err());

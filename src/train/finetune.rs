@@ -328,8 +328,14 @@ struct SongWindow {
 
 /// Inputs of the trainable part for one song: cached features or the raw log-VQT window.
 enum SongInput {
-    Cached { anchor: TensorData, postve: TensorData },
-    Raw { anchor: TensorData, postve: TensorData },
+    Cached {
+        anchor: TensorData,
+        postve: TensorData,
+    },
+    Raw {
+        anchor: TensorData,
+        postve: TensorData,
+    },
 }
 
 /// What is trained.
@@ -432,8 +438,12 @@ impl Trainable {
     fn forward(&self, input: &SongInput, combine: Combine, device: &Device) -> Tensor<2> {
         match (self, input) {
             (Trainable::Top(t), SongInput::Cached { anchor, postve }) => {
-                let a = t.anchor.forward(Tensor::<3>::from_data(anchor.clone(), device));
-                let p = t.postve.forward(Tensor::<3>::from_data(postve.clone(), device));
+                let a = t
+                    .anchor
+                    .forward(Tensor::<3>::from_data(anchor.clone(), device));
+                let p = t
+                    .postve
+                    .forward(Tensor::<3>::from_data(postve.clone(), device));
                 combine.apply(a, p)
             }
             (Trainable::Full(net), SongInput::Raw { anchor, postve }) => {
@@ -513,8 +523,8 @@ pub fn finetune(
     cancel: &CancelToken,
     mut on_progress: impl FnMut(&FinetuneProgress),
 ) -> Result<FinetuneOutcome> {
-    let _span = tracing::info_span!("finetune", songs = songs.len(), mode = config.mode.name())
-        .entered();
+    let _span =
+        tracing::info_span!("finetune", songs = songs.len(), mode = config.mode.name()).entered();
     let started = Instant::now();
     config.validate()?;
     if songs.is_empty() {
@@ -714,7 +724,13 @@ pub fn finetune(
             songs.len(),
             songs
                 .iter()
-                .map(|s| format!("{} ({} beats, {:.1}–{:.1} s)", s.name, s.beats_s.len(), s.region_s.0, s.region_s.1))
+                .map(|s| format!(
+                    "{} ({} beats, {:.1}–{:.1} s)",
+                    s.name,
+                    s.beats_s.len(),
+                    s.region_s.0,
+                    s.region_s.1
+                ))
                 .collect::<Vec<_>>()
                 .join("; ")
         )),
@@ -734,7 +750,11 @@ pub fn finetune(
                     b.f_measure,
                     a.f_measure,
                     a.beats,
-                    if improved { "" } else { ", not better than the parent" }
+                    if improved {
+                        ""
+                    } else {
+                        ", not better than the parent"
+                    }
                 ),
                 _ => "unvalidated (too little annotation to hold out)".into(),
             }
@@ -754,7 +774,10 @@ pub fn finetune(
             "improved": improved,
         }),
     );
-    let provenance = Provenance { extra, ..provenance };
+    let provenance = Provenance {
+        extra,
+        ..provenance
+    };
     let parent = (!base.manifest.id.is_empty()).then(|| base.manifest.id.clone());
     let model = LoadedModel::new(network, base.config().clone(), provenance, parent, plain);
     Ok(FinetuneOutcome {
@@ -793,10 +816,17 @@ mod tests {
 
     /// A synthetic song: broadband "clicks" every `period` frames in the percussive stem and a
     /// steady tone in the other, beats on the clicks.
-    fn click_song(n_frames: usize, period: usize, phase: usize) -> (Spectrogram, Spectrogram, Vec<f64>) {
-        let perc = spec(n_frames, |_, t| {
-            if t % period == phase { 0.0 } else { -6.0 }
-        });
+    fn click_song(
+        n_frames: usize,
+        period: usize,
+        phase: usize,
+    ) -> (Spectrogram, Spectrogram, Vec<f64>) {
+        let perc = spec(
+            n_frames,
+            |_, t| {
+                if t % period == phase { 0.0 } else { -6.0 }
+            },
+        );
         let non = spec(n_frames, |bin, _| if bin == 40 { -1.0 } else { -6.0 });
         let beats = (0..n_frames)
             .filter(|t| t % period == phase)
@@ -829,9 +859,15 @@ mod tests {
     #[test]
     fn bad_annotations_are_reported() {
         let (non, perc, _) = click_song(600, 31, 5);
-        let e = AnnotatedSong::new("x.wav", non.clone(), perc.clone(), &[1.0, 0.5, 2.0, 3.0], None)
-            .unwrap_err()
-            .to_string();
+        let e = AnnotatedSong::new(
+            "x.wav",
+            non.clone(),
+            perc.clone(),
+            &[1.0, 0.5, 2.0, 3.0],
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("x.wav") && e.contains("not increasing"), "{e}");
         let e = AnnotatedSong::new("x.wav", non.clone(), perc.clone(), &[1.0, f64::NAN], None)
             .unwrap_err()
@@ -850,7 +886,13 @@ mod tests {
         let device = Device::flex();
         device.seed(3);
         let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
-        let mut base = LoadedModel::new(net, ModelConfig::lite(), Provenance::default(), None, device.clone());
+        let mut base = LoadedModel::new(
+            net,
+            ModelConfig::lite(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
         base.manifest.id = "zn-parent".into();
         let (non, perc, beats) = click_song(1900, 29, 7);
         let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
@@ -881,12 +923,25 @@ mod tests {
     fn cancel_stops_before_training() {
         let device = Device::flex();
         let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
-        let base = LoadedModel::new(net, ModelConfig::lite(), Provenance::default(), None, device.clone());
+        let base = LoadedModel::new(
+            net,
+            ModelConfig::lite(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
         let (non, perc, beats) = click_song(1000, 29, 7);
         let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
         let cancel = CancelToken::new();
         cancel.cancel();
-        let r = finetune(&base, &[song], &FinetuneConfig::default(), &device, &cancel, |_| {});
+        let r = finetune(
+            &base,
+            &[song],
+            &FinetuneConfig::default(),
+            &device,
+            &cancel,
+            |_| {},
+        );
         assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
     }
 }

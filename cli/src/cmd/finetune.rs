@@ -132,8 +132,8 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     for (i, song) in songs.iter().enumerate() {
         let name = name_of(&song.audio);
         bar.set_message(format!("{name}: reading"));
-        let beats = read_beats(&song.beats)
-            .with_context(|| format!("reading the beats of {name}"))?;
+        let beats =
+            read_beats(&song.beats).with_context(|| format!("reading the beats of {name}"))?;
         let f = song_features(
             &song.audio,
             &analyze,
@@ -183,7 +183,10 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     .context("fine-tuning")?;
     bar.finish_and_clear();
     if outcome.cancelled {
-        eprintln!("cancelled: no model written; {} is unchanged", base_path.display());
+        eprintln!(
+            "cancelled: no model written; {} is unchanged",
+            base_path.display()
+        );
         return Ok(ExitCode::from(130));
     }
 
@@ -203,7 +206,10 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                 a.beats,
                 config.holdout_fraction * 100.0
             );
-            println!("  {:<10} {:>9} {:>7} {:>7}", "model", "F-measure", "CMLt", "AMLt");
+            println!(
+                "  {:<10} {:>9} {:>7} {:>7}",
+                "model", "F-measure", "CMLt", "AMLt"
+            );
             println!(
                 "  {:<10} {:>9.3} {:>7.3} {:>7.3}",
                 "base", b.f_measure, b.cmlt, b.amlt
@@ -233,7 +239,8 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         let moved = changed_beats(&old.beats_s, &new.beats_s, 0.07);
         let end = song.region_s.1;
         let rest_ref: Vec<f64> = reference.iter().copied().filter(|b| *b >= end).collect();
-        let rest = |beats: &[f64]| -> Vec<f64> { beats.iter().copied().filter(|b| *b >= end).collect() };
+        let rest =
+            |beats: &[f64]| -> Vec<f64> { beats.iter().copied().filter(|b| *b >= end).collect() };
         let mut line = format!(
             "  {}: {} beats, {} changed (>70 ms or added/removed)",
             song.name,
