@@ -1,0 +1,87 @@
+//! Shared state of the running app.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use zerons::pipeline::CancelToken;
+use zerons::store::{Project, TrackId};
+
+use crate::error::{AppError, AppResult};
+
+/// State managed by Tauri (`app.manage`), shared by every command.
+#[derive(Default)]
+pub struct AppState {
+    /// The open project. `Project` is `Send + Sync` and blocks: use it from blocking threads.
+    project: RwLock<Option<Arc<Project>>>,
+    /// Analysis jobs that may still be cancelled.
+    jobs: Mutex<HashMap<u64, CancelToken>>,
+    next_job: AtomicU64,
+    /// Encoded timelines (waveform pyramid + curves) by track, valid for one analysis.
+    timelines: Mutex<HashMap<TrackId, (i64, Arc<Vec<u8>>)>>,
+}
+
+impl AppState {
+    /// The open project, or `no_project`.
+    pub fn project(&self) -> AppResult<Arc<Project>> {
+        self.project
+            .read()
+            .map_err(|_| AppError::internal("project lock poisoned"))?
+            .clone()
+            .ok_or_else(AppError::no_project)
+    }
+
+    /// Replaces the open project (cancels nothing: running jobs hold their own handle
+    /// and finish writing to the project they started with).
+    pub fn set_project(&self, project: Project) -> AppResult<Arc<Project>> {
+        let p = Arc::new(project);
+        *self
+            .project
+            .write()
+            .map_err(|_| AppError::internal("project lock poisoned"))? = Some(p.clone());
+        if let Ok(mut t) = self.timelines.lock() {
+            t.clear();
+        }
+        Ok(p)
+    }
+
+    /// Registers a cancellable job and returns its id and token.
+    pub fn start_job(&self) -> (u64, CancelToken) {
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = CancelToken::new();
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(id, token.clone());
+        }
+        (id, token)
+    }
+
+    /// Forgets a finished job.
+    pub fn end_job(&self, id: u64) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.remove(&id);
+        }
+    }
+
+    /// Cancels a job; false when it is unknown or already finished.
+    pub fn cancel_job(&self, id: u64) -> bool {
+        match self.jobs.lock() {
+            Ok(jobs) => jobs.get(&id).map(CancelToken::cancel).is_some(),
+            Err(_) => false,
+        }
+    }
+
+    /// A cached timeline for `track` made from `analysis`.
+    pub fn cached_timeline(&self, track: TrackId, analysis: i64) -> Option<Arc<Vec<u8>>> {
+        let t = self.timelines.lock().ok()?;
+        t.get(&track)
+            .filter(|(a, _)| *a == analysis)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Caches a timeline.
+    pub fn cache_timeline(&self, track: TrackId, analysis: i64, bytes: Arc<Vec<u8>>) {
+        if let Ok(mut t) = self.timelines.lock() {
+            t.insert(track, (analysis, bytes));
+        }
+    }
+}
