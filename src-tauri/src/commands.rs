@@ -232,7 +232,7 @@ pub async fn timeline(state: State<'_, AppState>, track_id: TrackId) -> AppResul
         .await?
     };
     if let Some(bytes) = state.cached_timeline(track_id, analysis_id) {
-        return Ok(Response::new(bytes.as_ref().clone()));
+        return Ok(Response::new(Vec::clone(&bytes)));
     }
     let bytes = blocking(move || {
         let curves = if analysis_id >= 0 {
@@ -252,7 +252,7 @@ pub async fn timeline(state: State<'_, AppState>, track_id: TrackId) -> AppResul
     })
     .await?;
     state.cache_timeline(track_id, analysis_id, bytes.clone());
-    Ok(Response::new(bytes.as_ref().clone()))
+    Ok(Response::new(Vec::clone(&bytes)))
 }
 
 /// The current beats of a track as raw bytes (see [`wire`]).

@@ -96,7 +96,11 @@ pub fn add_tracks(
                 let event = match &model {
                     Err(e) => JobEvent::Failed {
                         job_id,
-                        error: AppError::from(zerons::Error::Model(e.to_string())),
+                        error: AppError::app(
+                            e.code(),
+                            e.to_string(),
+                            format!("Fix or unset {MODEL_ENV} to analyse with another model."),
+                        ),
                     },
                     Ok(model) => {
                         match run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)

@@ -141,7 +141,10 @@ async function openProject(kind: "new" | "open", path?: string) {
     p = picked[0];
   }
   const info = await guard(kind === "new" ? api.projectNew(p) : api.projectOpen(p));
-  if (!info) return;
+  if (info) await showProject(info);
+}
+
+async function showProject(info: ProjectInfo) {
   state.project = info;
   state.trackId = null;
   state.timeline = null;
@@ -152,6 +155,7 @@ async function openProject(kind: "new" | "open", path?: string) {
   await refreshTracks();
   if (state.tracks.length > 0) await selectTrack(state.tracks[0].id);
   else $("no-track").classList.remove("hidden");
+  updateStatus();
 }
 
 async function refreshTracks() {
@@ -312,6 +316,7 @@ function renderCurveToggles() {
 function updateStatus() {
   const t = currentTrack();
   const has = !!t && !!state.timeline;
+  document.body.classList.toggle("has-track", has);
   $("track-name").textContent = t?.name ?? "—";
   $("track-meta").textContent = t
     ? `${formatTime(t.duration_s)} · ${(t.sample_rate_hz / 1000).toFixed(1)} kHz · ${t.channels} ch` +
@@ -320,7 +325,9 @@ function updateStatus() {
   $<HTMLButtonElement>("btn-undo").disabled = !t?.can_undo;
   $<HTMLButtonElement>("btn-redo").disabled = !t?.can_redo;
   $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
-  $("zoom").textContent = has ? `${Math.round(timeline.zoomPercent() * 100)}%` : "";
+  const span = timeline.view.widthPx / timeline.view.pxPerS;
+  $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
+  $("zoom").title = "Visible span";
   const head = t?.head;
   $("status-rev").textContent = head
     ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}`
@@ -583,7 +590,7 @@ async function showRecent() {
 
 async function start() {
   const current = await guard(api.projectCurrent());
-  if (current) await openProject("open", current.path);
+  if (current) await showProject(current);
   else await showRecent();
   try {
     const { getCurrentWebview } = await import("@tauri-apps/api/webview");
