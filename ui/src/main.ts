@@ -397,49 +397,76 @@ async function runExport() {
 }
 
 // ---- help -------------------------------------------------------------------------------------
-const SHORTCUTS: [string, string][] = [
-  ["Click empty timeline", "Add a beat"],
-  ["Drag a beat", "Move it"],
-  ["Drag empty timeline", "Scroll"],
-  ["Right-click a beat", "Remove it"],
-  ["Shift+click", "Add a beat to the selection"],
-  ["Delete / Backspace", "Remove selected beats"],
-  ["← / →", "Nudge selected beats by one frame"],
-  ["Shift+← / →", "Nudge by ten frames"],
-  [", / .", "Select previous / next beat"],
-  ["D", "Make the selected beat a downbeat"],
-  ["S", "Toggle snap to activation peak"],
-  ["Mouse wheel", "Zoom around the pointer"],
-  ["Shift+wheel", "Scroll"],
-  ["+ / −", "Zoom in / out"],
-  ["0", "Whole song"],
-  ["Ctrl+Z", "Undo"],
-  ["Ctrl+Shift+Z / Ctrl+Y", "Redo"],
-  ["Ctrl+I", "Add songs"],
-  ["Ctrl+E", "Export"],
-  ["Ctrl+N / Ctrl+O", "New / open project"],
-  ["?", "This help"],
-  ["Esc", "Close dialogs, clear selection"],
+const SHORTCUTS: [string, [string, string][]][] = [
+  [
+    "Edit",
+    [
+      ["Click", "Add a beat (snaps to the activation peak)"],
+      ["Drag a beat", "Move it"],
+      ["Right-click", "Remove a beat"],
+      ["Shift+click", "Add to the selection"],
+      ["Delete / Backspace", "Remove selected beats"],
+      ["← / →", "Nudge selection by one frame"],
+      ["Shift+← / →", "Nudge by ten frames"],
+      ["D", "Make the selected beat a downbeat"],
+      ["S", "Snap to activation peak on/off"],
+    ],
+  ],
+  [
+    "Navigate",
+    [
+      ["Wheel", "Zoom around the pointer"],
+      ["Shift+wheel", "Scroll"],
+      ["Drag empty space", "Scroll"],
+      ["+ / −", "Zoom in / out"],
+      ["0", "Whole song"],
+      [", / .", "Previous / next beat"],
+    ],
+  ],
+  [
+    "History",
+    [
+      ["Ctrl+Z", "Undo (kept in the project file)"],
+      ["Ctrl+Shift+Z / Ctrl+Y", "Redo"],
+    ],
+  ],
+  [
+    "Project",
+    [
+      ["Ctrl+N / Ctrl+O", "New / open project"],
+      ["Ctrl+I", "Add songs"],
+      ["Ctrl+E", "Export beats"],
+      ["?", "This help"],
+      ["Esc", "Close dialogs, clear selection"],
+    ],
+  ],
 ];
 
 function renderHelp() {
   const g = $("help-grid");
   g.replaceChildren();
-  for (const [k, what] of SHORTCUTS) {
-    const row = document.createElement("div");
-    const kk = document.createElement("span");
-    kk.className = "k";
-    for (const [i, part] of k.split(" / ").entries()) {
-      if (i) kk.append(" / ");
-      const kbd = document.createElement("kbd");
-      kbd.textContent = part;
-      kk.append(kbd);
+  for (const [section, rows] of SHORTCUTS) {
+    const box = document.createElement("section");
+    const h = document.createElement("h3");
+    h.textContent = section;
+    box.append(h);
+    for (const [k, what] of rows) {
+      const row = document.createElement("div");
+      const kk = document.createElement("span");
+      kk.className = "k";
+      for (const [i, part] of k.split(" / ").entries()) {
+        if (i) kk.append(" / ");
+        const kbd = document.createElement("kbd");
+        kbd.textContent = part;
+        kk.append(kbd);
+      }
+      const w = document.createElement("span");
+      w.className = "muted";
+      w.textContent = what;
+      row.append(w, kk);
+      box.append(row);
     }
-    const w = document.createElement("span");
-    w.className = "muted";
-    w.textContent = what;
-    row.append(w, kk);
-    g.append(row);
+    g.append(box);
   }
 }
 
