@@ -192,7 +192,10 @@ fn run_job(
         values: analysis.activation.values.clone(),
     }];
     if let Some((anchor, postve)) = &analysis.branches {
-        for (kind, a) in [(ActivationKind::Anchor, anchor), (ActivationKind::Postve, postve)] {
+        for (kind, a) in [
+            (ActivationKind::Anchor, anchor),
+            (ActivationKind::Postve, postve),
+        ] {
             curves.push(Curve {
                 kind: curve_kind(kind).into(),
                 fps: a.fps,

@@ -77,7 +77,11 @@ pub fn encode_timeline(duration_s: f64, peaks: Option<&PeakPyramid>, curves: &[C
 }
 
 /// Encodes beats with the revision they belong to.
-pub fn encode_beats(revision: Option<i64>, beats: &BeatList, beats_per_bar: Option<u32>) -> Vec<u8> {
+pub fn encode_beats(
+    revision: Option<i64>,
+    beats: &BeatList,
+    beats_per_bar: Option<u32>,
+) -> Vec<u8> {
     let n = beats.times_s.len();
     let mut out = Vec::with_capacity(24 + n * 12);
     out.extend_from_slice(BEATS_MAGIC);
@@ -183,7 +187,10 @@ mod tests {
     #[test]
     fn malformed_beats_payloads_are_rejected() {
         let good = encode_beats(Some(1), &BeatList::new(vec![0.5, 1.0]), None);
-        assert_eq!(decode_beats(&good[..good.len() - 1]).unwrap_err().code, "bad_request");
+        assert_eq!(
+            decode_beats(&good[..good.len() - 1]).unwrap_err().code,
+            "bad_request"
+        );
         assert_eq!(decode_beats(b"ZNTL").unwrap_err().code, "bad_request");
         assert_eq!(decode_beats(&[]).unwrap_err().code, "bad_request");
         let mut huge = good.clone();
@@ -193,7 +200,10 @@ mod tests {
 
     #[test]
     fn timeline_layout_is_aligned_and_complete() {
-        let signal = Signal::new((0..10_000).map(|i| (i as f32 * 0.01).sin()).collect(), 8_000);
+        let signal = Signal::new(
+            (0..10_000).map(|i| (i as f32 * 0.01).sin()).collect(),
+            8_000,
+        );
         let peaks = peak_pyramid(&signal, &PeakConfig::default()).unwrap();
         let curves = vec![Curve {
             kind: "flux".into(),
@@ -206,7 +216,12 @@ mod tests {
         let n_levels = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
         assert_eq!(n_levels, peaks.levels.len());
         let header = 32 + n_levels * 8 + (12 + 4);
-        let data: usize = peaks.levels.iter().map(|l| l.min_max.len() * 4).sum::<usize>() + 12;
+        let data: usize = peaks
+            .levels
+            .iter()
+            .map(|l| l.min_max.len() * 4)
+            .sum::<usize>()
+            + 12;
         assert_eq!(bytes.len(), header + data);
         assert_eq!(header % 4, 0);
         // The last three floats are the curve.

@@ -21,8 +21,8 @@ const state = {
   jobs: new Map<number, Job>(),
   trackId: null as number | null,
   timeline: null as TimelineData | null,
-  /** Head revision the next commit is based on (-1: none). */
-  baseRev: -1,
+  /** Per track, the head revision the next commit is based on (-1: none). */
+  baseRev: new Map<number, number>(),
   beatsPerBar: 4,
   formats: [] as FormatInfo[],
   /** Commits run one after another so that each is based on the previous one. */
@@ -84,8 +84,9 @@ function commitEdit(next: Beats, note: string) {
   state.pendingEdits++;
   state.queue = state.queue
     .then(async () => {
-      const tv = await api.commitBeats(trackId, next, state.baseRev, state.beatsPerBar, note);
-      if (state.trackId === trackId) state.baseRev = tv.head?.id ?? -1;
+      const base = state.baseRev.get(trackId) ?? -1;
+      const tv = await api.commitBeats(trackId, next, base, state.beatsPerBar, note);
+      state.baseRev.set(trackId, tv.head?.id ?? -1);
       replaceTrack(tv);
     })
     .catch(async (e) => {
@@ -102,7 +103,7 @@ async function reloadBeats() {
   if (state.trackId === null) return;
   const b = await guard(api.beats(state.trackId));
   if (!b) return;
-  state.baseRev = b.revision;
+  state.baseRev.set(state.trackId, b.revision);
   if (b.beatsPerBar) state.beatsPerBar = b.beatsPerBar;
   timeline.setBeats(b, state.beatsPerBar);
 }
@@ -123,7 +124,7 @@ async function selectTrack(id: number) {
   const [data, beats] = await Promise.all([guard(api.timeline(id)), guard(api.beats(id))]);
   if (state.trackId !== id) return;
   state.timeline = data ?? null;
-  state.baseRev = beats?.revision ?? -1;
+  state.baseRev.set(id, beats?.revision ?? -1);
   state.beatsPerBar = beats?.beatsPerBar || state.project?.settings.beats_per_bar || 4;
   timeline.setData(data ?? null, beats ?? { times: new Float64Array(0), positions: null }, state.beatsPerBar);
   renderCurveToggles();
