@@ -47,6 +47,7 @@ cleanup() {
   # tauri-driver gets SIGTERM (not SIGKILL) so that it stops WebKitWebDriver too.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  cp "$WORK"/*.log "$SCREENSHOT_DIR/" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -56,6 +57,7 @@ export DISPLAY=":$DISPLAY_NUM"
 export XDG_DATA_HOME=$WORK/data XDG_CONFIG_HOME=$WORK/config XDG_CACHE_HOME=$WORK/cache
 mkdir -p "$WORK/export" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 export E2E_WORK=$WORK ZERONS_APP=$APP SCREENSHOT_DIR=$ROOT/target/e2e-screenshots
+export RUST_BACKTRACE=${RUST_BACKTRACE:-0}
 export ZERONS_TEST_PICK_NEW_PROJECT=$WORK/e2e.zerons
 export ZERONS_TEST_PICK_AUDIO=$ROOT/assets/demo/time_to_strike_excerpt.mp3
 export ZERONS_TEST_PICK_EXPORT_DIR=$WORK/export
@@ -71,7 +73,7 @@ echo "== e2e (node --test ui/e2e)"
 status=0
 (cd ui && node --test --test-reporter=spec e2e/) || status=$?
 if [ $status -ne 0 ]; then
-  echo "-- tauri-driver log"; tail -n 40 "$WORK/tauri-driver.log" || true
+  echo "-- tauri-driver log (app stderr included)"; grep -v '^ ' "$WORK/tauri-driver.log" | tail -n 40 || true
 fi
 echo "screenshots: $SCREENSHOT_DIR"
 exit $status

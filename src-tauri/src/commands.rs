@@ -18,13 +18,22 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::wire;
 
-/// Runs blocking work (SQLite, decoding, file I/O) off the async runtime's workers.
+/// Runs blocking work (SQLite, decoding, file I/O) on a plain OS thread and awaits it.
+///
+/// Not `spawn_blocking`: `store::Project` drives its own tokio runtime with `block_on`, which
+/// panics on any thread that belongs to another runtime — blocking-pool threads included.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
-    tauri::async_runtime::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError::internal(format!("background task failed: {e}")))?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("zerons-store".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| AppError::internal(format!("cannot start a worker thread: {e}")))?;
+    rx.await
+        .map_err(|_| AppError::internal("a background task stopped without answering"))?
 }
 
 /// What the page shows about the open project.
@@ -149,17 +158,19 @@ pub async fn project_new(
     path: String,
 ) -> AppResult<ProjectInfo> {
     let path = PathBuf::from(path);
-    let p = blocking(move || {
+    let (p, info) = blocking(move || {
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "project".into());
-        Ok(Project::create(&path, &name, &ProjectSettings::default())?)
+        let p = Project::create(&path, &name, &ProjectSettings::default())?;
+        let info = project_info(&p)?;
+        Ok((p, info))
     })
     .await?;
     remember_recent(&app, p.path());
-    let p = state.set_project(p)?;
-    project_info(&p)
+    state.set_project(p)?;
+    Ok(info)
 }
 
 /// Opens an existing project file.
@@ -170,10 +181,15 @@ pub async fn project_open(
     path: String,
 ) -> AppResult<ProjectInfo> {
     let path = PathBuf::from(path);
-    let p = blocking(move || Ok(Project::open(&path)?)).await?;
+    let (p, info) = blocking(move || {
+        let p = Project::open(&path)?;
+        let info = project_info(&p)?;
+        Ok((p, info))
+    })
+    .await?;
     remember_recent(&app, p.path());
-    let p = state.set_project(p)?;
-    project_info(&p)
+    state.set_project(p)?;
+    Ok(info)
 }
 
 /// The open project, if any.

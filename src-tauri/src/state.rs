@@ -19,6 +19,10 @@ pub struct AppState {
     next_job: AtomicU64,
     /// Encoded timelines (waveform pyramid + curves) by track, valid for one analysis.
     timelines: Mutex<HashMap<TrackId, (i64, Arc<Vec<u8>>)>>,
+    /// Projects that were replaced by another. Kept open until the app exits: a `Project`
+    /// owns a tokio runtime, which must not be dropped on an async worker thread, and a
+    /// command in flight may still hold the last handle to it.
+    retired: Mutex<Vec<Arc<Project>>>,
 }
 
 impl AppState {
@@ -35,10 +39,14 @@ impl AppState {
     /// and finish writing to the project they started with).
     pub fn set_project(&self, project: Project) -> AppResult<Arc<Project>> {
         let p = Arc::new(project);
-        *self
+        let old = self
             .project
             .write()
-            .map_err(|_| AppError::internal("project lock poisoned"))? = Some(p.clone());
+            .map_err(|_| AppError::internal("project lock poisoned"))?
+            .replace(p.clone());
+        if let (Some(old), Ok(mut retired)) = (old, self.retired.lock()) {
+            retired.push(old);
+        }
         if let Ok(mut t) = self.timelines.lock() {
             t.clear();
         }
