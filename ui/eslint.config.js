@@ -6,9 +6,19 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["e2e/**/*.mjs"],
+    // Node test files (e2e, browser) and the mock script they inject into the page.
+    files: ["e2e/**/*.mjs", "browser/**/*.mjs", "browser/**/*.js"],
     languageOptions: {
-      globals: { process: "readonly", console: "readonly", setTimeout: "readonly", Buffer: "readonly" },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        TextEncoder: "readonly",
+        window: "readonly",
+        document: "readonly",
+      },
     },
   },
   {

@@ -70,7 +70,7 @@
   });
   const tl = timeline();
   window.__MOCK_CALLS__ = [];
-  window.__TAURI_MOCKS__.mockIPC((cmd, args) => {
+  window.__TAURI_MOCKS__.mockIPC((cmd) => {
     window.__MOCK_CALLS__.push(cmd);
     switch (cmd) {
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: 55, max_bpm: 215, beats_per_bar: 4 } };

@@ -63,7 +63,8 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 6
 
   await t.test("new project", async () => {
     await driver.findElement(By.id("btn-new")).click();
-    await driver.wait(until.elementTextContains(driver.findElement(By.id("project-name")), "e2e"), 20_000);
+    await driver.wait(async () => (await js("return window.__zerons.state.project?.path ?? ''")).endsWith("e2e.zerons"), 30_000);
+    assert.match(await js("return document.getElementById('project-name').textContent"), /e2e/);
     assert.ok(fs.existsSync(PROJECT), "project file created");
   });
 

@@ -340,7 +340,7 @@ function updateStatus() {
   } else {
     $("status-sel").textContent = n > 1 ? `${n} beats selected` : `${timeline.beats.times.length} beats`;
   }
-  $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs.toFixed(1)} ms` : "";
+  $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs < 1 ? "<1" : timeline.lastDrawMs.toFixed(1)} ms` : "";
 }
 
 // ---- export -----------------------------------------------------------------------------------

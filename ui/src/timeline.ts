@@ -655,8 +655,10 @@ export class Timeline {
         ctx.globalAlpha = 1;
         continue;
       }
-      const w = sel || isDown ? 2 : 1;
+      const w = sel ? 2 : 1;
+      if (isDown && !sel) ctx.globalAlpha = 0.85;
       ctx.fillRect(x - w / 2, top, w, bottom - top);
+      ctx.globalAlpha = 1;
       if (dense) continue;
       ctx.beginPath();
       ctx.moveTo(x - HANDLE, top);
