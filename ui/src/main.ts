@@ -254,6 +254,10 @@ function renderJobs() {
 }
 
 function updateEmpty() {
+  $("no-track").textContent =
+    state.jobs.size > 0 && state.tracks.length === 0
+      ? "Analysing… the timeline opens when the first song is ready."
+      : "Select a track, or add songs to the project.";
   $("side-empty").classList.toggle("hidden", !state.project || state.tracks.length > 0 || state.jobs.size > 0);
   $("track-count").textContent = state.tracks.length ? String(state.tracks.length) : "";
 }
@@ -318,7 +322,7 @@ function updateStatus() {
   const t = currentTrack();
   const has = !!t && !!state.timeline;
   document.body.classList.toggle("has-track", has);
-  $("track-name").textContent = t?.name ?? "—";
+  $("track-name").textContent = t?.name ?? "";
   $("track-meta").textContent = t
     ? `${formatTime(t.duration_s)} · ${(t.sample_rate_hz / 1000).toFixed(1)} kHz · ${t.channels} ch` +
       (t.tempo_bpm ? ` · ${t.tempo_bpm.toFixed(1)} BPM` : "")
@@ -338,7 +342,7 @@ function updateStatus() {
     const i = [...timeline.selected][0];
     $("status-sel").textContent = `Beat ${i + 1} at ${formatTime(timeline.beats.times[i] ?? 0, 0.001)}`;
   } else {
-    $("status-sel").textContent = n > 1 ? `${n} beats selected` : `${timeline.beats.times.length} beats`;
+    $("status-sel").textContent = n > 1 ? `${n} beats selected` : has ? `${timeline.beats.times.length} beats` : "";
   }
   $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs < 1 ? "<1" : timeline.lastDrawMs.toFixed(1)} ms` : "";
 }
