@@ -59,7 +59,9 @@ mkdir -p "$WORK/export" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 export E2E_WORK=$WORK ZERONS_APP=$APP SCREENSHOT_DIR=$ROOT/target/e2e-screenshots
 export RUST_BACKTRACE=${RUST_BACKTRACE:-0}
 export ZERONS_TEST_PICK_NEW_PROJECT=$WORK/e2e.zerons
-export ZERONS_TEST_PICK_AUDIO=$ROOT/assets/demo/time_to_strike_excerpt.mp3
+# The demo song and a file that is not audio (the app must say so and keep going).
+echo "these are not the samples you are looking for" >"$WORK/notes.txt"
+export ZERONS_TEST_PICK_AUDIO=$ROOT/assets/demo/time_to_strike_excerpt.mp3:$WORK/notes.txt
 export ZERONS_TEST_PICK_EXPORT_DIR=$WORK/export
 rm -rf "$SCREENSHOT_DIR"; mkdir -p "$SCREENSHOT_DIR"
 sleep 1

@@ -68,13 +68,21 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 6
     assert.ok(fs.existsSync(PROJECT), "project file created");
   });
 
-  await t.test("add the demo song and wait for the analysis", async () => {
+  await t.test("add the demo song and a non-audio file; wait for the analysis", async () => {
     await driver.findElement(By.id("btn-add")).click();
     await driver.wait(until.elementLocated(By.css("#jobs li")), 20_000);
     await shot("02-analysing");
     await driver.wait(until.elementLocated(By.css("#tracks li")), 300_000);
     await driver.wait(async () => (await js("return window.__zerons.beatTimes().length")) > 10, 60_000);
-    await driver.wait(async () => (await driver.findElements(By.css("#jobs li"))).length === 0, 10_000);
+    // The text file fails with a readable message and a stable code; the song is unaffected.
+    const failed = await driver.wait(until.elementLocated(By.css("#jobs li.failed")), 60_000);
+    assert.match(await failed.getAttribute("data-code"), /^(unsupported_audio|decode)$/);
+    assert.match(await failed.getText(), /notes\.txt/);
+    await driver.wait(async () => (await driver.findElements(By.css("#jobs li:not(.failed)"))).length === 0, 10_000);
+    await shot("02b-bad-file");
+    await failed.findElement(By.css("button")).click();
+    assert.equal((await driver.findElements(By.css("#jobs li"))).length, 0);
+    assert.equal((await driver.findElements(By.css("#tracks li"))).length, 1);
     const head = storeHead();
     assert.equal(head.author, "model");
     const shown = await js("return window.__zerons.beatTimes()");
@@ -174,7 +182,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 6
     const timings = await js("return window.__zerons.benchRedraw(600, 10)");
     fs.writeFileSync(path.join(SHOTS, "redraw-10min.json"), JSON.stringify(timings, null, 2));
     for (const r of timings) console.log(`redraw 10-min song, ${r.zoom}: median ${r.medianMs.toFixed(2)} ms (script ${r.scriptMedianMs.toFixed(2)} ms), p95 ${r.p95Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms`);
-    const errors = await driver.findElements(By.css("#toasts .toast:not(.info)"));
+    const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
     const texts = await Promise.all(errors.map((e) => e.getText()));
     assert.deepEqual(texts, [], "no error was shown");
   });

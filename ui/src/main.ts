@@ -218,6 +218,7 @@ function renderJobs() {
     const li = document.createElement("li");
     li.className = j.state;
     li.dataset.job = String(j.id);
+    if (j.error) li.dataset.code = j.error.code;
     const row = document.createElement("div");
     row.className = "row1";
     const name = document.createElement("span");
