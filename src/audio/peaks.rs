@@ -42,7 +42,9 @@ impl PeakConfig {
     /// [`Error::Config`] for a block of 0 samples or a factor below 2.
     pub fn validate(&self) -> Result<()> {
         if self.base_block == 0 {
-            return Err(Error::Config("peaks: base_block must be >= 1 sample".into()));
+            return Err(Error::Config(
+                "peaks: base_block must be >= 1 sample".into(),
+            ));
         }
         if self.factor < 2 {
             return Err(Error::Config(format!(
