@@ -72,9 +72,15 @@ impl AppState {
 
     /// Cancels a job; false when it is unknown or already finished.
     pub fn cancel_job(&self, id: u64) -> bool {
-        match self.jobs.lock() {
-            Ok(jobs) => jobs.get(&id).map(CancelToken::cancel).is_some(),
-            Err(_) => false,
+        let Ok(jobs) = self.jobs.lock() else {
+            return false;
+        };
+        match jobs.get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
         }
     }
 
