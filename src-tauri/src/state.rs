@@ -9,6 +9,9 @@ use zerons::store::{Project, TrackId};
 
 use crate::error::{AppError, AppResult};
 
+/// Encoded timeline per track, with the analysis it was made from.
+type TimelineCache = HashMap<TrackId, (i64, Arc<Vec<u8>>)>;
+
 /// State managed by Tauri (`app.manage`), shared by every command.
 #[derive(Default)]
 pub struct AppState {
@@ -18,7 +21,7 @@ pub struct AppState {
     jobs: Mutex<HashMap<u64, CancelToken>>,
     next_job: AtomicU64,
     /// Encoded timelines (waveform pyramid + curves) by track, valid for one analysis.
-    timelines: Mutex<HashMap<TrackId, (i64, Arc<Vec<u8>>)>>,
+    timelines: Mutex<TimelineCache>,
     /// Projects that were replaced by another. Kept open until the app exits: a `Project`
     /// owns a tokio runtime, which must not be dropped on an async worker thread, and a
     /// command in flight may still hold the last handle to it.
