@@ -9,3 +9,9 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== ui: npm ci, tsc, eslint, vitest"
+if command -v npm >/dev/null; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
+else
+  echo "npm not found: UI checks skipped (install Node.js >= 20.19 to run them)"
+fi

@@ -4,9 +4,11 @@
 
 mod decode;
 mod mp4_edit;
+pub mod peaks;
 mod resample;
 
 pub use decode::{DecodeConfig, DecodedAudio, decode_file};
+pub use peaks::{PeakConfig, PeakLevel, PeakPyramid, peak_pyramid};
 pub use resample::{ANALYSIS_RATE_HZ, resample};
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,515 @@
+//! The `#[tauri::command]`s: a few lines each over the engine. Every command that
+//! touches the project or the disk runs on a blocking thread, never on the main thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tauri::ipc::{InvokeBody, Request, Response};
+use tauri::{AppHandle, Manager, State};
+use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
+use zerons::formats::{BeatFormat, ExportMeta, Meter, write_beats_file};
+use zerons::pipeline::median_tempo_bpm;
+use zerons::store::{
+    Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
+};
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::wire;
+
+/// Runs blocking work (SQLite, decoding, file I/O) on a plain OS thread and awaits it.
+///
+/// Not `spawn_blocking`: `store::Project` drives its own tokio runtime with `block_on`, which
+/// panics on any thread that belongs to another runtime — blocking-pool threads included.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("zerons-store".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| AppError::internal(format!("cannot start a worker thread: {e}")))?;
+    rx.await
+        .map_err(|_| AppError::internal("a background task stopped without answering"))?
+}
+
+/// What the page shows about the open project.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectInfo {
+    pub path: String,
+    pub name: String,
+    pub settings: ProjectSettings,
+}
+
+fn project_info(p: &Project) -> AppResult<ProjectInfo> {
+    Ok(ProjectInfo {
+        path: p.path().display().to_string(),
+        name: p.name()?,
+        settings: p.settings()?,
+    })
+}
+
+/// A beat revision, without its beats.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionView {
+    pub id: i64,
+    pub author: Author,
+    pub note: String,
+    pub n_beats: usize,
+    pub created_at: String,
+}
+
+/// A track as the sidebar and the timeline see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackView {
+    pub id: TrackId,
+    pub path: String,
+    pub name: String,
+    pub duration_s: f64,
+    pub sample_rate_hz: u32,
+    pub channels: u32,
+    /// `ok`, `missing` or `changed` (file moved or edited since it was added).
+    pub status: &'static str,
+    pub head: Option<RevisionView>,
+    pub tempo_bpm: Option<f64>,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    pub n_revisions: usize,
+}
+
+fn revision_view(r: &Revision) -> RevisionView {
+    RevisionView {
+        id: r.id,
+        author: r.author,
+        note: r.note.clone(),
+        n_beats: r.beats.len(),
+        created_at: r.created_at.clone(),
+    }
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn track_view(p: &Project, t: &Track, check_file: bool) -> AppResult<TrackView> {
+    let history = p.history(t.id)?;
+    let head = t.head.and_then(|h| history.iter().find(|r| r.id == h));
+    let status = if check_file {
+        match p.check_track(t.id)? {
+            TrackStatus::Ok => "ok",
+            TrackStatus::Missing => "missing",
+            TrackStatus::Changed { .. } => "changed",
+        }
+    } else {
+        "ok"
+    };
+    Ok(TrackView {
+        id: t.id,
+        path: t.path.display().to_string(),
+        name: display_name(&t.path),
+        duration_s: t.meta.duration_s,
+        sample_rate_hz: t.meta.sample_rate_hz,
+        channels: t.meta.channels,
+        status,
+        head: head.map(revision_view),
+        tempo_bpm: head.and_then(|r| median_tempo_bpm(&r.beats.times_s)),
+        can_undo: head.is_some_and(|r| r.parent_id.is_some()),
+        can_redo: t
+            .head
+            .is_some_and(|h| history.iter().any(|r| r.parent_id == Some(h))),
+        n_revisions: history.len(),
+    })
+}
+
+fn one_track(p: &Project, id: TrackId) -> AppResult<TrackView> {
+    track_view(p, &p.track(id)?, false)
+}
+
+/// Remembers the last projects in `<app data>/recent.json` (best effort).
+fn remember_recent(app: &AppHandle, path: &Path) {
+    let Ok(dir) = app.path().app_data_dir() else {
+        return;
+    };
+    let file = dir.join("recent.json");
+    let mut list: Vec<String> = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let p = path.display().to_string();
+    list.retain(|x| x != &p);
+    list.insert(0, p);
+    list.truncate(10);
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(json) = serde_json::to_vec_pretty(&list) {
+        let _ = std::fs::write(file, json);
+    }
+}
+
+/// Creates a project file and opens it.
+#[tauri::command]
+pub async fn project_new(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> AppResult<ProjectInfo> {
+    let path = PathBuf::from(path);
+    let (p, info) = blocking(move || {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into());
+        let p = Project::create(&path, &name, &ProjectSettings::default())?;
+        let info = project_info(&p)?;
+        Ok((p, info))
+    })
+    .await?;
+    remember_recent(&app, p.path());
+    state.set_project(p)?;
+    Ok(info)
+}
+
+/// Opens an existing project file.
+#[tauri::command]
+pub async fn project_open(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+) -> AppResult<ProjectInfo> {
+    let path = PathBuf::from(path);
+    let (p, info) = blocking(move || {
+        let p = Project::open(&path)?;
+        let info = project_info(&p)?;
+        Ok((p, info))
+    })
+    .await?;
+    remember_recent(&app, p.path());
+    state.set_project(p)?;
+    Ok(info)
+}
+
+/// The open project, if any.
+#[tauri::command]
+pub async fn project_current(state: State<'_, AppState>) -> AppResult<Option<ProjectInfo>> {
+    match state.project() {
+        Ok(p) => blocking(move || project_info(&p).map(Some)).await,
+        Err(_) => Ok(None),
+    }
+}
+
+/// Recently opened projects that still exist, newest first.
+#[tauri::command]
+pub async fn recent_projects(app: AppHandle) -> AppResult<Vec<String>> {
+    let Ok(dir) = app.path().app_data_dir() else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<String> = std::fs::read(dir.join("recent.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    Ok(list.into_iter().filter(|p| Path::new(p).exists()).collect())
+}
+
+/// Every track of the project, with file status and history state.
+#[tauri::command]
+pub async fn list_tracks(state: State<'_, AppState>) -> AppResult<Vec<TrackView>> {
+    let p = state.project()?;
+    blocking(move || {
+        p.tracks()?
+            .iter()
+            .map(|t| track_view(&p, t, true))
+            .collect()
+    })
+    .await
+}
+
+/// One track's state.
+#[tauri::command]
+pub async fn track_state(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {
+    let p = state.project()?;
+    blocking(move || one_track(&p, track_id)).await
+}
+
+/// The static timeline of a track as raw bytes (see [`wire`]): waveform min/max
+/// pyramid of the audio and the activation curves of its latest analysis.
+#[tauri::command]
+pub async fn timeline(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Response> {
+    let p = state.project()?;
+    let (analysis_id, track) = {
+        let p = p.clone();
+        blocking(move || {
+            let a = p.analyses(track_id)?.last().map_or(-1, |a| a.id);
+            Ok((a, p.track(track_id)?))
+        })
+        .await?
+    };
+    if let Some(bytes) = state.cached_timeline(track_id, analysis_id) {
+        return Ok(Response::new(Vec::clone(&bytes)));
+    }
+    let bytes = blocking(move || {
+        let curves = if analysis_id >= 0 {
+            p.curves(analysis_id)?
+        } else {
+            Vec::new()
+        };
+        // A missing or changed file still shows its beats and curves, without waveform.
+        let peaks = decode_file(&track.path, &DecodeConfig::default())
+            .ok()
+            .and_then(|d| peak_pyramid(&d.signal, &PeakConfig::default()).ok());
+        Ok(Arc::new(wire::encode_timeline(
+            track.meta.duration_s,
+            peaks.as_ref(),
+            &curves,
+        )))
+    })
+    .await?;
+    state.cache_timeline(track_id, analysis_id, bytes.clone());
+    Ok(Response::new(Vec::clone(&bytes)))
+}
+
+/// The current beats of a track as raw bytes (see [`wire`]).
+#[tauri::command]
+pub async fn beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Response> {
+    let p = state.project()?;
+    blocking(move || {
+        Ok(Response::new(match p.head(track_id)? {
+            Some(r) => wire::encode_beats(Some(r.id), &r.beats, r.beats_per_bar),
+            None => wire::encode_beats(None, &Default::default(), None),
+        }))
+    })
+    .await
+}
+
+fn header<'a>(request: &'a Request<'_>, name: &str) -> AppResult<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::bad_request(format!("missing header {name}")))
+}
+
+/// Decodes `%XX` escapes (the page sends `encodeURIComponent` text in headers).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let v = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(v as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Commits an edit: the body is a beats payload (see [`wire`]), headers
+/// `x-zerons-track` (track id) and `x-zerons-note` (URI-encoded description). Fails with
+/// `conflict` when the track's head is no longer the revision the edit was made on.
+#[tauri::command]
+pub async fn commit_beats(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> AppResult<TrackView> {
+    let InvokeBody::Raw(body) = request.body() else {
+        return Err(AppError::bad_request("commit_beats expects a raw body"));
+    };
+    let payload = wire::decode_beats(body)?;
+    let track_id: TrackId = header(&request, "x-zerons-track")?
+        .parse()
+        .map_err(|_| AppError::bad_request("x-zerons-track is not a track id"))?;
+    let note = percent_decode(header(&request, "x-zerons-note").unwrap_or("edit"));
+    let p = state.project()?;
+    blocking(move || {
+        let head = p.track(track_id)?.head.unwrap_or(-1);
+        if head != payload.base_revision {
+            return Err(AppError::app(
+                "conflict",
+                format!(
+                    "the beats changed meanwhile (revision {head}, edit made on {})",
+                    payload.base_revision
+                ),
+                "The view was refreshed; make the edit again.",
+            ));
+        }
+        payload.beats.validate()?;
+        p.commit_beats(
+            track_id,
+            &NewRevision {
+                beats: &payload.beats,
+                author: Author::User,
+                note: &note,
+                beats_per_bar: payload.beats_per_bar,
+            },
+        )?;
+        one_track(&p, track_id)
+    })
+    .await
+}
+
+/// Steps the track's history back one revision.
+#[tauri::command]
+pub async fn undo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {
+    let p = state.project()?;
+    blocking(move || {
+        p.undo(track_id)?;
+        one_track(&p, track_id)
+    })
+    .await
+}
+
+/// Steps the track's history forward to the revision last undone.
+#[tauri::command]
+pub async fn redo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {
+    let p = state.project()?;
+    blocking(move || {
+        p.redo(track_id)?;
+        one_track(&p, track_id)
+    })
+    .await
+}
+
+/// A format the export dialog offers.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormatInfo {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub extension: &'static str,
+    pub limitations: Option<&'static str>,
+}
+
+/// Every export format of the engine.
+#[tauri::command]
+pub fn export_formats() -> Vec<FormatInfo> {
+    BeatFormat::ALL
+        .iter()
+        .map(|&f| FormatInfo {
+            name: f.name(),
+            label: f.label(),
+            extension: f.extension(),
+            limitations: f.limitations(),
+        })
+        .collect()
+}
+
+/// File name suffix of each format, unique even where formats share an extension.
+fn suffix(format: BeatFormat) -> &'static str {
+    match format {
+        BeatFormat::Csv => "csv",
+        BeatFormat::SvCsv => "sv.csv",
+        BeatFormat::Audacity => "labels.txt",
+        BeatFormat::Rekordbox => "rekordbox.xml",
+        other => other.extension(),
+    }
+}
+
+/// A written export file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedFile {
+    pub format: &'static str,
+    pub path: String,
+    pub n_beats: usize,
+}
+
+/// Writes the current beats of a track in each of `formats` into `dir`, as
+/// `<audio file stem>.<suffix>`, and logs each export in the project.
+#[tauri::command]
+pub async fn export_track(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    formats: Vec<String>,
+    dir: String,
+) -> AppResult<Vec<ExportedFile>> {
+    let p = state.project()?;
+    let formats = formats
+        .iter()
+        .map(|name| {
+            BeatFormat::from_name(name).ok_or_else(|| {
+                AppError::app(
+                    "unknown_format",
+                    format!("unknown export format '{name}'"),
+                    "Pick a format from the list.",
+                )
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    blocking(move || {
+        let track = p.track(track_id)?;
+        let rev = p.head(track_id)?.ok_or_else(|| {
+            AppError::app(
+                "no_beats",
+                format!("{} has no beats yet", display_name(&track.path)),
+                "Wait for the analysis to finish, or add beats by clicking the timeline.",
+            )
+        })?;
+        let stem = track
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("track{track_id}"));
+        let meter = rev
+            .beats_per_bar
+            .or_else(|| p.settings().ok().map(|s| s.beats_per_bar))
+            .and_then(|n| Meter::new(n, 4).ok());
+        let meta = ExportMeta {
+            duration_s: Some(track.meta.duration_s),
+            title: stem.clone(),
+            tempo_bpm: median_tempo_bpm(&rev.beats.times_s),
+            meter,
+            audio_path: Some(track.path.clone()),
+            sample_rate_hz: Some(track.meta.sample_rate_hz),
+            data_source: if rev.author == Author::Model {
+                "program".into()
+            } else {
+                "manual annotation".into()
+            },
+            ..ExportMeta::default()
+        };
+        let dir = PathBuf::from(dir);
+        let mut written = Vec::new();
+        for f in formats {
+            let path = dir.join(format!("{stem}.{}", suffix(f)));
+            write_beats_file(&path, &rev.beats, f, &meta)?;
+            p.log_export(track_id, rev.id, f.name(), &path)?;
+            written.push(ExportedFile {
+                format: f.name(),
+                path: path.display().to_string(),
+                n_beats: rev.beats.len(),
+            });
+        }
+        Ok(written)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("move%20beat%2012"), "move beat 12");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        assert_eq!(percent_decode("bad%2"), "bad%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn export_suffixes_are_unique() {
+        let mut s: Vec<_> = BeatFormat::ALL.iter().map(|&f| suffix(f)).collect();
+        s.sort_unstable();
+        s.dedup();
+        assert_eq!(s.len(), BeatFormat::ALL.len());
+    }
+}

@@ -1,0 +1,218 @@
+//! Adding songs: each file is analysed on a background thread (one at a time: the
+//! pipeline already uses every core it can), with progress and cancellation per song.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use zerons::formats::BeatList;
+use zerons::model::{LoadedModel, load_model};
+use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_file};
+use zerons::store::{Curve, NewAnalysis, Project, TrackMeta};
+use zerons::tracking::TrackerConfig;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Environment variable naming a model file to analyse with (the ZeroNS network);
+/// without it the app uses the engine's default activation.
+pub const MODEL_ENV: &str = "ZERONS_MODEL";
+
+/// What happens to one song, in order: `queued`, any number of `progress`, then one of
+/// `done`, `failed`, `cancelled`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobEvent {
+    Queued {
+        job_id: u64,
+        path: String,
+    },
+    Progress {
+        job_id: u64,
+        stage: zerons::pipeline::Stage,
+        label: &'static str,
+        fraction: f32,
+    },
+    Done {
+        job_id: u64,
+        track_id: i64,
+        n_beats: usize,
+        tempo_bpm: Option<f64>,
+    },
+    Failed {
+        job_id: u64,
+        error: AppError,
+    },
+    Cancelled {
+        job_id: u64,
+    },
+}
+
+/// A started job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStart {
+    pub job_id: u64,
+    pub path: String,
+}
+
+/// Queues `paths` for analysis and returns at once; events arrive on `on_event`.
+#[tauri::command]
+pub fn add_tracks(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+    on_event: Channel<JobEvent>,
+) -> AppResult<Vec<JobStart>> {
+    let project = state.project()?;
+    let jobs: Vec<(u64, CancelToken, PathBuf)> = paths
+        .iter()
+        .map(|p| {
+            let (id, token) = state.start_job();
+            (id, token, PathBuf::from(p))
+        })
+        .collect();
+    let starts: Vec<JobStart> = jobs
+        .iter()
+        .map(|(id, _, p)| JobStart {
+            job_id: *id,
+            path: p.display().to_string(),
+        })
+        .collect();
+    for s in &starts {
+        let _ = on_event.send(JobEvent::Queued {
+            job_id: s.job_id,
+            path: s.path.clone(),
+        });
+    }
+    std::thread::Builder::new()
+        .name("zerons-analysis".into())
+        .spawn(move || {
+            let model = std::env::var_os(MODEL_ENV)
+                .map(|p| load_model(PathBuf::from(p)).map(Arc::new))
+                .transpose();
+            for (job_id, token, path) in jobs {
+                let event = match &model {
+                    Err(e) => JobEvent::Failed {
+                        job_id,
+                        error: AppError::app(
+                            e.code(),
+                            e.to_string(),
+                            format!("Fix or unset {MODEL_ENV} to analyse with another model."),
+                        ),
+                    },
+                    Ok(model) => {
+                        match run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
+                        {
+                            Ok((track_id, n_beats, tempo_bpm)) => JobEvent::Done {
+                                job_id,
+                                track_id,
+                                n_beats,
+                                tempo_bpm,
+                            },
+                            Err(e) if e.code == "cancelled" => JobEvent::Cancelled { job_id },
+                            Err(error) => JobEvent::Failed { job_id, error },
+                        }
+                    }
+                };
+                let _ = on_event.send(event);
+                app.state::<AppState>().end_job(job_id);
+            }
+        })
+        .map_err(|e| AppError::internal(format!("cannot start the analysis thread: {e}")))?;
+    Ok(starts)
+}
+
+/// Cancels a queued or running analysis; false when it already finished.
+#[tauri::command]
+pub fn cancel_job(state: State<'_, AppState>, job_id: u64) -> bool {
+    state.cancel_job(job_id)
+}
+
+/// Short, stable name of a curve kind (stored in the project).
+fn curve_kind(kind: ActivationKind) -> &'static str {
+    match kind {
+        ActivationKind::Flux => "flux",
+        ActivationKind::Max => "max",
+        ActivationKind::Anchor => "anchor",
+        ActivationKind::Postve => "postve",
+    }
+}
+
+fn run_job(
+    project: &Project,
+    path: &Path,
+    model: Option<&LoadedModel>,
+    job_id: u64,
+    cancel: &CancelToken,
+    events: &Channel<JobEvent>,
+) -> AppResult<(i64, usize, Option<f64>)> {
+    let path = std::fs::canonicalize(path).map_err(|e| zerons::Error::io(path, e))?;
+    if project.tracks()?.iter().any(|t| t.path == path) {
+        return Err(AppError::app(
+            "already_added",
+            format!("{} is already in the project", path.display()),
+            "Select it in the track list.",
+        ));
+    }
+    let settings = project.settings()?;
+    let mut config = AnalyzeConfig::default();
+    if model.is_some() {
+        config.activation = ActivationKind::Max;
+    }
+    if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
+        dbn.min_bpm = settings.min_bpm;
+        dbn.max_bpm = settings.max_bpm;
+    }
+    let config_json = serde_json::to_string(&config)
+        .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
+    let analysis = analyze_file(
+        &path,
+        &config,
+        model,
+        &mut |p| {
+            let _ = events.send(JobEvent::Progress {
+                job_id,
+                stage: p.stage,
+                label: p.stage.label(),
+                fraction: p.fraction,
+            });
+        },
+        cancel,
+    )?;
+    let meta = TrackMeta {
+        duration_s: analysis.source.duration_s,
+        sample_rate_hz: analysis.source.sample_rate_hz,
+        channels: u32::try_from(analysis.source.channels).unwrap_or(u32::MAX),
+    };
+    let mut curves = vec![Curve {
+        kind: curve_kind(analysis.activation_kind).into(),
+        fps: analysis.activation.fps,
+        values: analysis.activation.values.clone(),
+    }];
+    if let Some((anchor, postve)) = &analysis.branches {
+        for (kind, a) in [
+            (ActivationKind::Anchor, anchor),
+            (ActivationKind::Postve, postve),
+        ] {
+            curves.push(Curve {
+                kind: curve_kind(kind).into(),
+                fps: a.fps,
+                values: a.values.clone(),
+            });
+        }
+    }
+    let track = project.add_track(&path, &meta)?;
+    let analysis_id = project.add_analysis(
+        track,
+        &NewAnalysis {
+            model_id: None,
+            config_json: &config_json,
+            curves: &curves,
+        },
+    )?;
+    let beats = BeatList::new(analysis.beats_s.clone());
+    project.add_model_revision(track, analysis_id, &beats, Some(settings.beats_per_bar))?;
+    Ok((track, beats.len(), analysis.tempo_bpm))
+}

@@ -1,0 +1,46 @@
+//! ZeroNS Studio desktop shell: thin Tauri commands over the `zerons` engine.
+//!
+//! - [`commands`]: projects, tracks, timeline and beats (raw binary, see [`wire`]),
+//!   edits as store revisions, undo/redo, export.
+//! - [`jobs`]: background analysis with per-song progress through a `Channel` and cancel.
+//! - [`dialogs`]: native file dialogs with an environment test hook.
+//! - [`error`]: the serialisable error with a stable code every command returns.
+//!
+//! Invariant: no command does blocking work (SQLite, decoding, DSP) on the main thread.
+
+pub mod commands;
+pub mod dialogs;
+pub mod error;
+pub mod jobs;
+pub mod state;
+pub mod wire;
+
+/// Builds and runs the app.
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(state::AppState::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::project_new,
+            commands::project_open,
+            commands::project_current,
+            commands::recent_projects,
+            commands::list_tracks,
+            commands::track_state,
+            commands::timeline,
+            commands::beats,
+            commands::commit_beats,
+            commands::undo,
+            commands::redo,
+            commands::export_formats,
+            commands::export_track,
+            jobs::add_tracks,
+            jobs::cancel_job,
+            dialogs::pick_path,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("ZeroNS Studio could not start: {e}");
+        std::process::exit(1);
+    }
+}

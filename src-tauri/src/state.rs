@@ -1,0 +1,104 @@
+//! Shared state of the running app.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use zerons::pipeline::CancelToken;
+use zerons::store::{Project, TrackId};
+
+use crate::error::{AppError, AppResult};
+
+/// Encoded timeline per track, with the analysis it was made from.
+type TimelineCache = HashMap<TrackId, (i64, Arc<Vec<u8>>)>;
+
+/// State managed by Tauri (`app.manage`), shared by every command.
+#[derive(Default)]
+pub struct AppState {
+    /// The open project. `Project` is `Send + Sync` and blocks: use it from blocking threads.
+    project: RwLock<Option<Arc<Project>>>,
+    /// Analysis jobs that may still be cancelled.
+    jobs: Mutex<HashMap<u64, CancelToken>>,
+    next_job: AtomicU64,
+    /// Encoded timelines (waveform pyramid + curves) by track, valid for one analysis.
+    timelines: Mutex<TimelineCache>,
+    /// Projects that were replaced by another. Kept open until the app exits: a `Project`
+    /// owns a tokio runtime, which must not be dropped on an async worker thread, and a
+    /// command in flight may still hold the last handle to it.
+    retired: Mutex<Vec<Arc<Project>>>,
+}
+
+impl AppState {
+    /// The open project, or `no_project`.
+    pub fn project(&self) -> AppResult<Arc<Project>> {
+        self.project
+            .read()
+            .map_err(|_| AppError::internal("project lock poisoned"))?
+            .clone()
+            .ok_or_else(AppError::no_project)
+    }
+
+    /// Replaces the open project (cancels nothing: running jobs hold their own handle
+    /// and finish writing to the project they started with).
+    pub fn set_project(&self, project: Project) -> AppResult<Arc<Project>> {
+        let p = Arc::new(project);
+        let old = self
+            .project
+            .write()
+            .map_err(|_| AppError::internal("project lock poisoned"))?
+            .replace(p.clone());
+        if let (Some(old), Ok(mut retired)) = (old, self.retired.lock()) {
+            retired.push(old);
+        }
+        if let Ok(mut t) = self.timelines.lock() {
+            t.clear();
+        }
+        Ok(p)
+    }
+
+    /// Registers a cancellable job and returns its id and token.
+    pub fn start_job(&self) -> (u64, CancelToken) {
+        let id = self.next_job.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = CancelToken::new();
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(id, token.clone());
+        }
+        (id, token)
+    }
+
+    /// Forgets a finished job.
+    pub fn end_job(&self, id: u64) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.remove(&id);
+        }
+    }
+
+    /// Cancels a job; false when it is unknown or already finished.
+    pub fn cancel_job(&self, id: u64) -> bool {
+        let Ok(jobs) = self.jobs.lock() else {
+            return false;
+        };
+        match jobs.get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A cached timeline for `track` made from `analysis`.
+    pub fn cached_timeline(&self, track: TrackId, analysis: i64) -> Option<Arc<Vec<u8>>> {
+        let t = self.timelines.lock().ok()?;
+        t.get(&track)
+            .filter(|(a, _)| *a == analysis)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Caches a timeline.
+    pub fn cache_timeline(&self, track: TrackId, analysis: i64, bytes: Arc<Vec<u8>>) {
+        if let Ok(mut t) = self.timelines.lock() {
+            t.insert(track, (analysis, bytes));
+        }
+    }
+}

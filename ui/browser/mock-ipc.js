@@ -1,0 +1,94 @@
+// Mocked Tauri IPC for browser tests of the UI alone (no Rust): a project with one
+// synthetic 3-minute song at 120 BPM. Runs in the page before the app (classic script,
+// after @tauri-apps/api/mocks.js). Binary commands are answered with ArrayBuffers in the
+// layouts of src-tauri/src/wire.rs.
+(function () {
+  const SR = 44100, DUR = 180, FPS = 62.5, BPM = 120;
+  const period = 60 / BPM;
+  function rand(seed) { let s = seed; return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 4294967296); }
+  function timeline() {
+    const r = rand(7);
+    const levels = [];
+    let block = 32, n = Math.ceil((DUR * SR) / block), prev = null;
+    for (;;) {
+      const mm = new Float32Array(2 * n);
+      for (let b = 0; b < n; b++) {
+        if (prev) {
+          let lo = Infinity, hi = -Infinity;
+          for (let j = 4 * b; j < Math.min(4 * b + 4, prev.length / 2); j++) { lo = Math.min(lo, prev[2 * j]); hi = Math.max(hi, prev[2 * j + 1]); }
+          mm[2 * b] = lo; mm[2 * b + 1] = hi;
+        } else {
+          const t = (b * block) / SR;
+          const ph = (t % period) / period;
+          const kick = Math.exp(-ph * 14) * 0.85;
+          const hat = Math.exp(-(((t + period / 2) % period) / period) * 30) * 0.25;
+          const bed = 0.12 + 0.06 * Math.sin(t * 0.7);
+          const a = Math.min(1, kick + hat + bed * (0.6 + 0.4 * r()));
+          mm[2 * b] = -a * (0.75 + 0.25 * r()); mm[2 * b + 1] = a * (0.75 + 0.25 * r());
+        }
+      }
+      levels.push({ block, mm });
+      if (n <= 512) break;
+      prev = mm; block *= 4; n = Math.ceil(n / 4);
+    }
+    const nf = Math.ceil(DUR * FPS);
+    const curve = new Float32Array(nf);
+    for (let k = 0; k < nf; k++) {
+      const t = k / FPS, ph = ((t % period) + period) % period;
+      const d = Math.min(ph, period - ph);
+      const off = Math.abs((((t + period / 2) % period)) - 0) < 0.02 ? 0.25 : 0;
+      curve[k] = Math.max(0, Math.exp(-(d * d) / 0.0004) * (0.7 + 0.3 * r()) + off * r() + 0.04 * r());
+    }
+    const name = new TextEncoder().encode("flux");
+    const headerLen = 32 + 8 * levels.length + 12 + 4;
+    const total = headerLen + levels.reduce((s, l) => s + l.mm.byteLength, 0) + curve.byteLength;
+    const buf = new ArrayBuffer(total), v = new DataView(buf);
+    "ZNTL".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)));
+    v.setUint32(4, 1, true); v.setFloat64(8, DUR, true); v.setUint32(16, SR, true);
+    v.setUint32(20, levels.length, true); v.setUint32(24, 1, true);
+    let at = 32;
+    for (const l of levels) { v.setUint32(at, l.block, true); v.setUint32(at + 4, l.mm.length / 2, true); at += 8; }
+    v.setFloat32(at, FPS, true); v.setUint32(at + 4, nf, true); v.setUint32(at + 8, name.length, true);
+    new Uint8Array(buf, at + 12, name.length).set(name); at += 16;
+    for (const l of levels) { new Float32Array(buf, at, l.mm.length).set(l.mm); at += l.mm.byteLength; }
+    new Float32Array(buf, at, nf).set(curve);
+    return buf;
+  }
+  const beatTimes = Array.from({ length: Math.floor((DUR - 0.3) / period) }, (_, i) => 0.5 + i * period + (i === 37 ? 0.06 : 0));
+  function beats(rev) {
+    const n = beatTimes.length, buf = new ArrayBuffer(24 + 8 * n), v = new DataView(buf);
+    "ZNBT".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)));
+    v.setUint32(4, n, true); v.setBigInt64(8, BigInt(rev), true); v.setUint32(16, 0, true); v.setUint32(20, 4, true);
+    beatTimes.forEach((t, i) => v.setFloat64(24 + 8 * i, t, true));
+    return buf;
+  }
+  let rev = 1;
+  const track = () => ({
+    id: 1, path: "/music/demo_groove.flac", name: "demo_groove.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
+    status: "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
+    tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
+  });
+  const tl = timeline();
+  window.__MOCK_CALLS__ = [];
+  window.__TAURI_MOCKS__.mockIPC((cmd) => {
+    window.__MOCK_CALLS__.push(cmd);
+    switch (cmd) {
+      case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: 55, max_bpm: 215, beats_per_bar: 4 } };
+      case "recent_projects": return [];
+      case "list_tracks": return [track()];
+      case "track_state": return track();
+      case "timeline": return tl;
+      case "beats": return beats(rev);
+      case "commit_beats": rev += 1; return track();
+      case "undo": rev = Math.max(1, rev - 1); return track();
+      case "redo": return track();
+      case "export_formats": return [
+        { name: "csv", label: "CSV", extension: "csv", limitations: null },
+        { name: "jams", label: "JAMS", extension: "jams", limitations: null },
+        { name: "rekordbox", label: "Rekordbox XML", extension: "xml", limitations: "Rekordbox stores a tempo grid, not beats." },
+      ];
+      case "plugin:event|listen": return 1;
+      default: throw { code: "internal", message: `unmocked command ${cmd}`, hint: "" };
+    }
+  });
+})();

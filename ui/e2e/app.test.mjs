@@ -1,0 +1,189 @@
+// End-to-end test of the real desktop app (debug build with the custom-protocol feature),
+// driven through tauri-driver + WebKitWebDriver. Run by scripts/e2e.sh, which provides:
+//   ZERONS_APP        the built binary
+//   E2E_WORK          a temp dir (project file, export dir); XDG_DATA_HOME points inside it
+//   SCREENSHOT_DIR    where screenshots and redraw timings go
+// The app's file dialogs are bypassed with ZERONS_TEST_PICK_* (src-tauri/src/dialogs.rs).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { Builder, By, Key, Origin, until } from "selenium-webdriver";
+
+const APP = process.env.ZERONS_APP;
+const WORK = process.env.E2E_WORK;
+const SHOTS = process.env.SCREENSHOT_DIR;
+const PROJECT = path.join(WORK, "e2e.zerons");
+const EXPORT_DIR = path.join(WORK, "export");
+const SONG_STEM = "time_to_strike_excerpt";
+
+let driver;
+
+before(async () => {
+  assert.ok(APP && fs.existsSync(APP), `ZERONS_APP=${APP} does not exist`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  driver = await new Builder()
+    .usingServer("http://127.0.0.1:4444/")
+    .withCapabilities({ browserName: "wry", "tauri:options": { application: APP } })
+    .build();
+});
+
+after(async () => {
+  await driver?.quit();
+});
+
+async function shot(name) {
+  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await driver.takeScreenshot(), "base64");
+}
+
+const js = (script, ...args) => driver.executeScript(script, ...args);
+const idle = () => driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);");
+
+/** The head revision of track 1, read from the project file itself (not through the app). */
+function storeHead() {
+  const py = `
+import json, sqlite3, struct, sys
+c = sqlite3.connect(sys.argv[1])
+row = c.execute("SELECT r.id, r.author, r.n_beats, r.times, r.note FROM track_heads h "
+                "JOIN beat_revisions r ON r.id = h.revision_id WHERE h.track_id = 1").fetchone()
+n_revs = c.execute("SELECT COUNT(*) FROM beat_revisions WHERE track_id = 1").fetchone()[0]
+print(json.dumps({"id": row[0], "author": row[1], "n": row[2],
+                  "times": list(struct.unpack("<%dd" % row[2], row[3])), "note": row[4], "revisions": n_revs}))
+`;
+  return JSON.parse(execFileSync("python3", ["-c", py, PROJECT], { encoding: "utf8" }));
+}
+
+test("create a project, analyse the demo song, edit, undo, export", { timeout: 600_000 }, async (t) => {
+  await t.test("welcome screen", async () => {
+    const welcome = await driver.wait(until.elementLocated(By.id("welcome")), 30_000);
+    await driver.wait(until.elementIsVisible(welcome), 10_000);
+    await shot("01-welcome");
+  });
+
+  await t.test("new project", async () => {
+    await driver.findElement(By.id("btn-new")).click();
+    await driver.wait(async () => (await js("return window.__zerons.state.project?.path ?? ''")).endsWith("e2e.zerons"), 30_000);
+    assert.match(await js("return document.getElementById('project-name').textContent"), /e2e/);
+    assert.ok(fs.existsSync(PROJECT), "project file created");
+  });
+
+  await t.test("add the demo song and a non-audio file; wait for the analysis", async () => {
+    await driver.findElement(By.id("btn-add")).click();
+    await driver.wait(until.elementLocated(By.css("#jobs li")), 20_000);
+    await shot("02-analysing");
+    await driver.wait(until.elementLocated(By.css("#tracks li")), 300_000);
+    await driver.wait(async () => (await js("return window.__zerons.beatTimes().length")) > 10, 60_000);
+    // The text file fails with a readable message and a stable code; the song is unaffected.
+    const failed = await driver.wait(until.elementLocated(By.css("#jobs li.failed")), 60_000);
+    assert.match(await failed.getAttribute("data-code"), /^(unsupported_audio|decode)$/);
+    assert.match(await failed.getText(), /notes\.txt/);
+    await driver.wait(async () => (await driver.findElements(By.css("#jobs li:not(.failed)"))).length === 0, 10_000);
+    await shot("02b-bad-file");
+    await failed.findElement(By.css("button")).click();
+    assert.equal((await driver.findElements(By.css("#jobs li"))).length, 0);
+    assert.equal((await driver.findElements(By.css("#tracks li"))).length, 1);
+    const head = storeHead();
+    assert.equal(head.author, "model");
+    const shown = await js("return window.__zerons.beatTimes()");
+    assert.equal(shown.length, head.n);
+    await shot("03-timeline");
+  });
+
+  let k;
+  let before;
+  await t.test("drag a beat: the store gets a user revision", async () => {
+    // Snap off, so the beat lands exactly where it is dropped.
+    await driver.findElement(By.id("snap")).click();
+    before = storeHead();
+    k = Math.floor(before.n / 3);
+    // Zoom to 4 seconds around beat k.
+    await js(
+      `const tl = window.__zerons.timeline; const t = tl.beats.times[arguments[0]];
+       tl.setView({ startS: t - 2, pxPerS: tl.view.widthPx / 4, widthPx: tl.view.widthPx });`,
+      k,
+    );
+    await driver.sleep(200);
+    const { x, y, pxPerS } = await js(
+      `const tl = window.__zerons.timeline; const r = tl.canvas.getBoundingClientRect();
+       return { x: Math.round(tl.beatClientX(arguments[0])), y: Math.round(r.top + 120), pxPerS: tl.view.pxPerS };`,
+      k,
+    );
+    const dx = 30;
+    await driver
+      .actions({ async: true })
+      .move({ origin: Origin.VIEWPORT, x, y })
+      .press()
+      .move({ origin: Origin.VIEWPORT, x: x + 10, y, duration: 100 })
+      .move({ origin: Origin.VIEWPORT, x: x + dx, y, duration: 150 })
+      .release()
+      .perform();
+    assert.equal(await idle(), true);
+    const shown = await js("return window.__zerons.beatTimes()");
+    const expected = before.times[k] + dx / pxPerS;
+    assert.ok(Math.abs(shown[k] - expected) < 1.5 / pxPerS, `beat ${k} shown at ${shown[k]}, expected ~${expected}`);
+    const after = storeHead();
+    assert.equal(after.author, "user");
+    assert.equal(after.n, before.n);
+    assert.ok(Math.abs(after.times[k] - shown[k]) < 1e-9, "store holds the dragged time");
+    assert.ok(after.revisions > before.revisions);
+    await shot("04-dragged");
+  });
+
+  await t.test("undo with Ctrl+Z restores the analysis", async () => {
+    await driver.actions().keyDown(Key.CONTROL).sendKeys("z").keyUp(Key.CONTROL).perform();
+    await driver.wait(async () => storeHead().author === "model", 10_000);
+    await driver.wait(async () => {
+      const shown = await js("return window.__zerons.beatTimes()");
+      return Math.abs(shown[k] - before.times[k]) < 1e-9;
+    }, 10_000);
+    assert.deepEqual(storeHead().times, before.times);
+  });
+
+  await t.test("redo and undo again with the toolbar", async () => {
+    await driver.findElement(By.id("btn-redo")).click();
+    await driver.wait(async () => storeHead().author === "user", 10_000);
+    await driver.findElement(By.id("btn-undo")).click();
+    await driver.wait(async () => storeHead().author === "model", 10_000);
+  });
+
+  await t.test("export CSV and JAMS", async () => {
+    await js("window.__zerons.timeline.fit()");
+    await driver.findElement(By.id("btn-export")).click();
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("export-modal"))), 5_000);
+    await shot("05-export-dialog");
+    await driver.findElement(By.id("export-go")).click();
+    await driver.wait(until.elementTextContains(driver.findElement(By.id("export-result")), "Wrote 2"), 20_000);
+    const n = storeHead().n;
+    const csv = fs.readFileSync(path.join(EXPORT_DIR, `${SONG_STEM}.csv`), "utf8").trim().split("\n");
+    assert.match(csv[0], /time/);
+    assert.equal(csv.length, n + 1, "CSV: header + one line per beat");
+    const jams = JSON.parse(fs.readFileSync(path.join(EXPORT_DIR, `${SONG_STEM}.jams`), "utf8"));
+    const beat = jams.annotations.find((a) => a.namespace === "beat");
+    assert.ok(beat, "JAMS has a beat annotation");
+    assert.equal(beat.data.length, n);
+    await driver.findElement(By.id("export-cancel")).click();
+  });
+
+  await t.test("help overlay", async () => {
+    await driver.actions().sendKeys("?").perform();
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("help-modal"))), 5_000);
+    await shot("06-help");
+    await driver.actions().sendKeys(Key.ESCAPE).perform();
+  });
+
+  await t.test("zoomed views and redraw timings", async () => {
+    await js(
+      `const tl = window.__zerons.timeline; const t = tl.beats.times[8];
+       tl.setView({ startS: t - 0.15, pxPerS: tl.view.widthPx / 0.3, widthPx: tl.view.widthPx });`,
+    );
+    await driver.sleep(300);
+    await shot("07-frames-zoom");
+    const timings = await js("return window.__zerons.benchRedraw(600, 10)");
+    fs.writeFileSync(path.join(SHOTS, "redraw-10min.json"), JSON.stringify(timings, null, 2));
+    for (const r of timings) console.log(`redraw 10-min song, ${r.zoom}: median ${r.medianMs.toFixed(2)} ms (script ${r.scriptMedianMs.toFixed(2)} ms), p95 ${r.p95Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms`);
+    const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
+    const texts = await Promise.all(errors.map((e) => e.getText()));
+    assert.deepEqual(texts, [], "no error was shown");
+  });
+});

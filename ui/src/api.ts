@@ -1,0 +1,115 @@
+// Typed layer over the Tauri commands of src-tauri/src (commands.rs, jobs.rs, dialogs.rs).
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { encodeBeats, parseBeats, parseTimeline, type BeatsData, type TimelineData } from "./wire";
+import type { Beats } from "./timeline-math";
+
+/** The error every command rejects with (src-tauri/src/error.rs). */
+export interface AppError {
+  code: string;
+  message: string;
+  hint: string;
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** Any rejection as an AppError (IPC failures become `internal`). */
+export function toAppError(e: unknown): AppError {
+  if (isAppError(e)) return e;
+  return { code: "internal", message: String(e), hint: "" };
+}
+
+export interface ProjectSettings {
+  min_bpm: number;
+  max_bpm: number;
+  beats_per_bar: number;
+}
+
+export interface ProjectInfo {
+  path: string;
+  name: string;
+  settings: ProjectSettings;
+}
+
+export interface RevisionView {
+  id: number;
+  author: "user" | "model" | "import";
+  note: string;
+  n_beats: number;
+  created_at: string;
+}
+
+export interface TrackView {
+  id: number;
+  path: string;
+  name: string;
+  duration_s: number;
+  sample_rate_hz: number;
+  channels: number;
+  status: "ok" | "missing" | "changed";
+  head: RevisionView | null;
+  tempo_bpm: number | null;
+  can_undo: boolean;
+  can_redo: boolean;
+  n_revisions: number;
+}
+
+export type JobEvent =
+  | { kind: "queued"; job_id: number; path: string }
+  | { kind: "progress"; job_id: number; stage: string; label: string; fraction: number }
+  | { kind: "done"; job_id: number; track_id: number; n_beats: number; tempo_bpm: number | null }
+  | { kind: "failed"; job_id: number; error: AppError }
+  | { kind: "cancelled"; job_id: number };
+
+export interface JobStart {
+  job_id: number;
+  path: string;
+}
+
+export interface FormatInfo {
+  name: string;
+  label: string;
+  extension: string;
+  limitations: string | null;
+}
+
+export interface ExportedFile {
+  format: string;
+  path: string;
+  n_beats: number;
+}
+
+export type PickKind = "new_project" | "open_project" | "audio" | "export_dir";
+
+export const api = {
+  pickPath: (kind: PickKind) => invoke<string[] | null>("pick_path", { kind }),
+  projectNew: (path: string) => invoke<ProjectInfo>("project_new", { path }),
+  projectOpen: (path: string) => invoke<ProjectInfo>("project_open", { path }),
+  projectCurrent: () => invoke<ProjectInfo | null>("project_current"),
+  recentProjects: () => invoke<string[]>("recent_projects"),
+  listTracks: () => invoke<TrackView[]>("list_tracks"),
+  trackState: (trackId: number) => invoke<TrackView>("track_state", { trackId }),
+  addTracks(paths: string[], onEvent: (e: JobEvent) => void): Promise<JobStart[]> {
+    const channel = new Channel<JobEvent>();
+    channel.onmessage = onEvent;
+    return invoke<JobStart[]>("add_tracks", { paths, onEvent: channel });
+  },
+  cancelJob: (jobId: number) => invoke<boolean>("cancel_job", { jobId }),
+  async timeline(trackId: number): Promise<TimelineData> {
+    return parseTimeline(await invoke<ArrayBuffer>("timeline", { trackId }));
+  },
+  async beats(trackId: number): Promise<BeatsData> {
+    return parseBeats(await invoke<ArrayBuffer>("beats", { trackId }));
+  },
+  commitBeats(trackId: number, beats: Beats, baseRevision: number, beatsPerBar: number, note: string) {
+    return invoke<TrackView>("commit_beats", encodeBeats(beats, baseRevision, beatsPerBar), {
+      headers: { "x-zerons-track": String(trackId), "x-zerons-note": encodeURIComponent(note) },
+    });
+  },
+  undo: (trackId: number) => invoke<TrackView>("undo", { trackId }),
+  redo: (trackId: number) => invoke<TrackView>("redo", { trackId }),
+  exportFormats: () => invoke<FormatInfo[]>("export_formats"),
+  exportTrack: (trackId: number, formats: string[], dir: string) =>
+    invoke<ExportedFile[]>("export_track", { trackId, formats, dir }),
+};

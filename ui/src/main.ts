@@ -1,0 +1,662 @@
+// App shell: project, track list with analysis progress, timeline editing, export, help.
+import { api, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
+import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
+import { formatTime, nudgeBeats, removeBeats, setDownbeat, type Beats } from "./timeline-math";
+import type { TimelineData } from "./wire";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface Job {
+  id: number;
+  path: string;
+  label: string;
+  fraction: number;
+  state: "queued" | "running" | "failed" | "cancelled";
+  error?: AppError;
+}
+
+const state = {
+  project: null as ProjectInfo | null,
+  tracks: [] as TrackView[],
+  jobs: new Map<number, Job>(),
+  trackId: null as number | null,
+  timeline: null as TimelineData | null,
+  /** Per track, the head revision the next commit is based on (-1: none). */
+  baseRev: new Map<number, number>(),
+  beatsPerBar: 4,
+  formats: [] as FormatInfo[],
+  /** Commits run one after another so that each is based on the previous one. */
+  queue: Promise.resolve() as Promise<unknown>,
+  pendingEdits: 0,
+};
+
+// ---- notifications ----------------------------------------------------------------------------
+function toast(e: AppError | string, kind: "error" | "info" = "error") {
+  const err = typeof e === "string" ? { code: "", message: e, hint: "" } : e;
+  if (err.code === "cancelled") return;
+  const el = document.createElement("div");
+  el.className = `toast ${kind}`;
+  el.dataset.code = err.code;
+  const code = document.createElement("span");
+  code.className = "code";
+  code.textContent = err.code;
+  const msg = document.createElement("div");
+  msg.className = "msg";
+  msg.textContent = err.message;
+  el.append(code, msg);
+  if (err.hint) {
+    const hint = document.createElement("div");
+    hint.className = "hint";
+    hint.textContent = err.hint;
+    el.append(hint);
+  }
+  el.addEventListener("click", () => el.remove());
+  $("toasts").append(el);
+  setTimeout(() => el.remove(), kind === "error" ? 12000 : 5000);
+}
+
+async function guard<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    toast(toAppError(e));
+    return undefined;
+  }
+}
+
+// ---- timeline ----------------------------------------------------------------------------------
+const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
+  onEdit: (next, note) => commitEdit(next, note),
+  onCursor: (t) => {
+    $("status-cursor").textContent = t === null ? "" : formatTime(t, 0.001);
+  },
+  onChange: () => updateStatus(),
+});
+
+function currentTrack(): TrackView | undefined {
+  return state.tracks.find((t) => t.id === state.trackId);
+}
+
+function commitEdit(next: Beats, note: string) {
+  const trackId = state.trackId;
+  if (trackId === null) return;
+  timeline.setBeats(next);
+  state.pendingEdits++;
+  state.queue = state.queue
+    .then(async () => {
+      const base = state.baseRev.get(trackId) ?? -1;
+      const tv = await api.commitBeats(trackId, next, base, state.beatsPerBar, note);
+      state.baseRev.set(trackId, tv.head?.id ?? -1);
+      replaceTrack(tv);
+    })
+    .catch(async (e) => {
+      toast(toAppError(e));
+      if (state.trackId === trackId) await reloadBeats();
+    })
+    .finally(() => {
+      state.pendingEdits--;
+      updateStatus();
+    });
+}
+
+async function reloadBeats() {
+  if (state.trackId === null) return;
+  const b = await guard(api.beats(state.trackId));
+  if (!b) return;
+  state.baseRev.set(state.trackId, b.revision);
+  if (b.beatsPerBar) state.beatsPerBar = b.beatsPerBar;
+  timeline.setBeats(b, state.beatsPerBar);
+}
+
+async function history(kind: "undo" | "redo") {
+  const id = state.trackId;
+  if (id === null) return;
+  await state.queue;
+  const tv = await guard(kind === "undo" ? api.undo(id) : api.redo(id));
+  if (!tv) return;
+  replaceTrack(tv);
+  await reloadBeats();
+}
+
+async function selectTrack(id: number) {
+  state.trackId = id;
+  renderTracks();
+  const [data, beats] = await Promise.all([guard(api.timeline(id)), guard(api.beats(id))]);
+  if (state.trackId !== id) return;
+  state.timeline = data ?? null;
+  state.baseRev.set(id, beats?.revision ?? -1);
+  state.beatsPerBar = beats?.beatsPerBar || state.project?.settings.beats_per_bar || 4;
+  timeline.setData(data ?? null, beats ?? { times: new Float64Array(0), positions: null }, state.beatsPerBar);
+  renderCurveToggles();
+  $("no-track").classList.add("hidden");
+  updateStatus();
+  timeline.canvas.focus();
+}
+
+// ---- project ----------------------------------------------------------------------------------
+async function openProject(kind: "new" | "open", path?: string) {
+  let p = path;
+  if (!p) {
+    const picked = await guard(api.pickPath(kind === "new" ? "new_project" : "open_project"));
+    if (!picked || picked.length === 0) return;
+    p = picked[0];
+  }
+  const info = await guard(kind === "new" ? api.projectNew(p) : api.projectOpen(p));
+  if (info) await showProject(info);
+}
+
+async function showProject(info: ProjectInfo) {
+  state.project = info;
+  state.trackId = null;
+  state.timeline = null;
+  timeline.setData(null, { times: new Float64Array(0), positions: null }, 4);
+  $("project-name").textContent = `${info.name} — ${info.path}`;
+  $("welcome").classList.add("hidden");
+  $("btn-add").removeAttribute("disabled");
+  await refreshTracks();
+  if (state.tracks.length > 0) await selectTrack(state.tracks[0].id);
+  else $("no-track").classList.remove("hidden");
+  updateStatus();
+}
+
+async function refreshTracks() {
+  const tracks = await guard(api.listTracks());
+  if (!tracks) return;
+  state.tracks = tracks;
+  renderTracks();
+}
+
+function replaceTrack(tv: TrackView) {
+  const i = state.tracks.findIndex((t) => t.id === tv.id);
+  if (i >= 0) state.tracks[i] = tv;
+  renderTracks();
+  updateStatus();
+}
+
+async function addSongs(paths?: string[]) {
+  if (!state.project) return;
+  const chosen = paths ?? (await guard(api.pickPath("audio")));
+  if (!chosen || chosen.length === 0) return;
+  await guard(api.addTracks(chosen, onJobEvent));
+}
+
+function onJobEvent(e: JobEvent) {
+  const job = state.jobs.get(e.job_id);
+  switch (e.kind) {
+    case "queued":
+      state.jobs.set(e.job_id, { id: e.job_id, path: e.path, label: "queued", fraction: 0, state: "queued" });
+      break;
+    case "progress":
+      if (job) Object.assign(job, { label: e.label, fraction: e.fraction, state: "running" });
+      break;
+    case "done":
+      state.jobs.delete(e.job_id);
+      void refreshTracks().then(() => {
+        if (state.trackId === null) void selectTrack(e.track_id);
+      });
+      break;
+    case "failed":
+      if (job) Object.assign(job, { state: "failed", label: e.error.message, error: e.error });
+      toast(e.error);
+      break;
+    case "cancelled":
+      state.jobs.delete(e.job_id);
+      break;
+  }
+  renderJobs();
+}
+
+// ---- rendering --------------------------------------------------------------------------------
+function basename(p: string) {
+  return p.split(/[\\/]/).pop() ?? p;
+}
+
+function renderJobs() {
+  const ul = $("jobs");
+  ul.replaceChildren();
+  for (const j of state.jobs.values()) {
+    const li = document.createElement("li");
+    li.className = j.state;
+    li.dataset.job = String(j.id);
+    if (j.error) li.dataset.code = j.error.code;
+    const row = document.createElement("div");
+    row.className = "row1";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = basename(j.path);
+    name.title = j.path;
+    const btn = document.createElement("button");
+    if (j.state === "failed") {
+      btn.textContent = "Dismiss";
+      btn.onclick = () => {
+        state.jobs.delete(j.id);
+        renderJobs();
+      };
+    } else {
+      btn.textContent = "Cancel";
+      btn.onclick = () => void api.cancelJob(j.id);
+    }
+    row.append(name, btn);
+    const stage = document.createElement("div");
+    stage.className = "stage";
+    stage.textContent = j.state === "failed" ? j.label : `Analysing: ${j.label}…`;
+    li.append(row, stage);
+    if (j.state !== "failed") {
+      const bar = document.createElement("div");
+      bar.className = "bar";
+      const fill = document.createElement("div");
+      fill.style.width = `${Math.round(Math.max(0.04, j.fraction) * 100)}%`;
+      bar.append(fill);
+      li.append(bar);
+    }
+    ul.append(li);
+  }
+  updateEmpty();
+}
+
+function updateEmpty() {
+  $("no-track").textContent =
+    state.jobs.size > 0 && state.tracks.length === 0
+      ? "Analysing… the timeline opens when the first song is ready."
+      : "Select a track, or add songs to the project.";
+  $("side-empty").classList.toggle("hidden", !state.project || state.tracks.length > 0 || state.jobs.size > 0);
+  $("track-count").textContent = state.tracks.length ? String(state.tracks.length) : "";
+}
+
+function renderTracks() {
+  const ul = $("tracks");
+  ul.replaceChildren();
+  for (const t of state.tracks) {
+    const li = document.createElement("li");
+    li.dataset.track = String(t.id);
+    li.classList.toggle("active", t.id === state.trackId);
+    const name = document.createElement("div");
+    name.className = "name";
+    name.textContent = t.name;
+    name.title = t.path;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const parts = [formatTime(t.duration_s)];
+    if (t.tempo_bpm) parts.push(`${t.tempo_bpm.toFixed(1)} BPM`);
+    parts.push(`${t.head?.n_beats ?? 0} beats`);
+    meta.textContent = parts.join(" · ");
+    const badge = document.createElement("span");
+    if (t.status !== "ok") {
+      badge.className = "badge warn";
+      badge.textContent = t.status;
+    } else if (t.head) {
+      badge.className = `badge ${t.head.author}`;
+      badge.textContent = t.head.author === "user" ? "edited" : t.head.author;
+    }
+    if (badge.textContent) meta.append(badge);
+    li.append(name, meta);
+    li.onclick = () => void selectTrack(t.id);
+    ul.append(li);
+  }
+  updateEmpty();
+}
+
+function renderCurveToggles() {
+  const g = $("curve-toggles");
+  g.replaceChildren();
+  for (const c of state.timeline?.curves ?? []) {
+    const style = curveStyle(c.kind);
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.dataset.curve = c.kind;
+    chip.classList.toggle("on", !timeline.hiddenCurves.has(c.kind));
+    const dot = document.createElement("span");
+    dot.className = "dot";
+    dot.style.background = style.color;
+    chip.append(dot, document.createTextNode(style.label));
+    chip.onclick = () => {
+      if (timeline.hiddenCurves.has(c.kind)) timeline.hiddenCurves.delete(c.kind);
+      else timeline.hiddenCurves.add(c.kind);
+      renderCurveToggles();
+      timeline.invalidate();
+    };
+    g.append(chip);
+  }
+}
+
+function updateStatus() {
+  const t = currentTrack();
+  const has = !!t && !!state.timeline;
+  document.body.classList.toggle("has-track", has);
+  $("track-name").textContent = t?.name ?? "";
+  $("track-meta").textContent = t
+    ? `${formatTime(t.duration_s)} · ${(t.sample_rate_hz / 1000).toFixed(1)} kHz · ${t.channels} ch` +
+      (t.tempo_bpm ? ` · ${t.tempo_bpm.toFixed(1)} BPM` : "")
+    : "";
+  $<HTMLButtonElement>("btn-undo").disabled = !t?.can_undo;
+  $<HTMLButtonElement>("btn-redo").disabled = !t?.can_redo;
+  $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
+  const span = timeline.view.widthPx / timeline.view.pxPerS;
+  $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
+  $("zoom").title = "Visible span";
+  const head = t?.head;
+  $("status-rev").textContent = head
+    ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}`
+    : "";
+  const n = timeline.selected.size;
+  if (n === 1) {
+    const i = [...timeline.selected][0];
+    $("status-sel").textContent = `Beat ${i + 1} at ${formatTime(timeline.beats.times[i] ?? 0, 0.001)}`;
+  } else {
+    $("status-sel").textContent = n > 1 ? `${n} beats selected` : has ? `${timeline.beats.times.length} beats` : "";
+  }
+  $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs < 1 ? "<1" : timeline.lastDrawMs.toFixed(1)} ms` : "";
+}
+
+// ---- export -----------------------------------------------------------------------------------
+async function openExport() {
+  if (state.formats.length === 0) state.formats = (await guard(api.exportFormats())) ?? [];
+  const ul = $("export-formats");
+  ul.replaceChildren();
+  for (const f of state.formats) {
+    const li = document.createElement("li");
+    const label = document.createElement("label");
+    const cb = document.createElement("input");
+    cb.type = "checkbox";
+    cb.value = f.name;
+    cb.checked = f.name === "csv" || f.name === "jams";
+    cb.dataset.format = f.name;
+    const text = document.createElement("span");
+    text.textContent = f.label;
+    const ext = document.createElement("span");
+    ext.className = "ext";
+    ext.textContent = `.${f.extension}`;
+    label.append(cb, text, ext);
+    li.append(label);
+    if (f.limitations) {
+      const lim = document.createElement("div");
+      lim.className = "lim";
+      lim.textContent = f.limitations;
+      li.append(lim);
+    }
+    ul.append(li);
+  }
+  $("export-result").textContent = "";
+  $("export-modal").classList.remove("hidden");
+}
+
+async function runExport() {
+  const formats = [...document.querySelectorAll<HTMLInputElement>("#export-formats input:checked")].map((c) => c.value);
+  if (formats.length === 0) {
+    $("export-result").textContent = "Choose at least one format.";
+    return;
+  }
+  const all = document.querySelector<HTMLInputElement>('input[name="scope"]:checked')?.value === "all";
+  const ids = all ? state.tracks.map((t) => t.id) : state.trackId !== null ? [state.trackId] : [];
+  if (ids.length === 0) return;
+  const dir = await guard(api.pickPath("export_dir"));
+  if (!dir || dir.length === 0) return;
+  await state.queue;
+  const written: string[] = [];
+  for (const id of ids) {
+    const files = await guard(api.exportTrack(id, formats, dir[0]));
+    if (files) written.push(...files.map((f) => f.path));
+  }
+  $("export-result").textContent = written.length ? `Wrote ${written.length} file(s):\n${written.join("\n")}` : "";
+  $("export-result").style.whiteSpace = "pre-line";
+  if (written.length) toast(`Exported ${written.length} file(s) to ${dir[0]}`, "info");
+}
+
+// ---- help -------------------------------------------------------------------------------------
+const SHORTCUTS: [string, [string, string][]][] = [
+  [
+    "Edit",
+    [
+      ["Click", "Add a beat (snaps to the activation peak)"],
+      ["Drag a beat", "Move it"],
+      ["Right-click", "Remove a beat"],
+      ["Shift+click", "Add to the selection"],
+      ["Delete / Backspace", "Remove selected beats"],
+      ["← / →", "Nudge selection by one frame"],
+      ["Shift+← / →", "Nudge by ten frames"],
+      ["D", "Make the selected beat a downbeat"],
+      ["S", "Snap to activation peak on/off"],
+    ],
+  ],
+  [
+    "Navigate",
+    [
+      ["Wheel", "Zoom around the pointer"],
+      ["Shift+wheel", "Scroll"],
+      ["Drag empty space", "Scroll"],
+      ["+ / −", "Zoom in / out"],
+      ["0", "Whole song"],
+      [", / .", "Previous / next beat"],
+    ],
+  ],
+  [
+    "History",
+    [
+      ["Ctrl+Z", "Undo (kept in the project file)"],
+      ["Ctrl+Shift+Z / Ctrl+Y", "Redo"],
+    ],
+  ],
+  [
+    "Project",
+    [
+      ["Ctrl+N / Ctrl+O", "New / open project"],
+      ["Ctrl+I", "Add songs"],
+      ["Ctrl+E", "Export beats"],
+      ["?", "This help"],
+      ["Esc", "Close dialogs, clear selection"],
+    ],
+  ],
+];
+
+function renderHelp() {
+  const g = $("help-grid");
+  g.replaceChildren();
+  for (const [section, rows] of SHORTCUTS) {
+    const box = document.createElement("section");
+    const h = document.createElement("h3");
+    h.textContent = section;
+    box.append(h);
+    for (const [k, what] of rows) {
+      const row = document.createElement("div");
+      const kk = document.createElement("span");
+      kk.className = "k";
+      for (const [i, part] of k.split(" / ").entries()) {
+        if (i) kk.append(" / ");
+        const kbd = document.createElement("kbd");
+        kbd.textContent = part;
+        kk.append(kbd);
+      }
+      const w = document.createElement("span");
+      w.className = "muted";
+      w.textContent = what;
+      row.append(w, kk);
+      box.append(row);
+    }
+    g.append(box);
+  }
+}
+
+// ---- keyboard ---------------------------------------------------------------------------------
+function closeModals(): boolean {
+  let closed = false;
+  for (const id of ["export-modal", "help-modal"]) {
+    if (!$(id).classList.contains("hidden")) {
+      $(id).classList.add("hidden");
+      closed = true;
+    }
+  }
+  return closed;
+}
+
+function selectedIndices(): number[] {
+  return [...timeline.selected].sort((a, b) => a - b);
+}
+
+document.addEventListener("keydown", (e) => {
+  const mod = e.ctrlKey || e.metaKey;
+  const key = e.key;
+  if (key === "Escape") {
+    if (!closeModals()) {
+      timeline.selected.clear();
+      timeline.invalidate();
+      updateStatus();
+    }
+    return;
+  }
+  if (!$("export-modal").classList.contains("hidden")) return;
+  if (mod && key.toLowerCase() === "z") {
+    e.preventDefault();
+    void history(e.shiftKey ? "redo" : "undo");
+    return;
+  }
+  if (mod && key.toLowerCase() === "y") {
+    e.preventDefault();
+    void history("redo");
+    return;
+  }
+  if (mod && key.toLowerCase() === "i") return void (e.preventDefault(), addSongs());
+  if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && openExport());
+  if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
+  if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
+  if (mod) return;
+  if (key === "?") {
+    $("help-modal").classList.toggle("hidden");
+    return;
+  }
+  if (!state.timeline) return;
+  const sel = selectedIndices();
+  switch (key) {
+    case "Delete":
+    case "Backspace":
+      if (sel.length) {
+        e.preventDefault();
+        const next = removeBeats(timeline.beats, sel, state.beatsPerBar);
+        timeline.selected.clear();
+        commitEdit(next, sel.length === 1 ? `remove beat ${sel[0] + 1}` : `remove ${sel.length} beats`);
+      }
+      break;
+    case "ArrowLeft":
+    case "ArrowRight": {
+      if (!sel.length) break;
+      e.preventDefault();
+      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
+      const next = nudgeBeats(timeline.beats, sel, frames / timeline.fps);
+      commitEdit(next, `nudge ${sel.length === 1 ? `beat ${sel[0] + 1}` : `${sel.length} beats`} by ${frames} frame(s)`);
+      break;
+    }
+    case ",":
+    case ".": {
+      const n = timeline.beats.times.length;
+      if (!n) break;
+      const cur = sel.length ? sel[0] : -1;
+      const i = key === "," ? Math.max(0, cur < 0 ? n - 1 : cur - 1) : Math.min(n - 1, cur + 1);
+      timeline.selected = new Set([i]);
+      const t = timeline.beats.times[i];
+      const v = timeline.view;
+      const x = (t - v.startS) * v.pxPerS;
+      if (x < 40 || x > v.widthPx - 40) timeline.setView({ ...v, startS: t - v.widthPx / (2 * v.pxPerS) });
+      timeline.invalidate();
+      updateStatus();
+      break;
+    }
+    case "d":
+    case "D":
+      if (sel.length === 1) commitEdit(setDownbeat(timeline.beats, sel[0], state.beatsPerBar), `downbeat at beat ${sel[0] + 1}`);
+      break;
+    case "s":
+    case "S": {
+      const cb = $<HTMLInputElement>("snap");
+      cb.checked = !cb.checked;
+      timeline.snap = cb.checked;
+      break;
+    }
+    case "+":
+    case "=":
+      timeline.zoomBy(1.5);
+      break;
+    case "-":
+    case "_":
+      timeline.zoomBy(1 / 1.5);
+      break;
+    case "0":
+      timeline.fit();
+      break;
+  }
+});
+
+// ---- wiring -----------------------------------------------------------------------------------
+$("btn-new").onclick = () => void openProject("new");
+$("btn-open").onclick = () => void openProject("open");
+$("welcome-new").onclick = () => void openProject("new");
+$("welcome-open").onclick = () => void openProject("open");
+$("btn-add").onclick = () => void addSongs();
+$("btn-export").onclick = () => void openExport();
+$("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
+$("help-close").onclick = () => $("help-modal").classList.add("hidden");
+$("export-cancel").onclick = () => $("export-modal").classList.add("hidden");
+$("export-go").onclick = () => void runExport();
+$("btn-undo").onclick = () => void history("undo");
+$("btn-redo").onclick = () => void history("redo");
+$("btn-zoom-in").onclick = () => timeline.zoomBy(1.5);
+$("btn-zoom-out").onclick = () => timeline.zoomBy(1 / 1.5);
+$("btn-fit").onclick = () => timeline.fit();
+$<HTMLInputElement>("snap").onchange = (e) => {
+  timeline.snap = (e.target as HTMLInputElement).checked;
+};
+renderHelp();
+
+async function showRecent() {
+  const recent = (await guard(api.recentProjects())) ?? [];
+  const box = $("recent");
+  box.replaceChildren();
+  if (recent.length === 0) return;
+  const h = document.createElement("h3");
+  h.textContent = "Recent projects";
+  box.append(h);
+  for (const p of recent.slice(0, 6)) {
+    const a = document.createElement("a");
+    a.textContent = p;
+    a.onclick = () => void openProject("open", p);
+    box.append(a);
+  }
+}
+
+async function start() {
+  const current = await guard(api.projectCurrent());
+  if (current) await showProject(current);
+  else await showRecent();
+  try {
+    const { getCurrentWebview } = await import("@tauri-apps/api/webview");
+    await getCurrentWebview().onDragDropEvent((ev) => {
+      if (ev.payload.type === "drop" && ev.payload.paths.length) void addSongs(ev.payload.paths);
+    });
+  } catch {
+    // Outside Tauri (unit tests, browser preview): no file drops.
+  }
+}
+
+// Test and diagnostics hooks (read by the e2e test; harmless in production).
+declare global {
+  interface Window {
+    __zerons: unknown;
+  }
+}
+window.__zerons = {
+  state,
+  timeline,
+  beatClientX: (i: number) => timeline.beatClientX(i),
+  beatTimes: () => Array.from(timeline.beats.times),
+  idle: () => state.queue.then(() => state.pendingEdits === 0),
+  /** Redraw timings of a synthetic 10-minute song at several zoom levels. */
+  benchRedraw(durationS = 600, rounds = 20) {
+    const saved = { data: timeline.data, beats: timeline.beats, view: timeline.view };
+    const synth = syntheticTimeline(durationS);
+    timeline.setData(synth.data, synth.beats, 4);
+    const r = timeline.benchmark(rounds);
+    timeline.setData(saved.data, saved.beats, state.beatsPerBar);
+    timeline.setView(saved.view);
+    return r;
+  },
+};
+
+void start();

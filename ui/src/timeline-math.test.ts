@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import {
+  addBeat,
+  chooseLevel,
+  clampView,
+  fitView,
+  formatTime,
+  hitTestBeat,
+  moveBeat,
+  nearestIndex,
+  nudgeBeats,
+  removeBeats,
+  renumber,
+  rulerStep,
+  scrollBy,
+  setDownbeat,
+  snapToPeak,
+  timeToX,
+  visibleBeats,
+  xToTime,
+  zoomAt,
+  zoomLimits,
+  type Beats,
+  type Viewport,
+} from "./timeline-math";
+
+const view: Viewport = { startS: 10, pxPerS: 100, widthPx: 1000 };
+
+describe("time <-> pixel", () => {
+  it("maps both ways", () => {
+    expect(timeToX(view, 10)).toBe(0);
+    expect(timeToX(view, 12.5)).toBe(250);
+    expect(xToTime(view, 250)).toBe(12.5);
+    for (const t of [0, 10.01, 19.99, 123.456]) expect(xToTime(view, timeToX(view, t))).toBeCloseTo(t, 12);
+  });
+
+  it("zooms around the anchor and respects the limits", () => {
+    const limits = zoomLimits(60, 1000, 62.5);
+    expect(limits.minPxPerS).toBeCloseTo(1000 / 60, 12);
+    expect(limits.maxPxPerS).toBeCloseTo(31250, 9);
+    const z = zoomAt(view, 2, 300, 60, limits);
+    expect(z.pxPerS).toBe(200);
+    expect(xToTime(z, 300)).toBeCloseTo(xToTime(view, 300), 12);
+    expect(zoomAt(view, 1e9, 300, 60, limits).pxPerS).toBeCloseTo(limits.maxPxPerS, 9);
+    const out = zoomAt(view, 1e-9, 300, 60, limits);
+    expect(out.pxPerS).toBeCloseTo(limits.minPxPerS, 9);
+    expect(out.startS).toBe(0);
+  });
+
+  it("clamps scrolling to the song", () => {
+    expect(scrollBy(view, -5000, 60).startS).toBe(0);
+    expect(scrollBy(view, 1e6, 60).startS).toBeCloseTo(50, 12);
+    expect(scrollBy(view, 100, 60).startS).toBeCloseTo(11, 12);
+    expect(clampView({ ...view, startS: 5 }, 3).startS).toBe(0);
+    expect(fitView(120, 600).pxPerS).toBe(5);
+  });
+});
+
+describe("hit testing", () => {
+  const beats = Float64Array.from([10.5, 11.0, 11.02, 14.0]);
+  it("finds the nearest beat within the tolerance", () => {
+    expect(nearestIndex(beats, 0)).toBe(0);
+    expect(nearestIndex(beats, 100)).toBe(3);
+    expect(nearestIndex(beats, 11.011)).toBe(2);
+    expect(nearestIndex(new Float64Array(0), 1)).toBe(-1);
+    expect(hitTestBeat(beats, view, 50)).toBe(0);
+    expect(hitTestBeat(beats, view, 56)).toBe(0);
+    expect(hitTestBeat(beats, view, 57)).toBe(-1);
+    expect(hitTestBeat(beats, view, 101)).toBe(1);
+    expect(hitTestBeat(beats, view, 103)).toBe(2);
+  });
+  it("lists the visible beats", () => {
+    expect(visibleBeats(beats, { ...view, widthPx: 200 }, 0)).toEqual([0, 3]);
+    expect(visibleBeats(beats, { startS: 20, pxPerS: 100, widthPx: 100 }, 0)).toEqual([4, 4]);
+  });
+});
+
+describe("snapping", () => {
+  // Peaks at frames 10 (0.8) and 20 (1.0), symmetric so interpolation keeps them on the frame.
+  const curve = new Float32Array(40);
+  curve[9] = 0.4; curve[10] = 0.8; curve[11] = 0.4;
+  curve[19] = 0.5; curve[20] = 1.0; curve[21] = 0.5;
+  const fps = 100;
+  it("snaps to the strongest peak in the window", () => {
+    expect(snapToPeak(curve, fps, 0.12, 0.03)).toBeCloseTo(0.1, 9);
+    expect(snapToPeak(curve, fps, 0.15, 0.06)).toBeCloseTo(0.2, 9);
+    expect(snapToPeak(curve, fps, 0.3, 0.02)).toBe(0.3);
+  });
+  it("refines between frames by parabolic interpolation", () => {
+    const c = Float32Array.from([0, 0.5, 1.0, 0.9, 0]);
+    const t = snapToPeak(c, 10, 0.2, 0.1);
+    expect(t).toBeGreaterThan(0.2);
+    expect(t).toBeLessThan(0.25);
+    // Parabola through (1,.5) (2,1) (3,.9): vertex at 2 + 0.5*(0.5-0.9)/(0.5-2+0.9) = 2.333…
+    expect(t).toBeCloseTo(0.23333, 4);
+  });
+});
+
+describe("pyramid level choice", () => {
+  const levels = [{ block: 32 }, { block: 128 }, { block: 512 }, { block: 2048 }];
+  it("picks the coarsest level finer than a pixel", () => {
+    expect(chooseLevel(levels, 44100, 44100 / 32)).toBe(0);
+    expect(chooseLevel(levels, 44100, 44100 / 600)).toBe(2);
+    expect(chooseLevel(levels, 44100, 1)).toBe(3);
+    expect(chooseLevel(levels, 44100, 1e6)).toBe(0);
+    expect(chooseLevel([], 44100, 10)).toBe(-1);
+  });
+});
+
+describe("ruler", () => {
+  it("uses 1-2-5 steps at least the minimum apart", () => {
+    expect(rulerStep(100, 90).majorS).toBe(1);
+    expect(rulerStep(1000, 90).majorS).toBeCloseTo(0.1, 12);
+    expect(rulerStep(10, 90).majorS).toBe(10);
+    expect(rulerStep(1, 90).majorS).toBe(120);
+    expect(rulerStep(40000, 90).majorS).toBeCloseTo(0.005, 12);
+    for (const px of [0.2, 3, 47, 333, 5000, 31250]) {
+      const { majorS, minorS } = rulerStep(px, 90);
+      expect(majorS * px).toBeGreaterThanOrEqual(90 - 1e-9);
+      expect(minorS).toBeLessThan(majorS);
+    }
+  });
+  it("formats times", () => {
+    expect(formatTime(75, 1)).toBe("1:15");
+    expect(formatTime(5.25, 0.05)).toBe("0:05.25");
+    expect(formatTime(0.0125, 0.005)).toBe("0:00.013");
+  });
+});
+
+describe("editing", () => {
+  const b: Beats = { times: Float64Array.from([1, 2, 3, 4, 5]), positions: null };
+  it("adds in order and refuses duplicates", () => {
+    const r = addBeat(b, 2.5, 4);
+    expect(r.index).toBe(2);
+    expect(Array.from(r.beats.times)).toEqual([1, 2, 2.5, 3, 4, 5]);
+    expect(addBeat(b, 2.0004, 4).index).toBe(-1);
+    expect(Array.from(b.times)).toEqual([1, 2, 3, 4, 5]);
+  });
+  it("moves within the neighbours", () => {
+    expect(Array.from(moveBeat(b, 1, 2.4).times)).toEqual([1, 2.4, 3, 4, 5]);
+    expect(moveBeat(b, 1, 9).times[1]).toBeCloseTo(2.999, 12);
+    expect(moveBeat(b, 0, -3).times[0]).toBe(0);
+  });
+  it("nudges several beats together", () => {
+    const n = nudgeBeats(b, [1, 2], 0.016);
+    expect(n.times[1]).toBeCloseTo(2.016, 12);
+    expect(n.times[2]).toBeCloseTo(3.016, 12);
+  });
+  it("keeps the bar grid anchored on the downbeat", () => {
+    const withPos = setDownbeat(b, 1, 4);
+    expect(Array.from(withPos.positions!)).toEqual([4, 1, 2, 3, 4]);
+    const added = addBeat(withPos, 0.5, 4).beats;
+    expect(Array.from(added.positions!)).toEqual([3, 4, 1, 2, 3, 4]);
+    const removed = removeBeats(withPos, [0], 4);
+    expect(Array.from(removed.positions!)).toEqual([1, 2, 3, 4]);
+    expect(Array.from(removeBeats(b, [0, 4], 4).times)).toEqual([2, 3, 4]);
+    expect(Array.from(renumber(5, 3, 2))).toEqual([2, 3, 1, 2, 3]);
+  });
+});

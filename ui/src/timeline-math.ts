@@ -1,0 +1,286 @@
+// Pure timeline maths: no DOM, no Tauri. Everything here is unit-tested (timeline-math.test.ts).
+
+/** What part of the song the timeline shows. */
+export interface Viewport {
+  /** Time at the left edge, seconds. */
+  startS: number;
+  /** Zoom: pixels per second. */
+  pxPerS: number;
+  /** Width of the drawing area, CSS pixels. */
+  widthPx: number;
+}
+
+/** Zoom limits for a song. */
+export interface ZoomLimits {
+  /** Whole song in the view. */
+  minPxPerS: number;
+  /** Two analysis frames across the view. */
+  maxPxPerS: number;
+}
+
+export const timeToX = (v: Viewport, t: number): number => (t - v.startS) * v.pxPerS;
+export const xToTime = (v: Viewport, x: number): number => v.startS + x / v.pxPerS;
+export const endS = (v: Viewport): number => v.startS + v.widthPx / v.pxPerS;
+
+/** Zoom limits: from the whole song (with nothing hidden) down to two frames of `fps`. */
+export function zoomLimits(durationS: number, widthPx: number, fps: number): ZoomLimits {
+  const d = Math.max(durationS, 1e-3);
+  const minPxPerS = widthPx / d;
+  const maxPxPerS = Math.max(minPxPerS, (widthPx * fps) / 2);
+  return { minPxPerS, maxPxPerS };
+}
+
+/** Keeps the view inside the song (a song shorter than the view starts at 0). */
+export function clampView(v: Viewport, durationS: number): Viewport {
+  const span = v.widthPx / v.pxPerS;
+  const maxStart = Math.max(0, durationS - span);
+  return { ...v, startS: Math.min(Math.max(v.startS, 0), maxStart) };
+}
+
+/** The whole song. */
+export function fitView(durationS: number, widthPx: number): Viewport {
+  return { startS: 0, pxPerS: widthPx / Math.max(durationS, 1e-3), widthPx };
+}
+
+/**
+ * Zooms by `factor` (> 1 zooms in) keeping the time under `anchorX` under it, within `limits`,
+ * then clamps to the song.
+ */
+export function zoomAt(
+  v: Viewport,
+  factor: number,
+  anchorX: number,
+  durationS: number,
+  limits: ZoomLimits,
+): Viewport {
+  const t = xToTime(v, anchorX);
+  const pxPerS = Math.min(Math.max(v.pxPerS * factor, limits.minPxPerS), limits.maxPxPerS);
+  return clampView({ ...v, pxPerS, startS: t - anchorX / pxPerS }, durationS);
+}
+
+/** Scrolls by `dxPx` pixels (positive: later in the song). */
+export function scrollBy(v: Viewport, dxPx: number, durationS: number): Viewport {
+  return clampView({ ...v, startS: v.startS + dxPx / v.pxPerS }, durationS);
+}
+
+/** Centres the view on `t` if `t` is outside it (with a margin), else leaves it. */
+export function ensureVisible(v: Viewport, t: number, durationS: number, marginPx = 40): Viewport {
+  const x = timeToX(v, t);
+  if (x >= marginPx && x <= v.widthPx - marginPx) return v;
+  return clampView({ ...v, startS: t - v.widthPx / (2 * v.pxPerS) }, durationS);
+}
+
+/** Index of the first element >= t in a sorted array (binary search). */
+export function lowerBound(sorted: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the element nearest to t, or -1 for an empty array. */
+export function nearestIndex(sorted: ArrayLike<number>, t: number): number {
+  if (sorted.length === 0) return -1;
+  const i = lowerBound(sorted, t);
+  if (i === 0) return 0;
+  if (i === sorted.length) return sorted.length - 1;
+  return t - sorted[i - 1] <= sorted[i] - t ? i - 1 : i;
+}
+
+/** The beat within `tolPx` pixels of `x`, nearest first; -1 if none. */
+export function hitTestBeat(beats: ArrayLike<number>, v: Viewport, x: number, tolPx = 6): number {
+  const i = nearestIndex(beats, xToTime(v, x));
+  if (i < 0) return -1;
+  return Math.abs(timeToX(v, beats[i]) - x) <= tolPx ? i : -1;
+}
+
+/** Range [first, last) of beats inside the view (plus `padPx` either side). */
+export function visibleBeats(beats: ArrayLike<number>, v: Viewport, padPx = 10): [number, number] {
+  const t0 = xToTime(v, -padPx);
+  const t1 = xToTime(v, v.widthPx + padPx);
+  return [lowerBound(beats, t0), lowerBound(beats, t1)];
+}
+
+/**
+ * The activation peak nearest to `t` within ±`radiusS`: the largest local maximum of `curve`
+ * (sampled at `fps`, frame k at k/fps) in the window, refined by parabolic interpolation.
+ * Returns `t` unchanged when the window holds no local maximum.
+ */
+export function snapToPeak(curve: ArrayLike<number>, fps: number, t: number, radiusS: number): number {
+  const n = curve.length;
+  if (n < 3 || fps <= 0) return t;
+  const k0 = Math.max(1, Math.ceil((t - radiusS) * fps));
+  const k1 = Math.min(n - 2, Math.floor((t + radiusS) * fps));
+  let best = -1;
+  for (let k = k0; k <= k1; k++) {
+    const c = curve[k];
+    if (c >= curve[k - 1] && c > curve[k + 1] && (best < 0 || c > curve[best])) best = k;
+  }
+  if (best < 0) return t;
+  const a = curve[best - 1];
+  const b = curve[best];
+  const c = curve[best + 1];
+  const denom = a - 2 * b + c;
+  const offset = denom < 0 ? (0.5 * (a - c)) / denom : 0;
+  return (best + Math.max(-0.5, Math.min(0.5, offset))) / fps;
+}
+
+/** A pyramid level as the wire sends it: `block` samples per min/max bin. */
+export interface LevelInfo {
+  block: number;
+}
+
+/**
+ * The coarsest level whose bins are at most one pixel wide (so each pixel column merges
+ * whole bins); the finest level when even its bins are wider than a pixel. -1 for none.
+ */
+export function chooseLevel(levels: LevelInfo[], sampleRateHz: number, pxPerS: number): number {
+  if (levels.length === 0 || sampleRateHz <= 0) return -1;
+  const samplesPerPx = sampleRateHz / pxPerS;
+  let chosen = 0;
+  for (let i = 0; i < levels.length; i++) {
+    if (levels[i].block <= samplesPerPx) chosen = i;
+  }
+  return chosen;
+}
+
+/** Ruler spacing: a 1-2-5 step in seconds with major ticks at least `minMajorPx` apart. */
+export function rulerStep(pxPerS: number, minMajorPx = 90): { majorS: number; minorS: number } {
+  const target = minMajorPx / pxPerS;
+  const candidates = [1, 2, 5];
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600];
+  if (target >= 1) {
+    const s = steps.find((x) => x >= target) ?? Math.ceil(target / 600) * 600;
+    const minor = s >= 60 ? s / 6 : s / 5;
+    return { majorS: s, minorS: minor };
+  }
+  let p = Math.pow(10, Math.floor(Math.log10(target)));
+  for (;;) {
+    for (const c of candidates) {
+      if (c * p >= target) {
+        const majorS = c * p;
+        return { majorS, minorS: c === 2 ? majorS / 4 : majorS / 5 };
+      }
+    }
+    p *= 10;
+  }
+}
+
+/** `m:ss.fff` with as many decimals as the step needs. */
+export function formatTime(t: number, stepS = 1): string {
+  const decimals = stepS >= 1 ? 0 : Math.min(4, Math.ceil(-Math.log10(stepS) - 1e-9));
+  const sign = t < 0 ? "-" : "";
+  const a = Math.abs(t);
+  const m = Math.floor(a / 60);
+  const s = a - 60 * m;
+  const sText = s.toFixed(decimals);
+  const [whole, frac] = sText.split(".");
+  const padded = whole.padStart(2, "0") + (frac !== undefined ? "." + frac : "");
+  return `${sign}${m}:${padded}`;
+}
+
+/** Beats with optional positions in the bar (1 = downbeat). Arrays are never mutated. */
+export interface Beats {
+  times: Float64Array;
+  positions: Uint32Array | null;
+}
+
+/** Smallest gap kept between two beats by edits (1 ms: below any format's resolution). */
+export const MIN_GAP_S = 0.001;
+
+/**
+ * Positions counted in bars of `beatsPerBar` so that the beat at `anchorIndex` is a downbeat
+ * (beats before it count backwards).
+ */
+export function renumber(n: number, beatsPerBar: number, anchorIndex: number): Uint32Array {
+  const out = new Uint32Array(n);
+  const b = Math.max(1, Math.floor(beatsPerBar));
+  for (let i = 0; i < n; i++) {
+    out[i] = ((((i - anchorIndex) % b) + b) % b) + 1;
+  }
+  return out;
+}
+
+/** Index of the first downbeat (position 1), or 0. */
+export function firstDownbeat(positions: Uint32Array | null): number {
+  if (!positions) return 0;
+  const i = positions.indexOf(1);
+  return i < 0 ? 0 : i;
+}
+
+/** Positions to display: the stored ones, else counted from the first beat. */
+export function displayPositions(b: Beats, beatsPerBar: number): Uint32Array {
+  return b.positions ?? renumber(b.times.length, beatsPerBar, 0);
+}
+
+function withTimes(b: Beats, times: Float64Array, anchorTime: number | null, bpb: number): Beats {
+  if (!b.positions) return { times, positions: null };
+  const anchor = anchorTime === null ? 0 : Math.max(0, nearestIndex(times, anchorTime));
+  return { times, positions: renumber(times.length, bpb, anchor) };
+}
+
+function anchorTime(b: Beats): number | null {
+  if (!b.positions || b.times.length === 0) return null;
+  return b.times[firstDownbeat(b.positions)];
+}
+
+/** Adds a beat at `t` (ignored within MIN_GAP_S of another). Returns the beats and its index. */
+export function addBeat(b: Beats, t: number, bpb: number): { beats: Beats; index: number } {
+  const i = lowerBound(b.times, t);
+  const tooClose =
+    (i > 0 && t - b.times[i - 1] < MIN_GAP_S) || (i < b.times.length && b.times[i] - t < MIN_GAP_S);
+  if (tooClose || t < 0) return { beats: b, index: -1 };
+  const times = new Float64Array(b.times.length + 1);
+  times.set(b.times.subarray(0, i), 0);
+  times[i] = t;
+  times.set(b.times.subarray(i), i + 1);
+  return { beats: withTimes(b, times, anchorTime(b), bpb), index: i };
+}
+
+/** Removes the beats at `indices`. */
+export function removeBeats(b: Beats, indices: number[], bpb: number): Beats {
+  const drop = new Set(indices);
+  const keptIdx: number[] = [];
+  for (let i = 0; i < b.times.length; i++) if (!drop.has(i)) keptIdx.push(i);
+  const times = Float64Array.from(keptIdx, (i) => b.times[i]);
+  let anchor = anchorTime(b);
+  if (b.positions && anchor !== null && drop.has(firstDownbeat(b.positions))) {
+    // The downbeat went: the next kept beat that was a downbeat keeps the bar grid.
+    const next = keptIdx.find((i) => b.positions![i] === 1);
+    anchor = next === undefined ? null : b.times[next];
+  }
+  if (!b.positions) return { times, positions: null };
+  const positions = Uint32Array.from(keptIdx, (i) => b.positions![i]);
+  return anchor === null ? { times, positions } : withTimes(b, times, anchor, bpb);
+}
+
+/**
+ * Moves beat `i` to `t`, kept strictly between its neighbours (MIN_GAP_S away), so the order
+ * and the positions never change.
+ */
+export function moveBeat(b: Beats, i: number, t: number): Beats {
+  if (i < 0 || i >= b.times.length) return b;
+  const lo = i > 0 ? b.times[i - 1] + MIN_GAP_S : 0;
+  const hi = i < b.times.length - 1 ? b.times[i + 1] - MIN_GAP_S : Number.POSITIVE_INFINITY;
+  const times = b.times.slice();
+  times[i] = Math.min(Math.max(t, lo), hi);
+  return { times, positions: b.positions };
+}
+
+/** Moves the beats at `indices` by `dt`, each kept between its neighbours. */
+export function nudgeBeats(b: Beats, indices: number[], dt: number): Beats {
+  const sorted = [...indices].sort((x, y) => (dt > 0 ? y - x : x - y));
+  let out = b;
+  for (const i of sorted) out = moveBeat(out, i, out.times[i] + dt);
+  return out;
+}
+
+/** Makes beat `i` a downbeat: every beat gets a position counted from it. */
+export function setDownbeat(b: Beats, i: number, bpb: number): Beats {
+  if (i < 0 || i >= b.times.length) return b;
+  return { times: b.times, positions: renumber(b.times.length, bpb, i) };
+}
