@@ -44,5 +44,14 @@ for p in "${pkgs[@]}"; do
       done
     rm -rf "$tmp"
   done
+  # The engine decodes with symphonia, which has no Opus decoder (warzone2100-music is all
+  # Opus): transcode those files to FLAC (lossless from the decoded Opus) when ffmpeg exists.
+  find "$dest" -type f -iname '*.opus' -print0 | while IFS= read -r -d '' f; do
+    if command -v ffmpeg >/dev/null 2>&1; then
+      ffmpeg -nostdin -loglevel error -y -i "$f" -c:a flac "${f%.*}.flac" && rm -f "$f"
+    else
+      echo "warning: $f is Opus, which zerons cannot decode; install ffmpeg to transcode it" >&2
+    fi
+  done
   echo "$p: $(find "$out/$p" -type f | wc -l) audio files"
 done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds the ZeroNS development set (issue 4) from Debian package names: planetblupi game tracks
-# (OGG + the MIDI files they were rendered from) and songs generated with MMA's groove library,
-# rendered with fluidsynth and FluidR3_GM. Every song gets exact beats from its MIDI tempo map.
+# (OGG + the MIDI files they were rendered from), songs generated with MMA's groove library,
+# rendered with fluidsynth and FluidR3_GM, and real recordings from the Frets on Fire song packs
+# (Muldjord, Sectoid) whose game charts carry the tempo map. Every song gets its beats from a MIDI
+# tempo map (the FoF ones checked and offset-corrected against the recordings).
 # Recipe, licences and checks: scripts/DEVSET.md. Never commit the result.
 #
 # Usage: scripts/build_devset.sh OUT_DIR
@@ -14,7 +16,8 @@
 set -euo pipefail
 out=${1:?usage: build_devset.sh OUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-pkgs=(planetblupi-music-ogg planetblupi-music-midi mma fluid-soundfont-gm)
+pkgs=(planetblupi-music-ogg planetblupi-music-midi mma fluid-soundfont-gm
+      fretsonfire-songs-muldjord fretsonfire-songs-sectoid)
 debs=${DEBS_DIR:-$out/.debs}
 venv=${VENV:-$HOME/.cache/zerons/venv-devset}
 
@@ -55,5 +58,6 @@ rm -f "$out"/*.json "$out"/*.beats "$out"/*.flac "$out"/devset.csv
 nice -n 10 "$py" "$here/devset.py" blupi "$src/usr/share/planetblupi/music" "$out" \
   --excerpt-s "${BLUPI_EXCERPT_S:-120}"
 nice -n 10 "$py" "$here/devset.py" mma "$MMA_HOME" "$src/usr/bin/mma" "$out" --seed "${MMA_SEED:-4}"
+nice -n 10 "$py" "$here/devset.py" fof "$src/usr/share/games/fretsonfire/data/songs" "$out"
 "$py" "$here/devset.py" manifest "$out"
 rm -rf "$src"

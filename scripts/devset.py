@@ -7,6 +7,7 @@ mido, numpy, scipy and soundfile. See scripts/DEVSET.md for the recipe and the c
 Subcommands:
   blupi SRC_DIR OUT_DIR   planetblupi OGG tracks with beats from the MIDI files they were rendered from
   mma MMA_HOME OUT_DIR    songs generated from MMA's groove library, rendered with fluidsynth
+  fof SONGS_DIR OUT_DIR   Frets on Fire song packs (real recordings) with beats from the game charts
   manifest OUT_DIR        writes OUT_DIR/devset.csv from the per-song JSON sidecars
 
 Beat files follow the mir_eval/madmom convention: one line per beat, `time_s<TAB>beat_in_bar`.
@@ -629,6 +630,251 @@ def cmd_mma(mma_home: Path, mma_bin: Path, out: Path, seed: int, render_sr: int,
     return failures
 
 
+# ----------------------------------------------------------------------------- Frets on Fire
+
+# pack folder -> Debian package, licence (from the package's copyright file), style
+FOF_PACKS = {
+    "muldjord": ("fretsonfire-songs-muldjord",
+                 "CC-BY-SA-3.0 (songs, performances and charts (c) 2009 El Senator, Muldjord)", "metal"),
+    "sectoid": ("fretsonfire-songs-sectoid",
+                "Expat/MIT-style (songs, performances and charts (c) 2006-2007 Carlos Viola Iborra, Sectoid)",
+                "rock/metal"),
+}
+# FoF's noteMap (Song.py): one octave-wide block of five frets per difficulty
+FOF_DIFFICULTIES = {"amazing (expert)": 0x60, "medium": 0x54, "easy": 0x48, "supaeasy": 0x3C}
+FOF_EXPERT = 0x60
+FOF_SEARCH_S = 0.15         # offset search range of the cross-correlation
+FOF_MIN_SHIFT_MS = 5.0      # renders with exact beats give drum onset - beat of -1.8..+3.5 ms
+FOF_MAX_RESIDUAL_MS = 15.0  # |backing onset - beat| after the correction
+FOF_MIN_MATCHED = 0.6       # beats with a backing-track onset within +-50 ms
+FOF_WINDOW_S = 30.0
+FOF_MAX_SPREAD_MS = 10.0    # spread of the window offsets: more means no fixed click
+FOF_SECTION_S = 10.0        # no 10 s section may sit more than FOF_MAX_RESIDUAL_MS off the beats
+FOF_MAX_LEN_DIFF_S = 0.001  # song.ogg vs guitar.ogg
+
+
+def fof_name(pack: str, folder: str) -> str:
+    return f"fof-{pack}-" + "_".join(folder.lower().split())
+
+
+def probe_audio(path: Path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+                          "stream=codec_name,sample_rate,channels,duration_ts", "-of", "json", str(path)],
+                         capture_output=True, check=True, text=True).stdout
+    s = json.loads(out)["streams"][0]
+    return {"codec": s.get("codec_name"), "sample_rate": int(s["sample_rate"]), "channels": int(s["channels"]),
+            "samples": int(s.get("duration_ts") or 0)}
+
+
+def load_stereo(path: Path, sr: int = 44100) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-ac", "2", "-ar", str(sr), "-f", "f32le", "-"],
+        capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).reshape(-1, 2)
+
+
+def fof_ini(path: Path) -> dict:
+    import configparser
+    cp = configparser.RawConfigParser(strict=False)
+    cp.read(path, encoding="latin-1")
+    sec = cp["song"] if cp.has_section("song") else {}
+    return {k: sec.get(k) for k in ("name", "artist", "delay") if sec.get(k) is not None}
+
+
+def fof_exclude(out: Path, info: dict, reasons: list[str]) -> int:
+    """Writes NAME.excluded.json (every number measured so far) and removes the song's other files."""
+    name = info["name"]
+    info["excluded"] = "; ".join(reasons)
+    log(f"{name}: EXCLUDED ({info['excluded']})")
+    (out / f"{name}.excluded.json").write_text(json.dumps(info, indent=1))
+    for suffix in (".flac", ".beats", ".json"):
+        (out / f"{name}{suffix}").unlink(missing_ok=True)
+    return 1
+
+
+def cmd_fof(songs_dir: Path, out: Path, only: set[str]) -> int:
+    """Frets on Fire songs: the mix of song.ogg (backing) and guitar.ogg (the lead guitar), beats from
+    the tempo map of the game chart notes.mid, checked and corrected for a constant offset against
+    the backing track's onsets (drums) and the chart's expert notes against guitar.ogg's onsets."""
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    search = int(round(FOF_SEARCH_S * FPS))
+    for pack, (pkg, licence, style) in FOF_PACKS.items():
+        for d in sorted(p for p in (songs_dir / pack).glob("*") if (p / "notes.mid").exists()):
+            name = fof_name(pack, d.name)
+            if only and name not in only:
+                continue
+            ini = fof_ini(d / "song.ini")
+            delay_ms = float(ini.get("delay", 0) or 0)
+            mid = mido.MidiFile(str(d / "notes.mid"))
+            tpb = mid.ticks_per_beat
+            tmap = TempoMap(mid)
+            notes = midi_notes(mid)
+            per_diff = {k: sum(1 for n in notes if lo <= n[2] < lo + 5) for k, lo in FOF_DIFFICULTIES.items()}
+            expert_ticks = sorted({n[0] for n in notes if FOF_EXPERT <= n[2] < FOF_EXPERT + 5})
+            # FoF plays a chart event at t when the audio is at t + delay (GuitarScene.getSongPosition)
+            note_s = np.array([tmap.seconds(t) for t in expert_ticks]) + delay_ms / 1000
+            on_grid = float(np.mean([t % (tpb // 4) == 0 for t in expert_ticks])) if expert_ticks else 0.0
+            sigs = sorted({(m.numerator, m.denominator) for _, m in meta_events(mid, "time_signature")})
+            info = {
+                "name": name, "source_package": pkg, "licence": licence, "kind": "real-chart", "style": style,
+                "title": ini.get("name", d.name), "artist": ini.get("artist", ""), "pack": pack,
+                "song_folder": d.name, "ticks_per_beat": tpb, "song_ini_delay_ms": delay_ms,
+                "tempo_events": len(meta_events(mid, "set_tempo")),
+                "meter": ",".join(f"{a}/{b}" for a, b in sigs) or "4/4",
+                "meter_source": "chart time signature" if sigs else "none in the chart: 4/4 assumed",
+                "chart_notes": per_diff, "expert_note_times": len(expert_ticks),
+                "expert_notes_on_16th_grid": round(on_grid, 3),
+            }
+            reasons = []
+            # 1. audio: backing + guitar (decoded to 44.1 kHz stereo), peak -1 dBFS, 16-bit
+            pr = {k: probe_audio(d / f"{k}.ogg") for k in ("song", "guitar")}
+            info["stems"] = pr
+            back_st, gtr_st = load_stereo(d / "song.ogg"), load_stereo(d / "guitar.ogg")
+            len_diff = (len(back_st) - len(gtr_st)) / 44100
+            info["stem_length_diff_s"] = round(len_diff, 6)
+            rates = {(p["sample_rate"], p["channels"]) for p in pr.values()}
+            if len(rates) > 1:
+                reasons.append(f"song.ogg and guitar.ogg differ in sample rate or channels: {pr}")
+            if abs(len_diff) > FOF_MAX_LEN_DIFF_S:
+                reasons.append(f"song.ogg and guitar.ogg lengths differ by {len_diff:.3f} s")
+            n = max(len(back_st), len(gtr_st))
+            mix = np.pad(back_st, ((0, n - len(back_st)), (0, 0))) + np.pad(gtr_st, ((0, n - len(gtr_st)), (0, 0)))
+            gain = 10 ** (-1 / 20) / max(1e-6, float(np.abs(mix).max()))
+            flac = out / f"{name}.flac"
+            sf.write(str(flac), mix * gain, 44100, subtype="PCM_16")
+            del back_st, gtr_st, mix
+            # 2. analysis (22.05 kHz mono): the written mix, the backing track, the guitar
+            y_mix, y_back, y_gtr = load_mono(flac), load_mono(d / "song.ogg"), load_mono(d / "guitar.ogg")
+            ns = len(y_mix)
+            env_back, env_gtr = onset_envelope(y_back), onset_envelope(y_gtr)
+            on_mix, on_back, on_gtr = pick_onsets(onset_envelope(y_mix)), pick_onsets(env_back), pick_onsets(env_gtr)
+            loud = np.flatnonzero(np.abs(y_mix) > np.abs(y_mix).max() * 0.01)
+            first_sound = float(loud[0]) / ANALYSIS_SR if len(loud) else 0.0
+            last_onset = float(on_mix[-1]) if len(on_mix) else ns / ANALYSIS_SR
+            info.update({"first_sound_s": round(first_sound, 3), "last_mix_onset_s": round(last_onset, 3),
+                         "audio_s": round(ns / ANALYSIS_SR, 3)})
+            # 3. the chart's beats (every quarter note from tick 0), in audio time before any correction
+            end_tick = int(np.ceil(ns / ANALYSIS_SR * 1e6 / tmap.tempos.min() * tpb)) + tpb
+            try:
+                chart, _ = beats_from_midi(mid, 0, end_tick)
+            except ValueError as e:
+                reasons.append(str(e))
+                chart = []
+            chart = [(k, t + delay_ms / 1000, b) for k, t, b in chart]
+            span = np.array([t for _, t, _ in chart if first_sound - 0.05 <= t <= last_onset + 0.05])
+            if len(span) < 16 or len(note_s) < 16:
+                reasons.append(f"too few beats ({len(span)}) or expert notes ({len(note_s)})")
+            if reasons:
+                failures += fof_exclude(out, info, reasons)
+                continue
+            # 4. offset search: click track at the beats vs the backing track, notes vs guitar.ogg
+            env_click = onset_envelope(click_track(span, ns))
+            lat = match_onsets(span, pick_onsets(env_click))["median_ms"]  # detected click - beat
+            lag, score = xcorr_lag(env_click, env_back, search)
+            off_back = 1000 * lag / FPS + lat  # backing onset - beat (ms)
+            half = int(0.5 * float(np.median(np.diff(span))) * FPS) - 1
+            lag_w, score_w = xcorr_lag(env_click, env_back, half)
+            env_notes = onset_envelope(click_track(note_s, ns))
+            lat_n = match_onsets(note_s, pick_onsets(env_notes))["median_ms"]
+            lag_n, score_n = xcorr_lag(env_notes, env_gtr, search)
+            off_gtr_x = 1000 * lag_n / FPS + lat_n
+            gtr = match_onsets(note_s, on_gtr)
+            # matches expected by chance: guitar onsets per second over the chart's notes, Poisson
+            sel = (on_gtr >= note_s[0] - 0.05) & (on_gtr <= note_s[-1] + 0.05)
+            rate = float(sel.sum()) / max(1e-3, float(note_s[-1] - note_s[0]))
+            chance = 1 - np.exp(-rate * 2 * MATCH_WINDOW_S)
+            raw_back = match_onsets(span, on_back)
+            agree = (gtr["median_ms"] is not None and np.sign(gtr["median_ms"]) == np.sign(off_back)
+                     and np.sign(off_gtr_x) == np.sign(off_back))
+            shift_ms = off_back if abs(off_back) > FOF_MIN_SHIFT_MS and agree else 0.0
+            info.update({
+                "xcorr_backing_offset_ms": round(off_back, 2), "xcorr_backing_score": round(score, 3),
+                "xcorr_backing_half_beat_search_offset_ms": round(1000 * lag_w / FPS + lat, 2),
+                "xcorr_backing_half_beat_search_score": round(score_w, 3),
+                "xcorr_guitar_notes_offset_ms": round(off_gtr_x, 2), "xcorr_guitar_notes_score": round(score_n, 3),
+                "check_backing_raw": raw_back,
+                "check_guitar_notes": {**gtr, "n_notes": len(note_s), "guitar_onsets_per_s": round(rate, 2),
+                                       "chance_matched": round(float(chance), 3)},
+                "guitar_notes_agree_in_sign": bool(agree), "offset_applied_ms": round(shift_ms, 2),
+            })
+            if abs(lag) >= search - 1:
+                reasons.append(f"backing offset at the search limit ({1000 * lag / FPS:.0f} ms)")
+            # 5. the beats: shifted, from the first sound (or the first chart note after a lead-in
+            # without a beat) to the last onset of the mix
+            beats = [(k, t + shift_ms / 1000, b) for k, t, b in chart]
+            t0 = first_sound - 0.05
+            first_note = float(note_s[0]) + shift_ms / 1000
+            lead = np.array([t for _, t, _ in beats if t0 <= t < first_note - 0.05])
+            lead_chk = match_onsets(lead, on_mix) if len(lead) else {}
+            info["lead_in"] = {"beats": len(lead), **lead_chk}
+            # a lead-in is kept when its onsets sit on the beats: most beats matched, tightly, near 0 ms
+            # (onsets that fall at random within +-50 ms give a MAD of ~25 ms)
+            if len(lead) >= 4 and not (lead_chk["matched"] >= 0.5 and lead_chk["mad_ms"] is not None
+                                       and lead_chk["mad_ms"] <= 10 and abs(lead_chk["median_ms"]) <= 15):
+                t0 = max(t for _, t, _ in beats if t <= first_note + 0.05) - 0.001
+                info["lead_in"]["dropped"] = True
+            beats = [(k, t, b) for k, t, b in beats if max(0.0, t0) <= t <= last_onset + 0.05]
+            bt = np.array([t for _, t, _ in beats])
+            if len(bt) < 16:
+                failures += fof_exclude(out, info, [f"only {len(bt)} beats left"])
+                continue
+            # 6. checks on the kept beats
+            chk_mix = click_check(bt, on_mix, ns)
+            chk_back = click_check(bt, on_back, ns)
+            resid = None if chk_back["median_ms"] is None else chk_back["median_ms"] + chk_back["click_latency_ms"]
+            wins = []
+            for s in np.arange(bt[0], bt[-1], FOF_WINDOW_S):
+                w = bt[(bt >= s) & (bt < s + FOF_WINDOW_S)]
+                m = match_onsets(w, on_back)
+                ok = len(w) >= 8 and m["matched"] >= 0.5
+                wins.append({"start_s": round(float(s), 1), "beats": len(w), "median_ms": m["median_ms"],
+                             "matched": m["matched"], "used": bool(ok)})
+            used = [w["median_ms"] for w in wins if w["used"]]
+            spread = float(max(used) - min(used)) if len(used) >= 2 else None
+            # shorter sections: a 30 s median hides a 10 s passage that sits elsewhere
+            secs = []
+            for s in np.arange(bt[0], bt[-1], FOF_SECTION_S):
+                w = bt[(bt >= s) & (bt < s + FOF_SECTION_S)]
+                m = match_onsets(w, on_back)
+                if len(w) >= 8 and m["matched"] >= 0.5:
+                    secs.append([round(float(s), 1), m["median_ms"], m["mad_ms"], m["matched"]])
+            worst = max(secs, key=lambda x: abs(x[1])) if secs else None
+            lo, hi = tmap.bpm_range(beats[0][0], beats[-1][0])
+            info.update({
+                "check_audio": chk_mix, "check_backing": chk_back,
+                "backing_onset_minus_beat_ms": round(resid, 2) if resid is not None else None,
+                "windows": wins, "window_spread_ms": round(spread, 2) if spread is not None else None,
+                "sections_10s": secs, "worst_section": worst,
+                "n_beats": len(beats), "first_beat_s": round(float(bt[0]), 3), "last_beat_s": round(float(bt[-1]), 3),
+                "tempo_min_bpm": round(lo, 2), "tempo_max_bpm": round(hi, 2),
+            })
+            if resid is None or abs(resid) > FOF_MAX_RESIDUAL_MS:
+                reasons.append(f"backing onset - beat {resid} ms after the correction")
+            if chk_back["matched"] < FOF_MIN_MATCHED:
+                reasons.append(f"only {chk_back['matched']:.0%} of the beats have a backing-track onset")
+            if spread is None or spread > FOF_MAX_SPREAD_MS:
+                reasons.append(f"offset varies by {spread} ms across {FOF_WINDOW_S:.0f} s windows "
+                               f"({[w['median_ms'] for w in wins if w['used']]})")
+            if worst is not None and abs(worst[1]) > FOF_MAX_RESIDUAL_MS:
+                reasons.append(f"{worst[0]:.0f}-{worst[0] + FOF_SECTION_S:.0f} s: backing onsets {worst[1]:+.1f} ms "
+                               f"from the beats (MAD {worst[2]} ms, {worst[3]:.0%} matched)")
+            if reasons:
+                failures += fof_exclude(out, info, reasons)
+                continue
+            (out / f"{name}.excluded.json").unlink(missing_ok=True)
+            write_beats(out / f"{name}.beats", beats)
+            info["audio"] = flac.name
+            info["duration_s"] = round(duration_s(flac), 3)
+            (out / f"{name}.json").write_text(json.dumps(info, indent=1))
+            log(f"{name}: {info['duration_s']:.1f} s, {lo:.0f} BPM, {len(beats)} beats from {bt[0]:.2f} s; "
+                f"backing offset {off_back:+.1f} ms (applied {shift_ms:+.1f}), guitar notes {gtr['median_ms']} ms "
+                f"(xcorr {off_gtr_x:+.1f}, matched {gtr['matched']} vs chance {chance:.2f}); after: backing onset - "
+                f"beat {resid:+.1f} ms (MAD {chk_back['mad_ms']}, matched {chk_back['matched']}), windows "
+                f"{used} (spread {spread:.1f} ms), worst 10 s section {worst}")
+    return failures
+
+
 # ----------------------------------------------------------------------------- manifest
 
 FIELDS = ["name", "source_package", "licence", "kind", "style", "duration_s", "meter", "tempo_min_bpm",
@@ -638,14 +884,15 @@ FIELDS = ["name", "source_package", "licence", "kind", "style", "duration_s", "m
 
 def cmd_manifest(out: Path) -> None:
     """devset.csv: one row per kept song. check_* is the click check against the drum stem for
-    MMA songs and against the OGG for planetblupi (median audio onset minus detected click, ms;
-    fraction of beats with an onset within 50 ms; the detector's latency on the clicks, ms)."""
+    MMA songs, against the backing track (song.ogg) for Frets on Fire and against the OGG for
+    planetblupi (median audio onset minus detected click, ms; fraction of beats with an onset within
+    50 ms; the detector's latency on the clicks, ms)."""
     rows = []
     for js in sorted(out.glob("*.json")):
         if js.name.endswith(".excluded.json"):
             continue
         info = json.loads(js.read_text())
-        chk = info.get("check_drums") or info.get("check_audio") or {}
+        chk = info.get("check_drums") or info.get("check_backing") or info.get("check_audio") or {}
         rows.append({
             **{k: info.get(k, "") for k in FIELDS},
             "beats": f"{info['name']}.beats",
@@ -674,6 +921,10 @@ def main() -> int:
     m.add_argument("--seed", type=int, default=4)
     m.add_argument("--sample-rate-hz", type=int, default=44100)
     m.add_argument("--only", default="", help="comma-separated song names (default: all)")
+    fo = sub.add_parser("fof")
+    fo.add_argument("songs_dir", type=Path, help="Frets on Fire's data/songs folder (holds muldjord/ and sectoid/)")
+    fo.add_argument("out", type=Path)
+    fo.add_argument("--only", default="", help="comma-separated song names (default: all)")
     f = sub.add_parser("manifest")
     f.add_argument("out", type=Path)
     a = ap.parse_args()
@@ -681,6 +932,8 @@ def main() -> int:
         cmd_blupi(a.src, a.out, a.excerpt_s)
     elif a.cmd == "mma":
         cmd_mma(a.mma_home, a.mma_bin, a.out, a.seed, a.sample_rate_hz, {x for x in a.only.split(",") if x})
+    elif a.cmd == "fof":
+        cmd_fof(a.songs_dir, a.out, {x for x in a.only.split(",") if x})
     else:
         cmd_manifest(a.out)
     return 0

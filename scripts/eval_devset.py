@@ -108,8 +108,9 @@ def main():
     for song, r in results.items():
         cells = [f"{r[n]['f_measure']:.3f} / {r[n]['cmlt']:.3f} / {r[n]['amlt']:.3f}" for n in names]
         print(f"| {song} | " + " | ".join(cells) + " |")
-    for label, pred in (("mean, planetblupi", lambda k: k.startswith("blupi")),
-                        ("mean, MMA", lambda k: not k.startswith("blupi")),
+    for label, pred in (("mean, planetblupi (real renders)", lambda k: k.startswith("blupi")),
+                        ("mean, MMA (synthetic)", lambda k: k.startswith("mma")),
+                        ("mean, Frets on Fire (real recordings)", lambda k: k.startswith("fof")),
                         ("**mean, all**", lambda k: True)):
         keys = [k for k in results if pred(k)]
         if not keys:

@@ -439,6 +439,183 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A named series of `(step, value)` points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Points in step order.
+    pub points: Vec<(f64, f64)>,
+    /// Drawn dashed-looking (thinner, translucent) when true: secondary series.
+    pub secondary: bool,
+}
+
+/// What [`plot_training`] draws: one panel per entry, sharing the step axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingPlot {
+    /// Figure title (may be empty).
+    pub title: String,
+    /// Label of the shared x axis (e.g. "Optimiser step").
+    pub x_label: String,
+    /// Panels, top to bottom: y-axis label and its series.
+    pub panels: Vec<(String, Vec<Series>)>,
+}
+
+/// Draws training curves (loss, validation metrics) to `path` (`.svg` or `.png`).
+pub fn plot_training(plot: &TrainingPlot, config: &PlotConfig, path: &Path) -> Result<()> {
+    let _span = tracing::info_span!("plot.training", path = %path.display()).entered();
+    config.validate()?;
+    if plot.panels.is_empty() {
+        return Err(Error::InvalidInput("plot: no training panels".into()));
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let fail = |e: String| Error::io(path, std::io::Error::other(e));
+    register_font();
+    match ext.as_str() {
+        "svg" => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, (config.width_px, config.height_px))
+                    .into_drawing_area();
+                draw_training(&root, plot).map_err(Error::InvalidInput)?;
+                root.present()
+                    .map_err(|e| Error::InvalidInput(format!("plot: {e}")))?;
+            }
+            std::fs::write(path, svg).map_err(|e| Error::io(path, e))
+        }
+        "png" => {
+            let root =
+                BitMapBackend::new(path, (config.width_px, config.height_px)).into_drawing_area();
+            draw_training(&root, plot).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))
+        }
+        _ => Err(Error::InvalidInput(format!(
+            "{}: plots are written as .svg or .png",
+            path.display()
+        ))),
+    }
+}
+
+fn draw_training<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    plot: &TrainingPlot,
+) -> DrawResult {
+    let e = |x: &dyn std::fmt::Display| format!("plot: {x}");
+    root.fill(&WHITE).map_err(|x| e(&x))?;
+    let root = root.margin(10, 4, 4, 12);
+    let root = if plot.title.is_empty() {
+        root
+    } else {
+        root.titled(&plot.title, ("sans-serif", 26))
+            .map_err(|x| e(&x))?
+    };
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let all = plot
+        .panels
+        .iter()
+        .flat_map(|(_, s)| s.iter().flat_map(|s| s.points.iter()))
+        .filter(finite);
+    let (x0, x1) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.0), b.max(p.0))
+    });
+    let (x0, x1) = if x0.is_finite() && x1 > x0 {
+        (x0, x1)
+    } else {
+        (0.0, 1.0)
+    };
+    let areas = root.split_evenly((plot.panels.len(), 1));
+    let last = plot.panels.len() - 1;
+    for (k, ((y_label, series), area)) in plot.panels.iter().zip(areas.iter()).enumerate() {
+        let (y0, y1) = series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(finite)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(p.1), b.max(p.1))
+            });
+        let (y0, y1) = if y0.is_finite() && y1 > y0 {
+            let pad = (y1 - y0) * 0.06;
+            (y0 - pad, y1 + pad)
+        } else if y0.is_finite() {
+            (y0 - 0.5, y0 + 0.5)
+        } else {
+            (0.0, 1.0)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .margin(8)
+            .x_label_area_size(if k == last { 50 } else { 8 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|x| e(&x))?;
+        let mut mesh = chart.configure_mesh();
+        mesh.y_desc(y_label.as_str())
+            .y_labels(6)
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .light_line_style(WHITE.mix(0.0));
+        if k == last {
+            mesh.x_desc(plot.x_label.as_str())
+                .x_label_formatter(&|x| format!("{x:.0}"));
+        } else {
+            mesh.x_labels(0);
+        }
+        mesh.draw().map_err(|x| e(&x))?;
+        for (i, s) in series.iter().enumerate() {
+            let colour = ACTIVATION_COLOURS[i % ACTIVATION_COLOURS.len()];
+            let style = if s.secondary {
+                colour.mix(0.45).stroke_width(1)
+            } else {
+                colour.stroke_width(2)
+            };
+            let points: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+            if points.len() < 60 && !s.secondary {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .map_err(|x| e(&x))?;
+            }
+            chart
+                .draw_series(LineSeries::new(points, style))
+                .map_err(|x| e(&x))?
+                .label(s.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(|x| e(&x))?;
+    }
+    Ok(())
+}
+
+/// Moving average of `values` over `window` points, sampled every `every` points, as
+/// `(index + 1, mean)` pairs (for noisy per-step losses).
+pub fn smooth(values: &[f32], window: usize, every: usize) -> Vec<(f64, f64)> {
+    let (window, every) = (window.max(1), every.max(1));
+    let mut out = Vec::new();
+    let mut sum = 0.0f64;
+    let mut n = 0usize;
+    for (i, v) in values.iter().enumerate() {
+        sum += f64::from(*v);
+        n += 1;
+        if n > window {
+            sum -= f64::from(values[i - window]);
+            n = window;
+        }
+        if (i + 1) % every == 0 || i + 1 == values.len() {
+            out.push(((i + 1) as f64, sum / n as f64));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +629,55 @@ mod tests {
         );
         let m = hits(&[], &[1.0], 0.07);
         assert_eq!(m, vec![(1.0, false)]);
+    }
+
+    #[test]
+    fn smoothing_averages_a_window() {
+        let s = smooth(&[1.0, 3.0, 5.0, 7.0], 2, 2);
+        assert_eq!(s, vec![(2.0, 2.0), (4.0, 6.0)]);
+        assert!(smooth(&[], 10, 10).is_empty());
+    }
+
+    #[test]
+    fn training_plot_has_panels_and_labels() {
+        let plot = TrainingPlot {
+            title: "run".into(),
+            x_label: "Optimiser step".into(),
+            panels: vec![
+                (
+                    "NT-Xent loss".into(),
+                    vec![Series {
+                        name: "training".into(),
+                        points: vec![(1.0, 2.7), (2.0, 2.5), (3.0, f64::NAN)],
+                        secondary: false,
+                    }],
+                ),
+                (
+                    "Cosine".into(),
+                    vec![Series {
+                        name: "positives".into(),
+                        points: vec![(2.0, 0.5)],
+                        secondary: true,
+                    }],
+                ),
+            ],
+        };
+        let dir = std::env::temp_dir().join(format!("zerons-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let svg = dir.join("t.svg");
+        plot_training(&plot, &PlotConfig::default(), &svg).unwrap();
+        let text = std::fs::read_to_string(&svg).unwrap();
+        for label in [
+            "NT-Xent loss",
+            "Cosine",
+            "Optimiser step",
+            "training",
+            "positives",
+        ] {
+            assert!(text.contains(label), "{label} missing");
+        }
+        assert!(plot_training(&plot, &PlotConfig::default(), &dir.join("t.txt")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -37,6 +37,8 @@ enum Command {
     Finetune(cmd::finetune::FinetuneArgs),
     /// Self-supervised pretraining (sync-pred) on a directory of music.
     Pretrain(cmd::pretrain::PretrainArgs),
+    /// Draw waveform, activation and beats of a song (or a run's training curves) to SVG/PNG.
+    Plot(cmd::plot::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Project(args) => cmd::project::run(args),
         Command::Finetune(args) => cmd::finetune::run(args),
         Command::Pretrain(args) => cmd::pretrain::run(args),
+        Command::Plot(args) => cmd::plot::run(args),
     };
     match result {
         Ok(code) => code,

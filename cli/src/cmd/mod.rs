@@ -2,5 +2,6 @@ pub mod analyze;
 pub mod eval;
 pub mod finetune;
 pub mod import_weights;
+pub mod plot;
 pub mod pretrain;
 pub mod project;

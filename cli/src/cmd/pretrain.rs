@@ -44,6 +44,12 @@ pub struct PretrainArgs {
     /// Checkpoint every N steps (also at each epoch end and on Ctrl-C).
     #[arg(long, default_value_t = TrainConfig::default().checkpoint_every_steps)]
     checkpoint_every: u64,
+    /// Also validate (and keep the best model) every N steps, not only at each epoch end.
+    #[arg(long)]
+    valid_every: Option<u64>,
+    /// Validate on at most this many held-out clips (spread over the validation tracks; 0 = all).
+    #[arg(long, default_value_t = 0)]
+    valid_clips: usize,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     device: DeviceArg,
@@ -92,6 +98,8 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
         seed: args.seed,
         max_steps: args.max_steps,
         checkpoint_every_steps: args.checkpoint_every,
+        valid_every_steps: args.valid_every,
+        valid_max_clips: args.valid_clips,
         ..Default::default()
     };
     bar.set_position(0);
