@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use zerons::model::{Architecture, LiteConfig, ModelConfig, ZeroNs, load_model};
 use zerons::pipeline::CancelToken;
 use zerons::train::{
-    Corpus, CorpusConfig, CorpusManifest, RejectReason, TrainConfig, ingest_corpus, pretrain,
-    validate,
+    Corpus, CorpusConfig, CorpusManifest, CosineKind, RejectReason, TrainConfig, ingest_corpus,
+    nt_xent, pretrain, validate,
 };
 
 /// Training seeds burn's global RNG: run training tests one at a time.
@@ -167,6 +167,10 @@ fn ingestion_curates_caches_and_splits_by_track() {
 
 /// A tiny corpus of two stem pairs (no HPSS: fast), 2 clips each.
 fn tiny_corpus(audio: &Path, cache: &Path) -> Corpus {
+    tiny_corpus_split(audio, cache, 0.0)
+}
+
+fn tiny_corpus_split(audio: &Path, cache: &Path, valid_fraction: f64) -> Corpus {
     let secs = 21.0;
     for (name, period) in [("x", 0.125), ("y", 0.2)] {
         write_wav(
@@ -182,7 +186,7 @@ fn tiny_corpus(audio: &Path, cache: &Path) -> Corpus {
         write_wav(&audio.join(format!("{name}.nonperc.wav")), &t);
     }
     let cfg = CorpusConfig {
-        valid_fraction: 0.0,
+        valid_fraction,
         ..Default::default()
     };
     ingest_corpus(audio, cache, &cfg, &CancelToken::new(), |_| {}).unwrap()
@@ -203,6 +207,9 @@ fn tiny_train_config() -> TrainConfig {
         epochs: 100,
         seed: 7,
         checkpoint_every_steps: 3,
+        // The loop mechanics (loss moves, exact resume, cancel) on the loss that never
+        // starts stuck; the raw loss and the warm-up switch have their own test.
+        cosine: CosineKind::Centred,
         ..Default::default()
     }
 }
@@ -320,4 +327,114 @@ fn training_moves_the_loss_and_resume_is_exact() {
     assert!(c.cancelled);
     assert_eq!(c.state.global_step, 3);
     assert!(run_c.path().join("last/optim.bpk").is_file());
+}
+
+#[test]
+fn raw_cosine_ignores_no_sign_and_centred_is_sign_blind() {
+    use burn::tensor::{Tensor, TensorData};
+    let cpu = zerons::model::Device::flex();
+    // Two sparse peak trains: anchor i and positive i peak together, the others elsewhere.
+    let (b, t) = (4usize, 40usize);
+    let peaks = |shift: usize| -> Vec<f32> {
+        (0..b * t)
+            .map(|k| {
+                let (i, x) = (k / t, k % t);
+                if (x + shift) % 10 == i { 0.9 } else { 0.01 }
+            })
+            .collect()
+    };
+    let a = Tensor::<2>::from_data(TensorData::new(peaks(0), [b, t]), &cpu);
+    let p = Tensor::<2>::from_data(TensorData::new(peaks(0), [b, t]), &cpu);
+    let value = |x: Tensor<1>| x.into_data().to_vec::<f32>().unwrap()[0];
+    let raw = value(nt_xent(a.clone(), p.clone(), 0.25, CosineKind::Raw));
+    let centred = value(nt_xent(a.clone(), p.clone(), 0.25, CosineKind::Centred));
+    assert!(raw < 0.2 && centred < 0.2, "aligned peaks: {raw} {centred}");
+    // Dips instead of peaks (1 − x): the centred loss cannot tell, the raw one can.
+    let flip = |x: Tensor<2>| x.neg() + 1.0;
+    let raw_flip = value(nt_xent(
+        flip(a.clone()),
+        flip(p.clone()),
+        0.25,
+        CosineKind::Raw,
+    ));
+    let centred_flip = value(nt_xent(flip(a), flip(p), 0.25, CosineKind::Centred));
+    assert!(
+        (centred_flip - centred).abs() < 1e-4,
+        "{centred} vs {centred_flip}"
+    );
+    assert!(
+        raw_flip > raw + 1.0,
+        "raw loss of dips {raw_flip} vs peaks {raw}"
+    );
+}
+
+#[test]
+fn warmup_switches_to_the_raw_cosine_and_validates_between_epochs() {
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let audio = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus_split(audio.path(), cache.path(), 0.5);
+    assert_eq!((corpus.train.len(), corpus.valid.len()), (2, 2));
+    let cfg = TrainConfig {
+        cosine: CosineKind::Raw,
+        centred_warmup_steps: 6,
+        valid_every_steps: Some(4),
+        valid_max_clips: 1,
+        max_steps: Some(12),
+        ..tiny_train_config()
+    };
+    let cpu = zerons::model::Device::flex();
+    let run = tempfile::tempdir().unwrap();
+    let out = pretrain(
+        &corpus,
+        run.path(),
+        &cfg,
+        false,
+        &cpu,
+        &CancelToken::new(),
+        |_| {},
+    )
+    .unwrap();
+    // Validation every 4 steps and at each epoch end (2 clips per epoch), once per step.
+    let steps: Vec<u64> = out
+        .state
+        .valid_history
+        .iter()
+        .map(|p| p.global_step)
+        .collect();
+    assert_eq!(steps, vec![2, 4, 6, 8, 10, 12]);
+    let last = &out.state.valid_history.last().unwrap().valid;
+    assert!(
+        last.loss.is_finite() && last.raw_cos_pos.is_finite(),
+        "{last:?}"
+    );
+    // After the switch the best model is judged on the raw loss only.
+    let best_step = out
+        .state
+        .valid_history
+        .iter()
+        .filter(|p| p.global_step >= 6)
+        .min_by(|a, b| a.valid.loss.total_cmp(&b.valid.loss))
+        .unwrap()
+        .global_step;
+    let best = load_model(run.path().join("best")).unwrap();
+    assert_eq!(best.manifest.provenance.steps, Some(best_step));
+    // The heads were calibrated at the switch: outputs start sparse (median ≈ sigmoid(−4)).
+    let pair = corpus.read(&corpus.valid[0]).unwrap();
+    let x = |v: &[f32]| {
+        burn::tensor::Tensor::<4>::from_data(
+            burn::tensor::TensorData::new(v.to_vec(), [1, 1, 96, 626]),
+            &cpu,
+        )
+    };
+    let y = best
+        .network
+        .forward(x(&pair.non_percussive), x(&pair.percussive));
+    let mut v = y.combined.into_data().to_vec::<f32>().unwrap();
+    v.sort_by(f32::total_cmp);
+    assert!(v[v.len() / 2] < 0.2, "median output {}", v[v.len() / 2]);
+    // Metrics written for the training-curve figure.
+    let metrics: zerons::train::TrainState =
+        serde_json::from_slice(&std::fs::read(run.path().join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics.valid_history.len(), 6);
 }

@@ -49,19 +49,7 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<(LoadedModel, Device
 /// The bundled model's directory: `$ZERONS_MODEL`, else `share/zerons/model` beside the
 /// executable's prefix (installed), else `assets/model` in the source tree.
 pub fn bundled_model() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ZERONS_MODEL") {
-        return Some(PathBuf::from(p));
-    }
-    let installed = std::env::current_exe().ok().and_then(|exe| {
-        exe.parent()
-            .and_then(Path::parent)
-            .map(|prefix| prefix.join("share/zerons/model"))
-    });
-    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/model"));
-    [installed, Some(source)]
-        .into_iter()
-        .flatten()
-        .find(|p| p.join(zerons::model::MANIFEST_FILE).is_file())
+    zerons::model::bundled_model_dir(std::env::current_exe().ok().as_deref())
 }
 
 /// `explicit`, or the bundled model.

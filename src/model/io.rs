@@ -530,3 +530,25 @@ fn paper_config_from_shapes(
         combine: Combine::Max,
     })
 }
+
+/// Environment variable that overrides the bundled model's location.
+pub const MODEL_ENV: &str = "ZERONS_MODEL";
+
+/// Where the bundled (shipped) model lives, in order: `$ZERONS_MODEL`; `share/zerons/model`
+/// under the prefix of `exe` (an installed binary in `PREFIX/bin`); `assets/model` of the
+/// source tree this engine was built from. The first directory holding a [`MANIFEST_FILE`]
+/// wins (`$ZERONS_MODEL` is returned as given, so a wrong path fails loudly when loaded).
+pub fn bundled_model_dir(exe: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(MODEL_ENV) {
+        return Some(PathBuf::from(p));
+    }
+    let installed = exe
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("share/zerons/model"));
+    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/model"));
+    [installed, Some(source)]
+        .into_iter()
+        .flatten()
+        .find(|p| p.join(MANIFEST_FILE).is_file())
+}

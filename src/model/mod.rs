@@ -48,8 +48,9 @@ mod split;
 pub use device::{ComputeDevice, DeviceChoice, SelectedDevice, select_device};
 pub use infer::{InferConfig, ModelActivations, infer, infer_with_progress};
 pub use io::{
-    FeatureSpec, LoadedModel, MANIFEST_FILE, MODEL_FORMAT_VERSION, ModelManifest, Provenance,
-    WEIGHTS_FILE, import_pytorch, load_model, load_model_on, save_model,
+    FeatureSpec, LoadedModel, MANIFEST_FILE, MODEL_ENV, MODEL_FORMAT_VERSION, ModelManifest,
+    Provenance, WEIGHTS_FILE, bundled_model_dir, import_pytorch, load_model, load_model_on,
+    save_model,
 };
 pub use lite::{LiteBranch, LiteConfig};
 pub use net::{Branch, ZeroNs, ZeroNsOutput};

@@ -20,6 +20,44 @@ pub enum Branch {
 }
 
 impl Branch {
+    /// Sets the bias of the 1×1 output head to `value` (the pre-sigmoid offset): a negative
+    /// value makes a fresh network's outputs start small, so the paper's raw-cosine NT-Xent
+    /// has a gradient from the first step (all outputs ≈ 0.5 make every cosine ≈ 1).
+    pub fn with_head_bias(self, value: f32) -> Self {
+        self.map_head(|w, b| (w, b.zeros_like() + value))
+    }
+
+    /// Re-calibrates the output head's pre-sigmoid value `z = w·h + b` to `sign · z + shift`
+    /// (`sign` = ±1): flips an activation that learned dips into one with peaks, and moves
+    /// its baseline, without touching the features.
+    pub fn with_head_affine(self, sign: f32, shift: f32) -> Self {
+        self.map_head(|w, b| (w * sign, b * sign + shift))
+    }
+
+    fn map_head(self, f: impl Fn(Tensor<3>, Tensor<1>) -> (Tensor<3>, Tensor<1>)) -> Self {
+        let apply = |conv: burn::nn::conv::Conv1d| {
+            let mut conv = conv;
+            if let Some(bias) = conv.bias.take() {
+                // Computed on the parameters' values: detach to make fresh leaves again (an
+                // autodiff device refuses to track a non-leaf tensor as a parameter).
+                let (w, b) = f(conv.weight.val(), bias.val());
+                conv.weight = burn::module::Param::from_tensor(w.detach());
+                conv.bias = Some(burn::module::Param::from_tensor(b.detach()));
+            }
+            conv
+        };
+        match self {
+            Branch::Paper(mut b) => {
+                b.fc1 = apply(b.fc1);
+                Branch::Paper(b)
+            }
+            Branch::Lite(mut b) => {
+                b.head = apply(b.head);
+                Branch::Lite(b)
+            }
+        }
+    }
+
     /// `[B, 1, 96, T]` → `[B, T]` activation in (0, 1).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         match self {

@@ -21,6 +21,6 @@ pub use finetune::{
     HeldOutScores, finetune,
 };
 pub use syncpred::{
-    EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics, ValidPoint,
-    nt_xent, pretrain, validate,
+    CosineKind, EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics,
+    ValidPoint, nt_xent, pretrain, validate,
 };

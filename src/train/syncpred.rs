@@ -7,13 +7,21 @@
 //! offsets; one-directional NT-Xent with T = 0.25:
 //! `L = mean_i −log(exp(sᵢᵢ/T) / Σⱼ exp(sᵢⱼ/T))`.
 //!
-//! **Deviation: centred cosine.** The authors take the cosine of the raw sigmoid curves. At
-//! initialisation every output is ≈ 0.5, every raw cosine ≈ 1 and the loss sits at exactly
-//! ln 16 with vanishing gradient (measured, see burn-notes); we subtract each curve's mean
-//! over time before the cosine, so `sᵢⱼ` is a Pearson correlation of the two curves. That
-//! removes the constant offset the raw cosine is dominated by and leaves the task
-//! unchanged: align the pulse of the two stems. Validation reports both the centred cosines
-//! (what is optimised) and the raw ones (comparable with the paper's 0.80 vs 0.05).
+//! **The cosine, and the stuck start.** The authors take the cosine of the raw sigmoid
+//! curves. At a default initialisation every output is ≈ 0.5, every raw cosine ≈ 1 and the
+//! loss sits at ln 16 with a vanishing gradient (burn-notes). Two ways out, both kept as
+//! [`CosineKind`]:
+//! - `Raw` (default, the paper's loss) with the output heads' bias initialised to −4, so a
+//!   fresh network outputs ≈ 0.02 with fluctuations that dominate the cosine: the loss moves
+//!   from the first steps, and since the curves are non-negative, negatives can only be made
+//!   dissimilar by sparse, non-overlapping peaks — beat-like curves.
+//! - `Centred`: subtract each curve's mean before the cosine (a Pearson correlation). It never
+//!   starts stuck, but it is symmetric under flipping both curves upside down, and our first
+//!   run on the Debian corpus duly learned sharp *dips* at onsets over a ≈ 0.6 baseline
+//!   (validation: centred cosine 0.82 vs 0.00, raw 0.99 vs 0.94), useless to the DBN.
+//!
+//! Validation always reports both the centred and the raw cosines (raw is comparable with
+//! the paper's 0.80 vs 0.05); the loss uses the run's own kind.
 //!
 //! Determinism: every random draw is a pure function of `(seed, epoch)` (clip order) or
 //! `(seed, global step)` (crop offsets, and the backend seed for dropout, set before each
@@ -62,6 +70,26 @@ pub struct TrainConfig {
     pub crop_frames: usize,
     /// NT-Xent temperature (paper: 0.25).
     pub temperature: f64,
+    /// Which cosine the NT-Xent uses. Runs saved before this field existed were centred.
+    #[serde(default = "legacy_cosine")]
+    pub cosine: CosineKind,
+    /// Pre-sigmoid bias the output heads start from (new runs only; `None` = the layer's
+    /// default init). With the raw cosine, −4 (outputs ≈ 0.02) gives the loss a gradient
+    /// from the first step.
+    pub head_bias_init: Option<f32>,
+    /// Steps trained with the `Centred` cosine before switching to `cosine` (when that is
+    /// `Raw`). At the switch the heads are re-calibrated as for `init_from` and Adam restarts.
+    /// The centred loss learns the alignment from a fresh init at once but is blind to the
+    /// curves' sign; the raw loss then makes them sparse peaks. 600 steps: what our first
+    /// centred run needed to reach a validation centred cosine of 0.82 vs 0.00.
+    #[serde(default = "legacy_warmup")]
+    pub centred_warmup_steps: u64,
+    /// Start a new run from this model's weights instead of a fresh init (a curriculum: e.g. a
+    /// `Centred` run's features, continued with the `Raw` loss). The heads are re-calibrated
+    /// first, label-free: each branch's output is flipped if its pre-sigmoid values are
+    /// negatively skewed on held-out clips (dips rather than peaks), then shifted so that
+    /// their median sits at `head_bias_init` (default −4).
+    pub init_from: Option<PathBuf>,
     /// Checkpoint every this many steps (also at each epoch end and on cancel).
     pub checkpoint_every_steps: u64,
     /// Stop after this many optimiser steps in all (checkpointing first), if set.
@@ -85,6 +113,10 @@ impl Default for TrainConfig {
             crops_per_clip: 16,
             crop_frames: 313,
             temperature: 0.25,
+            cosine: CosineKind::Raw,
+            head_bias_init: Some(-4.0),
+            init_from: None,
+            centred_warmup_steps: 600,
             checkpoint_every_steps: 200,
             max_steps: None,
             valid_every_steps: None,
@@ -132,6 +164,28 @@ impl TrainConfig {
     }
 }
 
+/// The similarity inside the NT-Xent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CosineKind {
+    /// The paper's: cosine of the raw sigmoid curves. Outputs are non-negative, so the only
+    /// way to make a negative pair dissimilar is sparse, non-overlapping peaks: the
+    /// "transientness prior" that makes the curves beat-like.
+    Raw,
+    /// Cosine of the curves minus their means (a Pearson correlation). Tried first (it never
+    /// starts stuck), but it is blind to the sign of the curves: our first run learned sharp
+    /// *dips* at onsets on a high baseline, which the DBN cannot use (see `assets/MODEL_CARD.md`).
+    Centred,
+}
+
+fn legacy_cosine() -> CosineKind {
+    CosineKind::Centred
+}
+
+fn legacy_warmup() -> u64 {
+    0
+}
+
 /// Metrics of one epoch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EpochMetrics {
@@ -159,7 +213,7 @@ pub struct ValidPoint {
 /// Validation metrics over the held-out clips (offsets fixed once per clip from the seed).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ValidMetrics {
-    /// Mean NT-Xent loss (centred cosine).
+    /// Mean NT-Xent loss (with the run's cosine).
     pub loss: f64,
     /// Mean centred cosine of positives.
     pub cos_pos: f64,
@@ -229,10 +283,20 @@ pub struct TrainSummary {
     pub best_dir: Option<PathBuf>,
 }
 
-/// One-directional NT-Xent on centred curves: anchors `[B, T]`, positives `[B, T]`.
-pub fn nt_xent(anchor: Tensor<2>, postve: Tensor<2>, temperature: f64) -> Tensor<1> {
+/// One-directional NT-Xent: anchors `[B, T]`, positives `[B, T]`; row i of the logits is
+/// the similarity of anchor i with every positive, the diagonal is the synchronised pair.
+pub fn nt_xent(
+    anchor: Tensor<2>,
+    postve: Tensor<2>,
+    temperature: f64,
+    cosine: CosineKind,
+) -> Tensor<1> {
     let [b, _] = anchor.dims();
-    let logits = unit_centred(anchor).matmul(unit_centred(postve).transpose()) / temperature;
+    let unit = match cosine {
+        CosineKind::Raw => unit_rows,
+        CosineKind::Centred => unit_centred,
+    };
+    let logits = unit(anchor).matmul(unit(postve).transpose()) / temperature;
     let eye: Vec<f32> = (0..b * b)
         .map(|i| if i / b == i % b { 1.0 } else { 0.0 })
         .collect();
@@ -241,8 +305,13 @@ pub fn nt_xent(anchor: Tensor<2>, postve: Tensor<2>, temperature: f64) -> Tensor
 }
 
 fn unit_centred(x: Tensor<2>) -> Tensor<2> {
-    let x = x.clone() - x.mean_dim(1);
-    let n = (x.clone() * x.clone()).sum_dim(1).sqrt() + 1e-8;
+    unit_rows(x.clone() - x.mean_dim(1))
+}
+
+fn unit_rows(x: Tensor<2>) -> Tensor<2> {
+    // ε inside the root: d√s/ds is infinite at s = 0 (an all-zero curve), which made a run's
+    // loss NaN once its sigmoid outputs underflowed.
+    let n = ((x.clone() * x.clone()).sum_dim(1) + 1e-12).sqrt();
     x / n
 }
 
@@ -330,7 +399,7 @@ pub fn validate(
         let out = network.forward(xa, xp);
         let a = to_vec(out.anchor)?;
         let p = to_vec(out.postve)?;
-        let m = clip_metrics(&a, &p, b, t, config.temperature);
+        let m = clip_metrics(&a, &p, b, t, config.temperature, config.cosine);
         loss += m.loss;
         cp += m.cos_pos;
         cn += m.cos_neg;
@@ -353,7 +422,14 @@ fn to_vec(t: Tensor<2>) -> Result<Vec<f32>> {
 }
 
 /// Loss and cosines of one clip's outputs, in f64 on the CPU.
-fn clip_metrics(a: &[f32], p: &[f32], b: usize, t: usize, temp: f64) -> ValidMetrics {
+fn clip_metrics(
+    a: &[f32],
+    p: &[f32],
+    b: usize,
+    t: usize,
+    temp: f64,
+    cosine: CosineKind,
+) -> ValidMetrics {
     let rows = |x: &[f32], centre: bool| -> Vec<Vec<f64>> {
         x.chunks(t)
             .take(b)
@@ -380,11 +456,15 @@ fn clip_metrics(a: &[f32], p: &[f32], b: usize, t: usize, temp: f64) -> ValidMet
     };
     let s = cos(&rows(a, true), &rows(p, true));
     let r = cos(&rows(a, false), &rows(p, false));
+    let l = match cosine {
+        CosineKind::Raw => &r,
+        CosineKind::Centred => &s,
+    };
     let (mut loss, mut cp, mut cn, mut rp, mut rn) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for i in 0..b {
-        let mx = s[i].iter().fold(f64::MIN, |m, v| m.max(v / temp));
-        let lse = mx + s[i].iter().map(|v| (v / temp - mx).exp()).sum::<f64>().ln();
-        loss += lse - s[i][i] / temp;
+        let mx = l[i].iter().fold(f64::MIN, |m, v| m.max(v / temp));
+        let lse = mx + l[i].iter().map(|v| (v / temp - mx).exp()).sum::<f64>().ln();
+        loss += lse - l[i][i] / temp;
         for j in 0..b {
             if i == j {
                 cp += s[i][j];
@@ -461,7 +541,24 @@ pub fn pretrain(
             )));
         }
         ad.seed(config.seed);
-        let network = ZeroNs::new(&config.model, &ad)?;
+        let mut config = config.clone();
+        let network = match &config.init_from {
+            None => {
+                let mut network = ZeroNs::new(&config.model, &ad)?;
+                if let Some(v) = config.head_bias_init {
+                    network.anchor = network.anchor.with_head_bias(v);
+                    network.postve = network.postve.with_head_bias(v);
+                }
+                network
+            }
+            Some(path) => {
+                let loaded = load_model_on(path, &ad)?;
+                config.model = loaded.config().clone();
+                let target = config.head_bias_init.unwrap_or(-4.0);
+                calibrate_heads(loaded.network, corpus, target, &ad)?
+            }
+        };
+        let config = &config;
         let state = TrainState {
             config: config.clone(),
             epoch: 0,
@@ -505,8 +602,9 @@ pub fn pretrain(
             let offsets = crop_offsets(s, b, corpus.clip_frames - t);
             let (xa, xp) = crops(&pair, corpus.n_bins, corpus.clip_frames, &offsets, t, &ad);
             ad.seed(mix(s));
+            let cosine = effective_cosine(&cfg, state.global_step);
             let out = network.forward(xa, xp);
-            let loss = nt_xent(out.anchor, out.postve, cfg.temperature);
+            let loss = nt_xent(out.anchor, out.postve, cfg.temperature, cosine);
             let value = loss
                 .clone()
                 .try_to_vec_as::<f32>()
@@ -525,6 +623,21 @@ pub fn pretrain(
             state.global_step += 1;
             state.step_losses.push(value);
             state.elapsed_s = elapsed0 + started.elapsed().as_secs_f64();
+            if cfg.cosine == CosineKind::Raw
+                && cfg.centred_warmup_steps > 0
+                && state.global_step == cfg.centred_warmup_steps
+            {
+                tracing::info!(step = state.global_step, "centred warm-up done: raw cosine");
+                let target = cfg.head_bias_init.unwrap_or(-4.0);
+                network = calibrate_heads(network, corpus, target, &ad)?;
+                optim = AdamConfig::new().init();
+                // Losses of the two cosines are not comparable.
+                state.best_valid_loss = None;
+            }
+            let valid_cfg = TrainConfig {
+                cosine: effective_cosine(&cfg, state.global_step),
+                ..cfg.clone()
+            };
 
             let mut epoch_metrics = None;
             let epoch_end = state.step_in_epoch == n_train;
@@ -536,7 +649,7 @@ pub fn pretrain(
                     &network.valid(),
                     corpus,
                     &valid_clips,
-                    &cfg,
+                    &valid_cfg,
                     &ad.clone().without_autodiff(),
                 )?
             } else {
@@ -616,6 +729,65 @@ pub fn pretrain(
     })
 }
 
+/// The cosine of the step after `global_step` steps.
+fn effective_cosine(cfg: &TrainConfig, global_step: u64) -> CosineKind {
+    if cfg.cosine == CosineKind::Raw && global_step < cfg.centred_warmup_steps {
+        CosineKind::Centred
+    } else {
+        cfg.cosine
+    }
+}
+
+/// Flips each branch's head if its pre-sigmoid output is negatively skewed on a few held-out
+/// clips (dips, not peaks), then shifts it so its median is `target` (see
+/// [`TrainConfig::init_from`]).
+fn calibrate_heads(network: ZeroNs, corpus: &Corpus, target: f32, ad: &Device) -> Result<ZeroNs> {
+    let clips: Vec<ClipRef> = if corpus.valid.is_empty() {
+        spread(&corpus.train, 8)
+    } else {
+        spread(&corpus.valid, 8)
+    };
+    let inner = ad.clone().without_autodiff();
+    let eval = network.valid();
+    let (mut za, mut zp) = (Vec::new(), Vec::new());
+    let logit = |v: f32| {
+        let v = f64::from(v).clamp(1e-7, 1.0 - 1e-7);
+        (v / (1.0 - v)).ln()
+    };
+    for clip in &clips {
+        let pair = corpus.read(clip)?;
+        let (xa, xp) = crops(
+            &pair,
+            corpus.n_bins,
+            corpus.clip_frames,
+            &[0],
+            corpus.clip_frames,
+            &inner,
+        );
+        let out = eval.forward(xa, xp);
+        za.extend(to_vec(out.anchor)?.into_iter().map(logit));
+        zp.extend(to_vec(out.postve)?.into_iter().map(logit));
+    }
+    let plan = |z: &mut Vec<f64>| -> (f32, f32) {
+        let n = z.len().max(1) as f64;
+        let mean = z.iter().sum::<f64>() / n;
+        let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        let skew = z.iter().map(|v| (v - mean).powi(3)).sum::<f64>() / n / var.max(1e-12).powf(1.5);
+        let sign = if skew < 0.0 { -1.0 } else { 1.0 };
+        let mut flipped: Vec<f64> = z.iter().map(|v| v * sign).collect();
+        flipped.sort_by(f64::total_cmp);
+        let median = flipped.get(flipped.len() / 2).copied().unwrap_or(0.0);
+        tracing::info!(skew, sign, median, "head calibration");
+        (sign as f32, target - median as f32)
+    };
+    let (sa, ha) = plan(&mut za);
+    let (sp, hp) = plan(&mut zp);
+    let mut network = network;
+    network.anchor = network.anchor.with_head_affine(sa, ha);
+    network.postve = network.postve.with_head_affine(sp, hp);
+    Ok(network)
+}
+
 fn mean_loss(losses: &[f32]) -> f64 {
     losses.iter().map(|v| *v as f64).sum::<f64>() / losses.len().max(1) as f64
 }
@@ -648,8 +820,8 @@ fn write_checkpoint(
         steps: Some(state.global_step),
         epochs: Some(state.epoch as u64),
         notes: Some(format!(
-            "sync-pred, Adam lr {}, seed {}, centred-cosine NT-Xent T {}",
-            cfg.learning_rate, cfg.seed, cfg.temperature
+            "sync-pred, Adam lr {}, seed {}, {:?}-cosine NT-Xent T {}",
+            cfg.learning_rate, cfg.seed, cfg.cosine, cfg.temperature
         )),
         ..Default::default()
     };

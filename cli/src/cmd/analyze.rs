@@ -11,6 +11,7 @@ use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats_file};
 use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file};
 use zerons::tracking::TrackerConfig;
 
+use crate::device::bundled_model;
 use crate::progress::{FilesBar, ctrl_c_token};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,12 +72,13 @@ pub struct AnalyzeArgs {
     /// Output format (default: from the output file's extension, else csv).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights` or
-    /// training). Without it the interim spectral-flux activation is used: no trained model
-    /// ships yet.
+    /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights`,
+    /// `zerons pretrain` or `zerons finetune`). Default: the bundled pretrained `lite` model
+    /// (assets/model; $ZERONS_MODEL overrides it).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The activation curve to track (default: max with --model, else flux).
+    /// The activation curve to track (default: max of the network's two branches; flux =
+    /// the spectral flux of the percussive stem, no network).
     #[arg(long, value_enum)]
     activation: Option<ActivationArg>,
     /// Where the network runs.
@@ -103,9 +105,24 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
-    let config = build_config(&args)?;
+    // The network: --model, else the bundled model unless --activation flux asks for none.
+    let model_path = match (&args.model, args.activation) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(ActivationArg::Flux)) => None,
+        (None, _) => {
+            let bundled = bundled_model();
+            if bundled.is_none() {
+                eprintln!(
+                    "note: no bundled model found (assets/model, share/zerons/model or \
+                     $ZERONS_MODEL): tracking the interim spectral-flux activation"
+                );
+            }
+            bundled
+        }
+    };
+    let config = build_config(&args, model_path.is_some())?;
     let outputs = plan_outputs(&args)?;
-    let model = match &args.model {
+    let model = match &model_path {
         Some(path) => Some(load_model(path, args.device)?),
         None => None,
     };
@@ -180,19 +197,19 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn build_config(args: &AnalyzeArgs) -> Result<AnalyzeConfig> {
+fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
     let mut config = AnalyzeConfig {
-        activation: match (args.activation, &args.model) {
-            (None, None) | (Some(ActivationArg::Flux), _) => ActivationKind::Flux,
-            (None, Some(_)) | (Some(ActivationArg::Max), _) => ActivationKind::Max,
+        activation: match (args.activation, has_model) {
+            (None, false) | (Some(ActivationArg::Flux), _) => ActivationKind::Flux,
+            (None, true) | (Some(ActivationArg::Max), _) => ActivationKind::Max,
             (Some(ActivationArg::Anchor), _) => ActivationKind::Anchor,
             (Some(ActivationArg::Postve), _) => ActivationKind::Postve,
         },
         ..AnalyzeConfig::default()
     };
-    if config.activation.needs_model() && args.model.is_none() {
+    if config.activation.needs_model() && !has_model {
         bail!(
-            "--activation {} needs --model (no trained model ships yet; use flux)",
+            "--activation {} needs a model (--model, or the bundled one in assets/model)",
             config.activation.name()
         );
     }

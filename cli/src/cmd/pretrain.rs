@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use zerons::model::{DeviceChoice, select_device};
-use zerons::train::{CorpusConfig, TrainConfig, ingest_corpus, pretrain};
+use zerons::train::{CorpusConfig, CosineKind, TrainConfig, ingest_corpus, pretrain};
 
 use crate::progress::ctrl_c_token;
 
@@ -17,6 +17,12 @@ enum DeviceArg {
     Cpu,
     Gpu,
     Auto,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CosineArg {
+    Raw,
+    Centred,
 }
 
 #[derive(Args)]
@@ -50,6 +56,19 @@ pub struct PretrainArgs {
     /// Validate on at most this many held-out clips (spread over the validation tracks; 0 = all).
     #[arg(long, default_value_t = 0)]
     valid_clips: usize,
+    /// Cosine inside the NT-Xent (new runs only): raw = the paper's; centred = Pearson.
+    #[arg(long, value_enum, default_value_t = CosineArg::Raw)]
+    cosine: CosineArg,
+    /// Initial pre-sigmoid bias of the output heads (new runs only; "none" = layer default).
+    #[arg(long, default_value = "-4")]
+    head_bias: String,
+    /// Steps with the centred cosine before the raw one (new runs only; 0 = raw from the start).
+    #[arg(long, default_value_t = TrainConfig::default().centred_warmup_steps)]
+    warmup_steps: u64,
+    /// Start from this model's weights (new runs only); heads are re-calibrated (flipped if
+    /// they learned dips, baseline moved to --head-bias).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     device: DeviceArg,
@@ -100,6 +119,21 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
         checkpoint_every_steps: args.checkpoint_every,
         valid_every_steps: args.valid_every,
         valid_max_clips: args.valid_clips,
+        cosine: match args.cosine {
+            CosineArg::Raw => CosineKind::Raw,
+            CosineArg::Centred => CosineKind::Centred,
+        },
+        head_bias_init: match args.head_bias.as_str() {
+            "none" => None,
+            v => Some(
+                v.parse::<f32>()
+                    .ok()
+                    .filter(|b| b.is_finite())
+                    .with_context(|| format!("--head-bias {v}: expected a number or none"))?,
+            ),
+        },
+        init_from: args.init_from.clone(),
+        centred_warmup_steps: args.warmup_steps,
         ..Default::default()
     };
     bar.set_position(0);
