@@ -446,7 +446,7 @@ pub struct Series {
     pub name: String,
     /// Points in step order.
     pub points: Vec<(f64, f64)>,
-    /// Drawn dashed-looking (thinner, translucent) when true: secondary series.
+    /// Drawn translucent, without point markers, when true: secondary series.
     pub secondary: bool,
 }
 
@@ -567,7 +567,7 @@ fn draw_training<DB: DrawingBackend>(
         for (i, s) in series.iter().enumerate() {
             let colour = ACTIVATION_COLOURS[i % ACTIVATION_COLOURS.len()];
             let style = if s.secondary {
-                colour.mix(0.45).stroke_width(1)
+                colour.mix(0.55).stroke_width(2)
             } else {
                 colour.stroke_width(2)
             };

@@ -198,15 +198,21 @@ fn import_weights_then_analyze_with_the_model() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // A network activation without a network is refused up front.
+    // The network activations use the bundled model by default; a bundled model that cannot
+    // be loaded ($ZERONS_MODEL pointing nowhere) is a clear error, not a silent fallback.
     let out = zerons()
         .arg("analyze")
         .arg(demo())
         .args(["--activation", "max"])
+        .env("ZERONS_MODEL", "/nonexistent/model")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --model"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot load the model /nonexistent/model"),
+        "{stderr}"
+    );
     // A file that is not a model gives a clear error.
     let out = zerons()
         .arg("analyze")
@@ -217,4 +223,88 @@ fn import_weights_then_analyze_with_the_model() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot load the model"));
+}
+
+#[test]
+fn bundled_model_serves_network_activations_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    // --activation max without --model: the bundled pretrained lite model (assets/model).
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .args(["--activation", "max", "-o"])
+        .arg(dir.path().join("demo.jams"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jams = std::fs::read_to_string(dir.path().join("demo.jams")).unwrap();
+    assert!(jams.contains("ZeroNS network"), "{jams}");
+    // The default stays the flux activation (the model does not beat it zero-shot yet).
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .arg("-o")
+        .arg(dir.path().join("default.jams"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let jams = std::fs::read_to_string(dir.path().join("default.jams")).unwrap();
+    assert!(jams.contains("spectral flux"), "{jams}");
+    // The figure of a song: waveform, both branches, the tracked curve, reference hits.
+    let reference = dir.path().join("ref.csv");
+    std::fs::write(&reference, "time_s\n1.0\n1.5\n2.0\n").unwrap();
+    let svg = dir.path().join("demo.svg");
+    let out = zerons()
+        .arg("plot")
+        .arg(demo())
+        .arg("--beats")
+        .arg(&reference)
+        .args(["--from", "0", "--to", "8", "-o"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    for label in [
+        "non-percussive branch",
+        "percussive branch",
+        "Time (s)",
+        "reference: hit",
+    ] {
+        assert!(text.contains(label), "{label} missing from the figure");
+    }
+    // Training curves of a pretraining run (metrics.json of the shipped model's run).
+    let curves = dir.path().join("curves.png");
+    let out = zerons()
+        .arg("plot")
+        .arg("--training")
+        .arg(repo("assets/model/training/stage2-raw-metrics.json"))
+        .arg("-o")
+        .arg(&curves)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(&curves).unwrap().len() > 10_000);
+    // A span outside the song is refused with a message.
+    let out = zerons()
+        .arg("plot")
+        .arg(demo())
+        .args(["--from", "500", "-o"])
+        .arg(dir.path().join("x.svg"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from 500"));
 }

@@ -73,12 +73,12 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights`,
-    /// `zerons pretrain` or `zerons finetune`). Default: the bundled pretrained `lite` model
-    /// (assets/model; $ZERONS_MODEL overrides it).
+    /// `zerons pretrain` or `zerons finetune`). Without it, `--activation max|anchor|postve`
+    /// use the bundled pretrained `lite` model (assets/model; $ZERONS_MODEL overrides it).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The activation curve to track (default: max of the network's two branches; flux =
-    /// the spectral flux of the percussive stem, no network).
+    /// The activation curve to track (default: max with a model, else flux: the spectral
+    /// flux of the percussive stem, which the bundled model does not beat zero-shot yet).
     #[arg(long, value_enum)]
     activation: Option<ActivationArg>,
     /// Where the network runs.
@@ -105,20 +105,18 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
-    // The network: --model, else the bundled model unless --activation flux asks for none.
-    let model_path = match (&args.model, args.activation) {
+    // The network: --model, or the bundled model when a network activation is asked for.
+    // Without either, the default is the spectral-flux activation: the bundled pretrained
+    // `lite` model does not beat it zero-shot yet (assets/MODEL_CARD.md); it is the base that
+    // `zerons finetune` adapts to the user's corrections.
+    let wants_network = matches!(
+        args.activation,
+        Some(ActivationArg::Max | ActivationArg::Anchor | ActivationArg::Postve)
+    );
+    let model_path = match (&args.model, wants_network) {
         (Some(p), _) => Some(p.clone()),
-        (None, Some(ActivationArg::Flux)) => None,
-        (None, _) => {
-            let bundled = bundled_model();
-            if bundled.is_none() {
-                eprintln!(
-                    "note: no bundled model found (assets/model, share/zerons/model or \
-                     $ZERONS_MODEL): tracking the interim spectral-flux activation"
-                );
-            }
-            bundled
-        }
+        (None, true) => bundled_model(),
+        (None, false) => None,
     };
     let config = build_config(&args, model_path.is_some())?;
     let outputs = plan_outputs(&args)?;
@@ -209,7 +207,8 @@ fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
     };
     if config.activation.needs_model() && !has_model {
         bail!(
-            "--activation {} needs a model (--model, or the bundled one in assets/model)",
+            "--activation {} needs a model: pass --model (no bundled model was found in \
+             assets/model, share/zerons/model or $ZERONS_MODEL)",
             config.activation.name()
         );
     }
