@@ -73,9 +73,9 @@ pub struct TrainConfig {
     /// Which cosine the NT-Xent uses. Runs saved before this field existed were centred.
     #[serde(default = "legacy_cosine")]
     pub cosine: CosineKind,
-    /// Pre-sigmoid bias the output heads start from (new runs only; `None` = the layer's
-    /// default init). With the raw cosine, −4 (outputs ≈ 0.02) gives the loss a gradient
-    /// from the first step.
+    /// Pre-sigmoid bias the output heads start from when a new run starts on the raw cosine
+    /// (no warm-up), and the median logit the heads are calibrated to at the switch from a
+    /// warm-up or with `init_from`. −4: outputs ≈ 0.02, sparse from the first raw step.
     pub head_bias_init: Option<f32>,
     /// Steps trained with the `Centred` cosine before switching to `cosine` (when that is
     /// `Raw`). At the switch the heads are re-calibrated as for `init_from` and Adam restarts.
@@ -545,7 +545,11 @@ pub fn pretrain(
         let network = match &config.init_from {
             None => {
                 let mut network = ZeroNs::new(&config.model, &ad)?;
-                if let Some(v) = config.head_bias_init {
+                // Only a run that starts on the raw cosine needs the low start; a centred
+                // warm-up learns from the default init and is calibrated at the switch.
+                if let (Some(v), CosineKind::Raw) =
+                    (config.head_bias_init, effective_cosine(&config, 0))
+                {
                     network.anchor = network.anchor.with_head_bias(v);
                     network.postve = network.postve.with_head_bias(v);
                 }
@@ -714,6 +718,12 @@ pub fn pretrain(
                 epoch_metrics,
             });
             if cancelled {
+                break;
+            }
+            if epoch_end {
+                // Next epoch: back to the outer loop for its clip order. (Staying in this loop
+                // replayed the previous epoch's order, so a run resumed after an epoch end
+                // diverged from the uninterrupted one.)
                 break;
             }
         }
