@@ -137,7 +137,7 @@ impl CorpusConfig {
                 self.valid_fraction
             ));
         }
-        if !(self.silence_rms >= 0.0) {
+        if self.silence_rms.is_nan() || self.silence_rms < 0.0 {
             return bad("silence_rms must be ≥ 0".into());
         }
         self.hpss.validate()?;

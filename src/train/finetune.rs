@@ -345,6 +345,8 @@ struct TopPair {
     postve: BranchTop,
 }
 
+// One value per fine-tuning run, moved around a handful of times: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Trainable {
     Top(TopPair),
     Full(ZeroNs),

@@ -151,7 +151,7 @@ impl TrainConfig {
                 self.crops_per_clip, self.crop_frames
             ));
         }
-        if !(self.temperature > 0.0) {
+        if self.temperature.is_nan() || self.temperature <= 0.0 {
             return bad("temperature must be positive".into());
         }
         if self.checkpoint_every_steps == 0 {
@@ -331,7 +331,7 @@ pub fn crop_offsets(seed: u64, n: usize, max: usize) -> Vec<usize> {
 /// Order of the training clips in `epoch`.
 fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    let mut s = mix(seed ^ 0x0e90_c4 ^ (epoch as u64).wrapping_mul(0x9e37_79b9));
+    let mut s = mix(seed ^ 0x000e_90c4 ^ (epoch as u64).wrapping_mul(0x9e37_79b9));
     for i in (1..n).rev() {
         s = mix(s);
         order.swap(i, (s % (i as u64 + 1)) as usize);
