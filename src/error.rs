@@ -13,11 +13,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The file could not be opened, read or written.
-    #[error("{}: {source}", path.display())]
+    ///
+    /// The I/O error is part of the message and deliberately not a `#[source]`: chained
+    /// reporters (`anyhow`'s `{:#}`) printed it twice ("x: No such file (os error 2): No such
+    /// file (os error 2)").
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The file is not audio in a container/codec we can read.
@@ -114,7 +117,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

@@ -213,6 +213,8 @@ fn import_weights_then_analyze_with_the_model() {
         stderr.contains("cannot load the model /nonexistent/model"),
         "{stderr}"
     );
+    // Regression: the I/O reason was printed twice (message and error chain).
+    assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
     // A file that is not a model gives a clear error.
     let out = zerons()
         .arg("analyze")
