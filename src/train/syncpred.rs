@@ -68,6 +68,11 @@ pub struct TrainConfig {
     pub crops_per_clip: usize,
     /// Frames per crop (paper: 313 ≈ 5 s).
     pub crop_frames: usize,
+    /// Largest shift between two crops of a clip, if set (paper: none, any of 0…313 frames).
+    /// Shifts of whole beats make a periodic percussive curve look synchronised, so with wide
+    /// shifts the task rewards events that are *unique* in the clip (fills, accents) over the
+    /// pulse; shifts below one beat period (e.g. 15 frames = 240 ms) ask only for precise timing.
+    pub max_shift_frames: Option<usize>,
     /// NT-Xent temperature (paper: 0.25).
     pub temperature: f64,
     /// Which cosine the NT-Xent uses. Runs saved before this field existed were centred.
@@ -78,7 +83,8 @@ pub struct TrainConfig {
     /// warm-up or with `init_from`. −4: outputs ≈ 0.02, sparse from the first raw step.
     pub head_bias_init: Option<f32>,
     /// Steps trained with the `Centred` cosine before switching to `cosine` (when that is
-    /// `Raw`). At the switch the heads are re-calibrated as for `init_from` and Adam restarts.
+    /// `Raw` and the run does not start `init_from` a trained model, whose heads are
+    /// calibrated at once). At the switch the heads are re-calibrated as for `init_from` and Adam restarts.
     /// The centred loss learns the alignment from a fresh init at once but is blind to the
     /// curves' sign; the raw loss then makes them sparse peaks. 600 steps: what our first
     /// centred run needed to reach a validation centred cosine of 0.82 vs 0.00.
@@ -112,6 +118,7 @@ impl Default for TrainConfig {
             seed: 0,
             crops_per_clip: 16,
             crop_frames: 313,
+            max_shift_frames: None,
             temperature: 0.25,
             cosine: CosineKind::Raw,
             head_bias_init: Some(-4.0),
@@ -143,6 +150,14 @@ impl TrainConfig {
             return bad(format!(
                 "crop_frames must be in 1..={clip_frames}, got {}",
                 self.crop_frames
+            ));
+        }
+        if let Some(r) = self.max_shift_frames
+            && r + 1 < self.crops_per_clip
+        {
+            return bad(format!(
+                "max_shift_frames {r} leaves fewer than {} distinct offsets",
+                self.crops_per_clip
             ));
         }
         if clip_frames - self.crop_frames + 1 < self.crops_per_clip {
@@ -328,6 +343,22 @@ pub fn crop_offsets(seed: u64, n: usize, max: usize) -> Vec<usize> {
     pool
 }
 
+/// The crop offsets of one clip: `crops_per_clip` distinct starts in `0..=max_start`, or, with
+/// `max_shift_frames = r`, distinct starts in `base..=base + r` for a random `base`.
+fn draw_offsets(cfg: &TrainConfig, seed: u64, max_start: usize) -> Vec<usize> {
+    match cfg.max_shift_frames {
+        None => crop_offsets(seed, cfg.crops_per_clip, max_start),
+        Some(r) => {
+            let r = r.min(max_start);
+            let base = (mix(seed ^ 0xba5e) % (max_start - r + 1) as u64) as usize;
+            crop_offsets(seed, cfg.crops_per_clip, r)
+                .into_iter()
+                .map(|o| o + base)
+                .collect()
+        }
+    }
+}
+
 /// Order of the training clips in `epoch`.
 fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
@@ -383,9 +414,9 @@ pub fn validate(
     let (mut loss, mut cp, mut cn, mut rp, mut rn) = (0.0, 0.0, 0.0, 0.0, 0.0);
     for (k, clip) in clips.iter().enumerate() {
         let pair = corpus.read(clip)?;
-        let offsets = crop_offsets(
+        let offsets = draw_offsets(
+            config,
             mix(config.seed ^ 0x0a11d ^ k as u64),
-            b,
             corpus.clip_frames - t,
         );
         let (xa, xp) = crops(
@@ -589,7 +620,7 @@ pub fn pretrain(
         .max_steps
         .unwrap_or(u64::MAX)
         .min((cfg.epochs * n_train) as u64);
-    let (b, t) = (cfg.crops_per_clip, cfg.crop_frames);
+    let t = cfg.crop_frames;
     let started = Instant::now();
     let start_step = state.global_step;
     let elapsed0 = state.elapsed_s;
@@ -603,7 +634,7 @@ pub fn pretrain(
             let clip = &corpus.train[order[state.step_in_epoch]];
             let pair = corpus.read(clip)?;
             let s = step_seed(cfg.seed, state.global_step);
-            let offsets = crop_offsets(s, b, corpus.clip_frames - t);
+            let offsets = draw_offsets(&cfg, s, corpus.clip_frames - t);
             let (xa, xp) = crops(&pair, corpus.n_bins, corpus.clip_frames, &offsets, t, &ad);
             ad.seed(mix(s));
             let cosine = effective_cosine(&cfg, state.global_step);
@@ -628,6 +659,7 @@ pub fn pretrain(
             state.step_losses.push(value);
             state.elapsed_s = elapsed0 + started.elapsed().as_secs_f64();
             if cfg.cosine == CosineKind::Raw
+                && cfg.init_from.is_none()
                 && cfg.centred_warmup_steps > 0
                 && state.global_step == cfg.centred_warmup_steps
             {
@@ -741,7 +773,10 @@ pub fn pretrain(
 
 /// The cosine of the step after `global_step` steps.
 fn effective_cosine(cfg: &TrainConfig, global_step: u64) -> CosineKind {
-    if cfg.cosine == CosineKind::Raw && global_step < cfg.centred_warmup_steps {
+    if cfg.cosine == CosineKind::Raw
+        && cfg.init_from.is_none()
+        && global_step < cfg.centred_warmup_steps
+    {
         CosineKind::Centred
     } else {
         cfg.cosine
@@ -857,4 +892,59 @@ fn write_checkpoint(
         fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_distinct_and_shifts_bounded() {
+        let wide = TrainConfig::default();
+        let o = draw_offsets(&wide, 7, 313);
+        assert_eq!(o.len(), 16);
+        let mut d = o.clone();
+        d.sort_unstable();
+        d.dedup();
+        assert_eq!(d.len(), 16);
+        assert!(o.iter().all(|&x| x <= 313));
+        let narrow = TrainConfig {
+            max_shift_frames: Some(15),
+            ..TrainConfig::default()
+        };
+        for seed in 0..50 {
+            let mut o = draw_offsets(&narrow, seed, 313);
+            o.sort_unstable();
+            // All 16 offsets of a 16-wide window: consecutive frames from a random base.
+            assert_eq!(o.len(), 16);
+            assert!(o.windows(2).all(|w| w[1] == w[0] + 1), "{o:?}");
+            assert!(o[15] <= 313);
+        }
+        assert!(
+            TrainConfig {
+                max_shift_frames: Some(10),
+                ..TrainConfig::default()
+            }
+            .validate(626)
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn warmup_applies_to_fresh_raw_runs_only() {
+        let cfg = TrainConfig::default();
+        assert_eq!(effective_cosine(&cfg, 0), CosineKind::Centred);
+        assert_eq!(effective_cosine(&cfg, 599), CosineKind::Centred);
+        assert_eq!(effective_cosine(&cfg, 600), CosineKind::Raw);
+        let from = TrainConfig {
+            init_from: Some(PathBuf::from("m")),
+            ..TrainConfig::default()
+        };
+        assert_eq!(effective_cosine(&from, 0), CosineKind::Raw);
+        let centred = TrainConfig {
+            cosine: CosineKind::Centred,
+            ..TrainConfig::default()
+        };
+        assert_eq!(effective_cosine(&centred, 10_000), CosineKind::Centred);
+    }
 }

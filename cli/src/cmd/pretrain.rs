@@ -62,6 +62,9 @@ pub struct PretrainArgs {
     /// Initial pre-sigmoid bias of the output heads (new runs only; "none" = layer default).
     #[arg(long, default_value = "-4")]
     head_bias: String,
+    /// Largest shift between the crops of a clip, in frames (new runs only; default: any).
+    #[arg(long)]
+    max_shift: Option<usize>,
     /// Steps with the centred cosine before the raw one (new runs only; 0 = raw from the start).
     #[arg(long, default_value_t = TrainConfig::default().centred_warmup_steps)]
     warmup_steps: u64,
@@ -134,6 +137,7 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
         },
         init_from: args.init_from.clone(),
         centred_warmup_steps: args.warmup_steps,
+        max_shift_frames: args.max_shift,
         ..Default::default()
     };
     bar.set_position(0);
