@@ -69,9 +69,10 @@ pub struct TrainConfig {
     /// Frames per crop (paper: 313 ≈ 5 s).
     pub crop_frames: usize,
     /// Largest shift between two crops of a clip, if set (paper: none, any of 0…313 frames).
-    /// Shifts of whole beats make a periodic percussive curve look synchronised, so with wide
-    /// shifts the task rewards events that are *unique* in the clip (fills, accents) over the
-    /// pulse; shifts below one beat period (e.g. 15 frames = 240 ms) ask only for precise timing.
+    /// An experiment: whole-beat shifts make a periodic percussive curve look synchronised, so
+    /// wide shifts might reward events unique in the clip over the pulse; shifts below a beat
+    /// (e.g. 15 frames = 240 ms) ask only for precise timing. On our corpus it did not stop
+    /// beat accuracy from falling with longer training (assets/MODEL_CARD.md).
     pub max_shift_frames: Option<usize>,
     /// NT-Xent temperature (paper: 0.25).
     pub temperature: f64,
