@@ -133,6 +133,36 @@ fn analyze_then_eval_roundtrip_in_every_format() {
         }
         assert_eq!(v["f_measure"], 1.0, "{ext}");
     }
+    // The other formats, DJ grids included (they need the audio path, which analyze passes),
+    // read back close to the CSV beats (grids approximate them by tempo segments).
+    let csv = dir.path().join("demo.csv");
+    for ext in ["svl", "xml", "nml", "mid"] {
+        let path = dir.path().join(format!("demo.{ext}"));
+        let out = zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = zerons()
+            .arg("eval")
+            .arg(&csv)
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{ext}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["f_measure"].as_f64().unwrap() >= 0.95, "{ext}: {v}");
+    }
+    let xml = std::fs::read_to_string(dir.path().join("demo.xml")).unwrap();
+    assert!(xml.contains("time_to_strike_excerpt.mp3"), "{xml}");
 }
 
 #[test]

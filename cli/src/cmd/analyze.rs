@@ -19,6 +19,18 @@ enum FormatArg {
     Csv,
     Beats,
     Jams,
+    /// Sonic Visualiser time instants (CSV).
+    SvCsv,
+    /// Sonic Visualiser layer (.svl).
+    Svl,
+    /// Audacity labels (.txt).
+    Audacity,
+    /// Rekordbox collection XML (.xml) with the beat grid.
+    Rekordbox,
+    /// Traktor collection (.nml) with the grid marker.
+    Traktor,
+    /// Standard MIDI File tempo map (.mid).
+    Midi,
 }
 
 impl From<FormatArg> for BeatFormat {
@@ -27,6 +39,12 @@ impl From<FormatArg> for BeatFormat {
             FormatArg::Csv => BeatFormat::Csv,
             FormatArg::Beats => BeatFormat::Beats,
             FormatArg::Jams => BeatFormat::Jams,
+            FormatArg::SvCsv => BeatFormat::SvCsv,
+            FormatArg::Svl => BeatFormat::Svl,
+            FormatArg::Audacity => BeatFormat::Audacity,
+            FormatArg::Rekordbox => BeatFormat::Rekordbox,
+            FormatArg::Traktor => BeatFormat::Traktor,
+            FormatArg::Midi => BeatFormat::Midi,
         }
     }
 }
@@ -69,7 +87,8 @@ pub struct AnalyzeArgs {
     /// Without it, beat times are printed to stdout, one per line.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Output format (default: from the output file's extension, else csv).
+    /// Output format (default: from the output file's extension — .csv, .beats, .jams, .svl,
+    /// .xml = Rekordbox, .nml = Traktor, .mid = MIDI — else csv).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights`,
@@ -312,6 +331,9 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
             analysis.activation_kind.name()
         ),
         data_source: "program".into(),
+        // Rekordbox/Traktor entries point at the audio; .svl counts frames at its rate.
+        audio_path: analysis.source.path.clone(),
+        sample_rate_hz: Some(analysis.source.sample_rate_hz),
         ..ExportMeta::default()
     };
     write_beats_file(path, &beats, format, &meta)

@@ -61,7 +61,8 @@ enum ProjectCommand {
         track: i64,
         beats_file: PathBuf,
     },
-    /// Write the current beats of a track to a file (format from the extension).
+    /// Write the current beats of a track to a file (format from the extension: .csv, .beats,
+    /// .jams, .svl, .txt = madmom text, .xml = Rekordbox, .nml = Traktor, .mid = MIDI).
     Export {
         project: PathBuf,
         track: i64,
@@ -172,6 +173,8 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default(),
+                audio_path: Some(t.path.clone()),
+                sample_rate_hz: Some(t.meta.sample_rate_hz),
                 ..ExportMeta::default()
             };
             write_beats_file(&output, &rev.beats, format, &meta)?;
