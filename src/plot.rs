@@ -446,7 +446,7 @@ pub struct Series {
     pub name: String,
     /// Points in step order.
     pub points: Vec<(f64, f64)>,
-    /// Drawn translucent, without point markers, when true: secondary series.
+    /// Drawn translucent when true: secondary series.
     pub secondary: bool,
 }
 
@@ -572,9 +572,15 @@ fn draw_training<DB: DrawingBackend>(
                 colour.stroke_width(2)
             };
             let points: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
-            if points.len() < 60 && !s.secondary {
+            // Sparse series (validation points) get markers, so a single point still shows.
+            if points.len() < 60 {
+                let marker = if s.secondary {
+                    colour.mix(0.55).filled()
+                } else {
+                    colour.filled()
+                };
                 chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, marker)))
                     .map_err(|x| e(&x))?;
             }
             chart
