@@ -152,14 +152,20 @@ pub fn run(args: PretrainArgs) -> Result<ExitCode> {
         |p| {
             bar.set_length(p.total_steps);
             bar.set_position(p.global_step);
-            bar.set_message(format!(
+            let status = format!(
                 "epoch {}/{} loss {:.4} {:.2} steps/s ETA {}",
                 p.epoch + 1,
                 p.epochs,
                 p.loss,
                 p.steps_per_s,
                 indicatif::HumanDuration(Duration::from_secs_f64(p.eta_s.min(1e9)))
-            ));
+            );
+            // Without a terminal (a run in the background, output to a file) the bar draws
+            // nothing: log a plain line every 100 steps instead.
+            if bar.is_hidden() && p.global_step.is_multiple_of(100) {
+                eprintln!("step {}/{}: {status}", p.global_step, p.total_steps);
+            }
+            bar.set_message(status);
             if let Some(m) = &p.epoch_metrics {
                 let v = m
                     .valid
