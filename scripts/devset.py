@@ -153,6 +153,14 @@ def write_beats(path: Path, beats) -> None:
             f.write(f"{t:.6f}\t{b}\n")
 
 
+def write_song(out: Path, name: str, flac: Path, beats, info: dict) -> None:
+    """A kept song's NAME.beats and NAME.json (with its audio file name and duration)."""
+    write_beats(out / f"{name}.beats", beats)
+    info["audio"] = flac.name
+    info["duration_s"] = round(duration_s(flac), 3)
+    (out / f"{name}.json").write_text(json.dumps(info, indent=1))
+
+
 # ----------------------------------------------------------------------------- audio analysis
 
 
@@ -398,10 +406,7 @@ def cmd_blupi(src: Path, out: Path, excerpt_s: float) -> int:
         if excerpt_s > 0:
             cmd += ["-t", f"{seg_end:.3f}"]
         subprocess.run(cmd + ["-c:a", "flac", str(flac)], check=True)
-        write_beats(out / f"{name}.beats", beats)
-        info["audio"] = flac.name
-        info["duration_s"] = round(duration_s(flac), 3)
-        (out / f"{name}.json").write_text(json.dumps(info, indent=1))
+        write_song(out, name, flac, beats, info)
         log(f"{name}: offset {1000 * offset_s:+.1f} ms (spread {spread_ms:.1f} ms over {len(lags)} windows, "
             f"first sound {1000 * first_diff_s:+.1f} ms, whole track {np.round(1000 * full_lags).tolist()} ms, "
             f"xcorr>={min_score:.2f}), phase {phase:.2f} ticks, {len(beats)} beats, "
@@ -863,10 +868,7 @@ def cmd_fof(songs_dir: Path, out: Path, only: set[str]) -> int:
                 failures += fof_exclude(out, info, reasons)
                 continue
             (out / f"{name}.excluded.json").unlink(missing_ok=True)
-            write_beats(out / f"{name}.beats", beats)
-            info["audio"] = flac.name
-            info["duration_s"] = round(duration_s(flac), 3)
-            (out / f"{name}.json").write_text(json.dumps(info, indent=1))
+            write_song(out, name, flac, beats, info)
             log(f"{name}: {info['duration_s']:.1f} s, {lo:.0f} BPM, {len(beats)} beats from {bt[0]:.2f} s; "
                 f"backing offset {off_back:+.1f} ms (applied {shift_ms:+.1f}), guitar notes {gtr['median_ms']} ms "
                 f"(xcorr {off_gtr_x:+.1f}, matched {gtr['matched']} vs chance {chance:.2f}); after: backing onset - "

@@ -8,6 +8,18 @@ fn zerons() -> Command {
     Command::new(env!("CARGO_BIN_EXE_zerons"))
 }
 
+/// Runs `cmd` and asserts that it succeeds; the failure message names the command and
+/// shows its stderr.
+fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -20,12 +32,7 @@ fn demo() -> PathBuf {
 
 #[test]
 fn analyze_prints_one_time_per_line_with_three_decimals() {
-    let out = zerons().arg("analyze").arg(demo()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(zerons().arg("analyze").arg(demo()));
     let text = String::from_utf8(out.stdout).unwrap();
     let times: Vec<f64> = text
         .lines()
@@ -96,26 +103,8 @@ fn analyze_then_eval_roundtrip_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     for ext in ["csv", "beats", "jams"] {
         let path = dir.path().join(format!("demo.{ext}"));
-        let st = zerons()
-            .arg("analyze")
-            .arg(demo())
-            .arg("-o")
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(st.success());
-        let out = zerons()
-            .arg("eval")
-            .arg(&path)
-            .arg(&path)
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(zerons().arg("analyze").arg(demo()).arg("-o").arg(&path));
+        let out = run_ok(zerons().arg("eval").arg(&path).arg(&path).arg("--json"));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for key in [
             "f_measure",
@@ -138,26 +127,8 @@ fn analyze_then_eval_roundtrip_in_every_format() {
     let csv = dir.path().join("demo.csv");
     for ext in ["svl", "xml", "nml", "mid"] {
         let path = dir.path().join(format!("demo.{ext}"));
-        let out = zerons()
-            .arg("analyze")
-            .arg(demo())
-            .arg("-o")
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{ext}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = zerons()
-            .arg("eval")
-            .arg(&csv)
-            .arg(&path)
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{ext}");
+        run_ok(zerons().arg("analyze").arg(demo()).arg("-o").arg(&path));
+        let out = run_ok(zerons().arg("eval").arg(&csv).arg(&path).arg("--json"));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(v["f_measure"].as_f64().unwrap() >= 0.95, "{ext}: {v}");
     }
@@ -201,31 +172,21 @@ fn import_weights_then_analyze_with_the_model() {
     // ../shared/golden/zerons_torch, see tests/fixtures/zerons_torch).
     let dir = tempfile::tempdir().unwrap();
     let model_dir = dir.path().join("tiny");
-    let out = zerons()
-        .arg("import-weights")
-        .arg(repo("tests/fixtures/zerons_torch/tiny_pretext.pth.gz"))
-        .arg("-o")
-        .arg(&model_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        zerons()
+            .arg("import-weights")
+            .arg(repo("tests/fixtures/zerons_torch/tiny_pretext.pth.gz"))
+            .arg("-o")
+            .arg(&model_dir),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("paper architecture"));
     for activation in ["max", "anchor", "postve"] {
-        let out = zerons()
-            .arg("analyze")
-            .arg(repo("tests/fixtures/audio/clicks.flac"))
-            .args(["--device", "cpu", "--activation", activation, "--model"])
-            .arg(&model_dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{activation}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            zerons()
+                .arg("analyze")
+                .arg(repo("tests/fixtures/audio/clicks.flac"))
+                .args(["--device", "cpu", "--activation", activation, "--model"])
+                .arg(&model_dir),
         );
     }
     // The network activations use the bundled model by default; a bundled model that cannot
@@ -261,48 +222,37 @@ fn import_weights_then_analyze_with_the_model() {
 fn bundled_model_serves_network_activations_and_plots() {
     let dir = tempfile::tempdir().unwrap();
     // --activation max without --model: the bundled pretrained lite model (assets/model).
-    let out = zerons()
-        .arg("analyze")
-        .arg(demo())
-        .args(["--activation", "max", "-o"])
-        .arg(dir.path().join("demo.jams"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .args(["--activation", "max", "-o"])
+            .arg(dir.path().join("demo.jams")),
     );
     let jams = std::fs::read_to_string(dir.path().join("demo.jams")).unwrap();
     assert!(jams.contains("ZeroNS network"), "{jams}");
     // The default stays the flux activation (the model does not beat it zero-shot yet).
-    let out = zerons()
-        .arg("analyze")
-        .arg(demo())
-        .arg("-o")
-        .arg(dir.path().join("default.jams"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg("-o")
+            .arg(dir.path().join("default.jams")),
+    );
     let jams = std::fs::read_to_string(dir.path().join("default.jams")).unwrap();
     assert!(jams.contains("spectral flux"), "{jams}");
     // The figure of a song: waveform, both branches, the tracked curve, reference hits.
     let reference = dir.path().join("ref.csv");
     std::fs::write(&reference, "time_s\n1.0\n1.5\n2.0\n").unwrap();
     let svg = dir.path().join("demo.svg");
-    let out = zerons()
-        .arg("plot")
-        .arg(demo())
-        .arg("--beats")
-        .arg(&reference)
-        .args(["--from", "0", "--to", "8", "-o"])
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        zerons()
+            .arg("plot")
+            .arg(demo())
+            .arg("--beats")
+            .arg(&reference)
+            .args(["--from", "0", "--to", "8", "-o"])
+            .arg(&svg),
     );
     let text = std::fs::read_to_string(&svg).unwrap();
     for label in [
@@ -315,18 +265,13 @@ fn bundled_model_serves_network_activations_and_plots() {
     }
     // Training curves of a pretraining run (metrics.json of the shipped model's run).
     let curves = dir.path().join("curves.png");
-    let out = zerons()
-        .arg("plot")
-        .arg("--training")
-        .arg(repo("assets/model/training/stage2-raw-metrics.json"))
-        .arg("-o")
-        .arg(&curves)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        zerons()
+            .arg("plot")
+            .arg("--training")
+            .arg(repo("assets/model/training/stage2-raw-metrics.json"))
+            .arg("-o")
+            .arg(&curves),
     );
     assert!(std::fs::metadata(&curves).unwrap().len() > 10_000);
     // A span outside the song is refused with a message.

@@ -134,6 +134,11 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The median logit [`calibrate_heads`] moves the heads to: `head_bias_init`, else −4.
+    fn calibration_target(&self) -> f32 {
+        self.head_bias_init.unwrap_or(-4.0)
+    }
+
     /// Checks ranges against clips of `clip_frames` frames.
     pub fn validate(&self, clip_frames: usize) -> Result<()> {
         let bad = |m: String| Err(Error::Config(format!("pretrain: {m}")));
@@ -590,8 +595,7 @@ pub fn pretrain(
             Some(path) => {
                 let loaded = load_model_on(path, &ad)?;
                 config.model = loaded.config().clone();
-                let target = config.head_bias_init.unwrap_or(-4.0);
-                calibrate_heads(loaded.network, corpus, target, &ad)?
+                calibrate_heads(loaded.network, corpus, config.calibration_target(), &ad)?
             }
         };
         let config = &config;
@@ -665,23 +669,22 @@ pub fn pretrain(
                 && state.global_step == cfg.centred_warmup_steps
             {
                 tracing::info!(step = state.global_step, "centred warm-up done: raw cosine");
-                let target = cfg.head_bias_init.unwrap_or(-4.0);
-                network = calibrate_heads(network, corpus, target, &ad)?;
+                network = calibrate_heads(network, corpus, cfg.calibration_target(), &ad)?;
                 optim = AdamConfig::new().init();
                 // Losses of the two cosines are not comparable.
                 state.best_valid_loss = None;
             }
-            let valid_cfg = TrainConfig {
-                cosine: effective_cosine(&cfg, state.global_step),
-                ..cfg.clone()
-            };
-
             let mut epoch_metrics = None;
             let epoch_end = state.step_in_epoch == n_train;
             let periodic = cfg
                 .valid_every_steps
                 .is_some_and(|n| state.global_step.is_multiple_of(n));
             let valid = if epoch_end || periodic {
+                // Scored with the loss of the next step (centred during the warm-up).
+                let valid_cfg = TrainConfig {
+                    cosine: effective_cosine(&cfg, state.global_step),
+                    ..cfg.clone()
+                };
                 validate(
                     &network.valid(),
                     corpus,
@@ -814,7 +817,7 @@ fn calibrate_heads(network: ZeroNs, corpus: &Corpus, target: f32, ad: &Device) -
         za.extend(to_vec(out.anchor)?.into_iter().map(logit));
         zp.extend(to_vec(out.postve)?.into_iter().map(logit));
     }
-    let plan = |z: &mut Vec<f64>| -> (f32, f32) {
+    let plan = |z: &[f64]| -> (f32, f32) {
         let n = z.len().max(1) as f64;
         let mean = z.iter().sum::<f64>() / n;
         let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
@@ -826,8 +829,8 @@ fn calibrate_heads(network: ZeroNs, corpus: &Corpus, target: f32, ad: &Device) -
         tracing::info!(skew, sign, median, "head calibration");
         (sign as f32, target - median as f32)
     };
-    let (sa, ha) = plan(&mut za);
-    let (sp, hp) = plan(&mut zp);
+    let (sa, ha) = plan(&za);
+    let (sp, hp) = plan(&zp);
     let mut network = network;
     network.anchor = network.anchor.with_head_affine(sa, ha);
     network.postve = network.postve.with_head_affine(sp, hp);
