@@ -10,6 +10,8 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 # Node.js + npm for the UI checks (ui/: tsc, eslint, vitest; vite needs Node >= 20.19).
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# ALSA headers for the engine's `playback` feature (cpal), tested on ALSA's null device.
+dpkg -s libasound2-dev >/dev/null 2>&1 || need_apt+=(libasound2-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"

@@ -7,8 +7,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo clippy --features playback (cpal output)"
+cargo clippy -p zerons --all-targets --locked --features playback -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== cargo test --features playback (player on ALSA's null device)"
+cargo test -p zerons --locked --features playback --test playback
 echo "== ui: npm ci, tsc, eslint, vitest"
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)

@@ -90,6 +90,11 @@ pub enum Error {
     /// The project file (or its folder) cannot be written.
     #[error("{}: project is read-only ({detail})", path.display())]
     ProjectReadOnly { path: PathBuf, detail: String },
+
+    /// No usable audio output (no sound card, device busy or unplugged). Playback is off;
+    /// everything else works.
+    #[error("audio output: {0}")]
+    AudioDevice(String),
 }
 
 impl Error {
@@ -110,6 +115,7 @@ impl Error {
             Error::ProjectTooNew { .. } => "project_too_new",
             Error::ProjectBusy { .. } => "project_busy",
             Error::ProjectReadOnly { .. } => "project_read_only",
+            Error::AudioDevice(_) => "audio_device",
         }
     }
 

@@ -10,6 +10,8 @@
 //!   ──[features]──▶ log-VQT spectrograms (96 bins, 62.5 fps) / onset curves
 //!   ──[tracking]──▶ beats (madmom DBN | Ellis DP | peak picking), tempo
 //!   ──[formats]──▶ CSV, .beats, JAMS …
+//!   ──[playback]──▶ the music with clicks on the beats (offline mixer; cpal output with
+//!                   the `playback` feature)
 //! ```
 //!
 //! [`pipeline`] strings the stages together; a caller can enter at any rung.
@@ -23,6 +25,7 @@ pub mod features;
 pub mod formats;
 pub mod model;
 pub mod pipeline;
+pub mod playback;
 pub mod plot;
 pub mod separation;
 pub mod store;
