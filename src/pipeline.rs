@@ -165,6 +165,10 @@ pub struct Analysis {
     pub activation: Activation,
     /// Both network branches (non-percussive, percussive) when a network ran.
     pub branches: Option<(Activation, Activation)>,
+    /// The network's combined curve when a network ran beside a non-network activation
+    /// (flux tracked, the network shown); `None` when `activation` is already it.
+    #[serde(default)]
+    pub network: Option<Activation>,
     /// Beat times in seconds from the first decoded sample.
     pub beats_s: Vec<f64>,
     /// Global tempo estimate (median inter-beat interval), if there are ≥ 2 beats.
@@ -263,8 +267,21 @@ pub fn analyze_stems(
 ) -> Result<Analysis> {
     check_model(config, model)?;
     report(progress, Stage::Activation);
+    let mut network = None;
     let (activation, branches) = match (config.activation, model) {
-        (ActivationKind::Flux, _) => (spectral_flux(&stems.percussive, &config.flux)?, None),
+        (ActivationKind::Flux, None) => (spectral_flux(&stems.percussive, &config.flux)?, None),
+        // Flux decides the beats, and the network's curves come along for display.
+        (ActivationKind::Flux, Some(model)) => {
+            let flux = spectral_flux(&stems.percussive, &config.flux)?;
+            cancel.check()?;
+            let non_percussive = log_vqt(&stems.non_percussive, &config.vqt)?;
+            cancel.check()?;
+            let percussive = log_vqt(&stems.percussive, &config.vqt)?;
+            cancel.check()?;
+            let out = infer(model, &non_percussive, &percussive, &config.infer)?;
+            network = Some(out.combined);
+            (flux, Some((out.anchor, out.postve)))
+        }
         (kind, Some(model)) => {
             let non_percussive = log_vqt(&stems.non_percussive, &config.vqt)?;
             cancel.check()?;
@@ -290,6 +307,7 @@ pub fn analyze_stems(
     analysis.source = source;
     analysis.activation_kind = config.activation;
     analysis.branches = branches;
+    analysis.network = network;
     Ok(analysis)
 }
 
@@ -395,7 +413,7 @@ fn check_model(config: &AnalyzeConfig, model: Option<&LoadedModel>) -> Result<()
             "the activation '{}' needs a model",
             config.activation.name()
         ))),
-        (true, Some(m)) => {
+        (_, Some(m)) => {
             let f = &m.manifest.features;
             let v = &config.vqt;
             if f.sample_rate_hz != v.sample_rate_hz
@@ -417,7 +435,7 @@ fn check_model(config: &AnalyzeConfig, model: Option<&LoadedModel>) -> Result<()
             }
             Ok(())
         }
-        (false, _) => Ok(()),
+        (false, None) => Ok(()),
     }
 }
 
@@ -442,6 +460,7 @@ pub fn track_activation(
         activation_kind: config.activation,
         activation,
         branches: None,
+        network: None,
         beats_s,
         tempo_bpm,
     })

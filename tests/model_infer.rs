@@ -218,3 +218,35 @@ fn a_training_model_infers_without_dropout() {
     assert_eq!(a, b);
     assert_eq!(a, c);
 }
+
+#[test]
+fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
+    use zerons::audio::Signal;
+    use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_signal};
+    // A click train at 120 BPM, 8 s at 16 kHz.
+    let sr = 16_000u32;
+    let mut samples = vec![0.0f32; 8 * sr as usize];
+    for k in 0..16 {
+        let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
+        for i in 0..200 {
+            samples[at as usize + i] = 0.8 * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
+        }
+    }
+    let signal = Signal::new(samples, sr);
+    let config = AnalyzeConfig::default();
+    let cancel = CancelToken::new();
+    let plain = analyze_signal(&signal, &config, None, &mut |_| {}, &cancel).unwrap();
+    let m = model(ModelConfig::lite());
+    let with = analyze_signal(&signal, &config, Some(&m), &mut |_| {}, &cancel).unwrap();
+    assert_eq!(with.beats_s, plain.beats_s, "flux still decides the beats");
+    assert_eq!(with.activation, plain.activation);
+    assert!(plain.branches.is_none() && plain.network.is_none());
+    let (anchor, postve) = with.branches.expect("both branches");
+    let network = with.network.expect("the combined curve");
+    assert_eq!(anchor.values.len(), network.values.len());
+    assert_eq!(postve.values.len(), network.values.len());
+    assert_eq!(network.fps, plain.activation.fps);
+    for ((a, p), c) in anchor.values.iter().zip(&postve.values).zip(&network.values) {
+        assert!((a.max(*p) - c).abs() < 1e-6, "max-combined");
+    }
+}

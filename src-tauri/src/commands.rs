@@ -331,6 +331,7 @@ pub async fn commit_beats(
         .map_err(|_| AppError::bad_request("x-zerons-track is not a track id"))?;
     let note = percent_decode(header(&request, "x-zerons-note").unwrap_or("edit"));
     let p = state.project()?;
+    let slot = state.playback();
     blocking(move || {
         let head = p.track(track_id)?.head.unwrap_or(-1);
         if head != payload.base_revision {
@@ -353,6 +354,7 @@ pub async fn commit_beats(
                 beats_per_bar: payload.beats_per_bar,
             },
         )?;
+        crate::playback::sync_beats(&slot, &p, track_id);
         one_track(&p, track_id)
     })
     .await
@@ -362,8 +364,10 @@ pub async fn commit_beats(
 #[tauri::command]
 pub async fn undo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {
     let p = state.project()?;
+    let slot = state.playback();
     blocking(move || {
         p.undo(track_id)?;
+        crate::playback::sync_beats(&slot, &p, track_id);
         one_track(&p, track_id)
     })
     .await
@@ -373,8 +377,10 @@ pub async fn undo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Tr
 #[tauri::command]
 pub async fn redo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {
     let p = state.project()?;
+    let slot = state.playback();
     blocking(move || {
         p.redo(track_id)?;
+        crate::playback::sync_beats(&slot, &p, track_id);
         one_track(&p, track_id)
     })
     .await

@@ -84,6 +84,10 @@ impl From<zerons::Error> for AppError {
             "project_read_only" => {
                 "Fix the file's permissions, or create a new project in a writable folder."
             }
+            "audio_device" => {
+                "Playback is off; editing, analysis and export work as usual. Connect an audio \
+                 output (or set ZERONS_AUDIO_DEVICE) and select the song again."
+            }
             _ => "",
         };
         Self {

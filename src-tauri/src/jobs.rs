@@ -8,7 +8,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use zerons::formats::BeatList;
-use zerons::model::{LoadedModel, load_model};
+use zerons::model::{LoadedModel, bundled_model_dir, load_model};
 use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_file};
 use zerons::store::{Curve, NewAnalysis, Project, TrackMeta};
 use zerons::tracking::TrackerConfig;
@@ -16,9 +16,30 @@ use zerons::tracking::TrackerConfig;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Environment variable naming a model file to analyse with (the ZeroNS network);
-/// without it the app uses the engine's default activation.
+/// Environment variable naming a model to track beats with (the ZeroNS network, combined
+/// branches). Without it the beats come from the engine's default activation (spectral
+/// flux, which the shipped model does not beat yet: assets/MODEL_CARD.md) and the shipped
+/// model's curves are computed beside it for display.
 pub const MODEL_ENV: &str = "ZERONS_MODEL";
+
+/// The model the analysis thread uses and whether it decides the beats.
+fn analysis_model() -> zerons::Result<Option<(Arc<LoadedModel>, bool)>> {
+    if let Some(p) = std::env::var_os(MODEL_ENV) {
+        return Ok(Some((Arc::new(load_model(PathBuf::from(p))?), true)));
+    }
+    let exe = std::env::current_exe().ok();
+    match bundled_model_dir(exe.as_deref()) {
+        Some(dir) => match load_model(&dir) {
+            Ok(m) => Ok(Some((Arc::new(m), false))),
+            Err(e) => {
+                // The curves are a display extra: analyse with flux alone rather than fail.
+                tracing::warn!("shipped model at {} not loaded: {e}", dir.display());
+                Ok(None)
+            }
+        },
+        None => Ok(None),
+    }
+}
 
 /// What happens to one song, in order: `queued`, any number of `progress`, then one of
 /// `done`, `failed`, `cancelled`.
@@ -89,9 +110,7 @@ pub fn add_tracks(
     std::thread::Builder::new()
         .name("zerons-analysis".into())
         .spawn(move || {
-            let model = std::env::var_os(MODEL_ENV)
-                .map(|p| load_model(PathBuf::from(p)).map(Arc::new))
-                .transpose();
+            let model = analysis_model();
             for (job_id, token, path) in jobs {
                 let event = match &model {
                     Err(e) => JobEvent::Failed {
@@ -103,8 +122,11 @@ pub fn add_tracks(
                         ),
                     },
                     Ok(model) => {
-                        match run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
-                        {
+                        let (model, tracks) = match model {
+                            Some((m, tracks)) => (Some(m.as_ref()), *tracks),
+                            None => (None, false),
+                        };
+                        match run_job(&project, &path, model, tracks, job_id, &token, &on_event) {
                             Ok((track_id, n_beats, tempo_bpm)) => JobEvent::Done {
                                 job_id,
                                 track_id,
@@ -144,6 +166,7 @@ fn run_job(
     project: &Project,
     path: &Path,
     model: Option<&LoadedModel>,
+    model_tracks: bool,
     job_id: u64,
     cancel: &CancelToken,
     events: &Channel<JobEvent>,
@@ -158,7 +181,7 @@ fn run_job(
     }
     let settings = project.settings()?;
     let mut config = AnalyzeConfig::default();
-    if model.is_some() {
+    if model_tracks {
         config.activation = ActivationKind::Max;
     }
     if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
@@ -191,6 +214,13 @@ fn run_job(
         fps: analysis.activation.fps,
         values: analysis.activation.values.clone(),
     }];
+    if let Some(network) = &analysis.network {
+        curves.push(Curve {
+            kind: curve_kind(ActivationKind::Max).into(),
+            fps: network.fps,
+            values: network.values.clone(),
+        });
+    }
     if let Some((anchor, postve)) = &analysis.branches {
         for (kind, a) in [
             (ActivationKind::Anchor, anchor),

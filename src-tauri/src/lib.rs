@@ -3,6 +3,7 @@
 //! - [`commands`]: projects, tracks, timeline and beats (raw binary, see [`wire`]),
 //!   edits as store revisions, undo/redo, export.
 //! - [`jobs`]: background analysis with per-song progress through a `Channel` and cancel.
+//! - [`playback`]: the song with clicks on its beats (cpal), transport commands.
 //! - [`dialogs`]: native file dialogs with an environment test hook.
 //! - [`error`]: the serialisable error with a stable code every command returns.
 //!
@@ -12,6 +13,7 @@ pub mod commands;
 pub mod dialogs;
 pub mod error;
 pub mod jobs;
+pub mod playback;
 pub mod state;
 pub mod wire;
 
@@ -37,6 +39,9 @@ pub fn run() {
             jobs::add_tracks,
             jobs::cancel_job,
             dialogs::pick_path,
+            playback::playback_load,
+            playback::playback_control,
+            playback::playback_state,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

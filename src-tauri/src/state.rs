@@ -8,6 +8,7 @@ use zerons::pipeline::CancelToken;
 use zerons::store::{Project, TrackId};
 
 use crate::error::{AppError, AppResult};
+use crate::playback::PlaybackSlot;
 
 /// Encoded timeline per track, with the analysis it was made from.
 type TimelineCache = HashMap<TrackId, (i64, Arc<Vec<u8>>)>;
@@ -26,6 +27,8 @@ pub struct AppState {
     /// owns a tokio runtime, which must not be dropped on an async worker thread, and a
     /// command in flight may still hold the last handle to it.
     retired: Mutex<Vec<Arc<Project>>>,
+    /// The audio player (opened on first use) and the track it holds.
+    playback: Arc<PlaybackSlot>,
 }
 
 impl AppState {
@@ -54,6 +57,11 @@ impl AppState {
             t.clear();
         }
         Ok(p)
+    }
+
+    /// The player slot, for worker threads.
+    pub fn playback(&self) -> Arc<PlaybackSlot> {
+        self.playback.clone()
     }
 
     /// Registers a cancellable job and returns its id and token.

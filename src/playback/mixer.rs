@@ -96,16 +96,6 @@ impl Mixer {
         self.channels
     }
 
-    /// Resamples a decoded song to this mixer's rate (off the audio thread: it can take a
-    /// second for a long song), ready for [`Mixer::load`].
-    pub fn prepare_music(&self, signal: &Signal) -> Result<Arc<[f32]>> {
-        let _span = tracing::info_span!("playback_prepare", rate_hz = self.rate_hz).entered();
-        if signal.sample_rate_hz == self.rate_hz {
-            return Ok(Arc::from(signal.samples.as_slice()));
-        }
-        Ok(Arc::from(resample(signal, self.rate_hz)?.samples))
-    }
-
     /// Replaces the song (already at the output rate); stops and rewinds, keeps the beats,
     /// volumes and speed, drops the loop.
     pub fn load(&mut self, music: Arc<[f32]>) {
@@ -325,6 +315,16 @@ impl Mixer {
         self.beats
             .partition_point(|&(at, _)| (at as f64) < position)
     }
+}
+
+/// Resamples a decoded song to the output rate (off the audio thread: it can take a second
+/// for a long song), ready for [`Mixer::load`].
+pub fn prepare_music(signal: &Signal, rate_hz: u32) -> Result<Arc<[f32]>> {
+    let _span = tracing::info_span!("playback_prepare", rate_hz).entered();
+    if signal.sample_rate_hz == rate_hz {
+        return Ok(Arc::from(signal.samples.as_slice()));
+    }
+    Ok(Arc::from(resample(signal, rate_hz)?.samples))
 }
 
 fn check_gain(what: &str, gain: f32) -> Result<()> {

@@ -19,7 +19,7 @@ mod mixer;
 mod player;
 pub mod stretch;
 
-pub use mixer::{Mixer, TransportState};
+pub use mixer::{Mixer, TransportState, prepare_music};
 #[cfg(feature = "playback")]
 pub use player::{OutputInfo, Player};
 

@@ -69,8 +69,32 @@
     tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
   });
   const tl = timeline();
+  // Playback: a clock that runs while "playing" (no sound). `window.__MOCK_NO_AUDIO__`
+  // makes the player unavailable, as on a machine without a sound card.
+  const pb = { playing: false, pos: 0, t0: 0, speed: 1, music_gain: 1, click_gain: 0.5, loop: null };
+  const pbPos = () => (pb.playing ? Math.min(DUR, pb.pos + ((performance.now() - pb.t0) / 1000) * pb.speed) : pb.pos);
+  const pbView = () => ({
+    track_id: 1,
+    output: { device: "mock:out", sample_rate_hz: 48000, channels: 2, sample_format: "f32" },
+    transport: { playing: pb.playing, position_s: pbPos(), duration_s: DUR, speed: pb.speed, music_gain: pb.music_gain, click_gain: pb.click_gain, loop_s: pb.loop, ended: false },
+    error: null,
+  });
+  window.__MOCK_PLAYBACK__ = pb;
+  function control(a) {
+    const now = pbPos();
+    switch (a.action) {
+      case "play": pb.pos = now; pb.t0 = performance.now(); pb.playing = true; break;
+      case "pause": pb.pos = now; pb.playing = false; break;
+      case "toggle": pb.pos = now; pb.t0 = performance.now(); pb.playing = !pb.playing; break;
+      case "seek": pb.pos = a.position_s; pb.t0 = performance.now(); break;
+      case "speed": pb.pos = now; pb.t0 = performance.now(); pb.speed = a.speed; break;
+      case "gains": pb.music_gain = a.music_gain; pb.click_gain = a.click_gain; break;
+      case "loop": pb.loop = a.range_s; break;
+    }
+    return pbView();
+  }
   window.__MOCK_CALLS__ = [];
-  window.__TAURI_MOCKS__.mockIPC((cmd) => {
+  window.__TAURI_MOCKS__.mockIPC((cmd, args) => {
     window.__MOCK_CALLS__.push(cmd);
     switch (cmd) {
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: 55, max_bpm: 215, beats_per_bar: 4 } };
@@ -87,6 +111,12 @@
         { name: "jams", label: "JAMS", extension: "jams", limitations: null },
         { name: "rekordbox", label: "Rekordbox XML", extension: "xml", limitations: "Rekordbox stores a tempo grid, not beats." },
       ];
+      case "playback_load":
+        if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: "audio output: this computer has no audio output device", hint: "Playback is off; editing, analysis and export work as usual." };
+        Object.assign(pb, { playing: false, pos: 0 });
+        return pbView();
+      case "playback_state": return pbView();
+      case "playback_control": return control(args.action);
       case "plugin:event|listen": return 1;
       default: throw { code: "internal", message: `unmocked command ${cmd}`, hint: "" };
     }

@@ -40,12 +40,13 @@ after(async () => {
   server?.close();
 });
 
-async function openPage() {
+async function openPage(init = "") {
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
   const mocks = fs
     .readFileSync(path.join(here, "..", "node_modules", "@tauri-apps", "api", "mocks.js"), "utf8")
     .replace(/export \{[^}]*\};?\s*$/, "window.__TAURI_MOCKS__ = { mockIPC, clearMocks, mockWindows };");
   await page.addInitScript({ content: mocks });
+  if (init) await page.addInitScript({ content: init });
   await page.addInitScript({ path: path.join(here, "mock-ipc.js") });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -88,6 +89,61 @@ test("timeline loads, a drag commits, help opens", async () => {
   await page.screenshot({ path: path.join(shots, "mock-03-help.png") });
   const bench = await page.evaluate(() => window.__zerons.benchRedraw(600, 10));
   for (const r of bench) console.log(`chromium redraw 10-min song, ${r.zoom}: median ${r.medianMs.toFixed(2)} ms (script ${r.scriptMedianMs.toFixed(2)} ms), p95 ${r.p95Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+async function waitForSong(page, errors) {
+  await page.waitForFunction(() => window.__zerons?.beatTimes().length > 100, null, { timeout: 10_000 }).catch((e) => {
+    throw new Error(`${e.message}; page errors: ${errors.join(" | ")}`);
+  });
+}
+
+test("space plays, the playhead moves, the ruler seeks, a tap adds a beat", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  await page.locator("#timeline").focus();
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === true);
+  await page.waitForFunction(() => window.__zerons.timeline.playheadS > 0.3);
+  assert.match(await page.locator("#play-time").textContent(), /^0:00\.\d{3} \/ 3:00$/);
+  assert.equal(await page.locator("#btn-play").getAttribute("aria-label"), "Pause");
+  // A click on the ruler moves the playhead (whole song in view: x ∝ time).
+  const box = await page.locator("#timeline").boundingBox();
+  const v = await page.evaluate(() => window.__zerons.timeline.view);
+  const target = 90;
+  await page.mouse.click(box.x + (target - v.startS) * v.pxPerS, box.y + 10);
+  await page.waitForFunction((t) => Math.abs(window.__zerons.timeline.playheadS - t) < 1.5, target);
+  const nBefore = await page.evaluate(() => window.__zerons.beatTimes().length);
+  // Tap between two beats, away from any activation peak; snapping is off for the tap.
+  await page.keyboard.press("s");
+  await page.evaluate(() => { const pb = window.__MOCK_PLAYBACK__; pb.pos = 100.25; pb.t0 = performance.now(); pb.speed = 0.0001; });
+  await page.keyboard.press(";");
+  await page.evaluate(() => window.__zerons.idle());
+  await page.waitForFunction((n) => window.__zerons.beatTimes().length === n + 1, nBefore);
+  const added = await page.evaluate(() => window.__zerons.beatTimes().find((t) => Math.abs(t - 100.25) < 0.01));
+  assert.ok(added !== undefined, "tapped beat at 100.25 s");
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === false);
+  await page.screenshot({ path: path.join(shots, "mock-04-playback.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("no audio output: a banner, and editing still works", async () => {
+  const { page, errors } = await openPage("window.__MOCK_NO_AUDIO__ = true;");
+  await waitForSong(page, errors);
+  await page.waitForSelector("#audio-banner:not(.hidden)");
+  assert.match(await page.locator("#audio-banner").textContent(), /no audio output device/);
+  await page.screenshot({ path: path.join(shots, "mock-05-no-audio.png") });
+  // The timeline still edits: delete the first beat.
+  const n = await page.evaluate(() => window.__zerons.beatTimes().length);
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([0]); });
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("Delete");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.equal(await page.evaluate(() => window.__zerons.beatTimes().length), n - 1);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -80,6 +80,42 @@ export interface ExportedFile {
   n_beats: number;
 }
 
+/** The audio output the player opened (src-tauri/src/playback.rs). */
+export interface OutputInfo {
+  device: string;
+  sample_rate_hz: number;
+  channels: number;
+  sample_format: string;
+}
+
+export interface TransportState {
+  playing: boolean;
+  /** As heard: the device's output latency is already taken off. */
+  position_s: number;
+  duration_s: number;
+  speed: number;
+  music_gain: number;
+  click_gain: number;
+  loop_s: [number, number] | null;
+  ended: boolean;
+}
+
+export interface PlaybackView {
+  track_id: number | null;
+  output: OutputInfo | null;
+  transport: TransportState | null;
+  error: string | null;
+}
+
+export type PlaybackAction =
+  | { action: "play" }
+  | { action: "pause" }
+  | { action: "toggle" }
+  | { action: "seek"; position_s: number }
+  | { action: "speed"; speed: number }
+  | { action: "gains"; music_gain: number; click_gain: number }
+  | { action: "loop"; range_s: [number, number] | null };
+
 export type PickKind = "new_project" | "open_project" | "audio" | "export_dir";
 
 export const api = {
@@ -109,6 +145,9 @@ export const api = {
   },
   undo: (trackId: number) => invoke<TrackView>("undo", { trackId }),
   redo: (trackId: number) => invoke<TrackView>("redo", { trackId }),
+  playbackLoad: (trackId: number) => invoke<PlaybackView>("playback_load", { trackId }),
+  playbackControl: (action: PlaybackAction) => invoke<PlaybackView>("playback_control", { action }),
+  playbackState: () => invoke<PlaybackView>("playback_state"),
   exportFormats: () => invoke<FormatInfo[]>("export_formats"),
   exportTrack: (trackId: number, formats: string[], dir: string) =>
     invoke<ExportedFile[]>("export_track", { trackId, formats, dir }),

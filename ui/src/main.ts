@@ -1,7 +1,8 @@
 // App shell: project, track list with analysis progress, timeline editing, export, help.
 import { api, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
 import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
-import { formatTime, nudgeBeats, removeBeats, setDownbeat, type Beats } from "./timeline-math";
+import { addBeat, formatTime, nudgeBeats, removeBeats, setDownbeat, type Beats } from "./timeline-math";
+import { Transport } from "./transport";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -71,7 +72,19 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
     $("status-cursor").textContent = t === null ? "" : formatTime(t, 0.001);
   },
   onChange: () => updateStatus(),
+  onSeek: (t) => void transport.seek(t),
+  onLoopRange: (r) => void transport.setLoopRange(r),
 });
+const transport = new Transport(timeline, (e) => toast(e));
+
+/** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
+async function tapBeat() {
+  const heard = await transport.heardPosition();
+  if (heard === null || state.trackId === null) return;
+  const t = timeline.snapTime(Math.max(0, heard - transport.tapOffsetS()));
+  const r = addBeat(timeline.beats, t, state.beatsPerBar);
+  if (r.index >= 0) commitEdit(r.beats, `tap beat at ${t.toFixed(3)} s`);
+}
 
 function currentTrack(): TrackView | undefined {
   return state.tracks.find((t) => t.id === state.trackId);
@@ -128,6 +141,7 @@ async function selectTrack(id: number) {
   state.beatsPerBar = beats?.beatsPerBar || state.project?.settings.beats_per_bar || 4;
   timeline.setData(data ?? null, beats ?? { times: new Float64Array(0), positions: null }, state.beatsPerBar);
   renderCurveToggles();
+  void transport.load(id);
   $("no-track").classList.add("hidden");
   updateStatus();
   timeline.canvas.focus();
@@ -430,6 +444,16 @@ const SHORTCUTS: [string, [string, string][]][] = [
     ],
   ],
   [
+    "Playback",
+    [
+      ["Space", "Play / pause (clicks on the beats, accented downbeats)"],
+      ["Click the ruler", "Move the playhead there"],
+      ["Drag on the ruler", "Choose a loop range"],
+      ["L", "Loop on/off"],
+      ["; / T", "Tap a beat at the playhead (minus the tap offset)"],
+    ],
+  ],
+  [
     "History",
     [
       ["Ctrl+Z", "Undo (kept in the project file)"],
@@ -526,6 +550,20 @@ document.addEventListener("keydown", (e) => {
   if (!state.timeline) return;
   const sel = selectedIndices();
   switch (key) {
+    case " ":
+      e.preventDefault();
+      void transport.toggle();
+      break;
+    case ";":
+    case "t":
+    case "T":
+      e.preventDefault();
+      void tapBeat();
+      break;
+    case "l":
+    case "L":
+      transport.toggleLoop();
+      break;
     case "Delete":
     case "Backspace":
       if (sel.length) {
@@ -646,6 +684,7 @@ window.__zerons = {
   timeline,
   beatClientX: (i: number) => timeline.beatClientX(i),
   beatTimes: () => Array.from(timeline.beats.times),
+  transport,
   idle: () => state.queue.then(() => state.pendingEdits === 0),
   /** Redraw timings of a synthetic 10-minute song at several zoom levels. */
   benchRedraw(durationS = 600, rounds = 20) {

@@ -25,7 +25,7 @@ import type { CurveData, TimelineData } from "./wire";
 
 export const CURVE_STYLE: Record<string, { label: string; color: string; fill: string }> = {
   flux: { label: "Onset flux", color: "#f5a524", fill: "rgba(245,165,36,0.16)" },
-  max: { label: "ZeroNS (max)", color: "#f5a524", fill: "rgba(245,165,36,0.16)" },
+  max: { label: "ZeroNS network", color: "#f687b3", fill: "rgba(246,135,179,0.12)" },
   anchor: { label: "Non-percussive branch", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
   postve: { label: "Percussive branch", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
 };
@@ -49,6 +49,10 @@ const C = {
   selected: "#4fd1c5",
   hover: "#ffffff",
   label: "#c9d1d9",
+  playhead: "#f6e05e",
+  loop: "rgba(79,209,197,0.28)",
+  loopShade: "rgba(79,209,197,0.05)",
+  loopEdge: "rgba(79,209,197,0.55)",
 };
 
 /** `#rrggbb` to a little-endian RGBA word for ImageData. */
@@ -91,6 +95,10 @@ export interface TimelineEvents {
   onCursor(t: number | null): void;
   /** Selection or view changed (for the status bar). */
   onChange(): void;
+  /** A click on the ruler: move the playhead there. */
+  onSeek?(t: number): void;
+  /** A drag on the ruler selected a loop range (null: cleared by a click). */
+  onLoopRange?(range: [number, number] | null): void;
 }
 
 interface DragBeat {
@@ -98,6 +106,11 @@ interface DragBeat {
   index: number;
   startX: number;
   orig: Beats;
+  moved: boolean;
+}
+interface DragRuler {
+  kind: "ruler";
+  startX: number;
   moved: boolean;
 }
 interface DragPan {
@@ -115,12 +128,19 @@ export class Timeline {
   beatsPerBar = 4;
   view: Viewport = { startS: 0, pxPerS: 100, widthPx: 800 };
   heightPx = 400;
-  hiddenCurves = new Set<string>();
+  /** Curve kinds not drawn; the branches start hidden (the chips turn them on). */
+  hiddenCurves = new Set<string>(["anchor", "postve"]);
   snap = true;
   selected = new Set<number>();
   hover = -1;
   lastDrawMs = 0;
-  private drag: DragBeat | DragPan | null = null;
+  /** Playback position (s) as heard, drawn as the playhead; null when nothing is loaded. */
+  playheadS: number | null = null;
+  /** Loop range on the ruler (s). */
+  loopS: [number, number] | null = null;
+  /** Scroll to keep the playhead in view while it moves. */
+  follow = true;
+  private drag: DragBeat | DragPan | DragRuler | null = null;
   private frame = 0;
   private waveScale = 1;
 
@@ -263,6 +283,10 @@ export class Timeline {
     e.preventDefault();
     this.canvas.focus();
     const x = this.localX(e);
+    if (e.clientY - this.canvas.getBoundingClientRect().top < RULER_H) {
+      this.drag = { kind: "ruler", startX: x, moved: false };
+      return;
+    }
     const hit = hitTestBeat(this.beats.times, this.view, x);
     if (hit >= 0) {
       if (e.shiftKey) {
@@ -290,6 +314,8 @@ export class Timeline {
         const t = this.snapTime(xToTime(this.view, x));
         this.beats = moveBeat(d.orig, d.index, t);
         this.canvas.style.cursor = "ew-resize";
+      } else if (d.kind === "ruler") {
+        this.loopS = this.rulerRange(d.startX, x);
       } else {
         this.view = scrollBy(d.startView, d.startX - x, this.durationS);
         this.canvas.style.cursor = "grabbing";
@@ -313,7 +339,16 @@ export class Timeline {
     if (!d || e.button !== 0) return;
     this.drag = null;
     this.canvas.style.cursor = "crosshair";
-    if (d.kind === "beat") {
+    if (d.kind === "ruler") {
+      const x = this.localX(e);
+      if (d.moved) {
+        this.loopS = this.rulerRange(d.startX, x);
+        this.events.onLoopRange?.(this.loopS);
+      } else {
+        const t = Math.min(Math.max(0, xToTime(this.view, x)), this.durationS);
+        this.events.onSeek?.(t);
+      }
+    } else if (d.kind === "beat") {
       if (d.moved && this.beats.times[d.index] !== d.orig.times[d.index]) {
         const from = d.orig.times[d.index];
         const to = this.beats.times[d.index];
@@ -331,6 +366,24 @@ export class Timeline {
       }
     } else {
       this.events.onChange();
+    }
+    this.invalidate();
+  }
+
+  private rulerRange(x0: number, x1: number): [number, number] {
+    const a = Math.min(Math.max(0, xToTime(this.view, Math.min(x0, x1))), this.durationS);
+    const b = Math.min(Math.max(0, xToTime(this.view, Math.max(x0, x1))), this.durationS);
+    return [a, b];
+  }
+
+  /** Moves the playhead; while following, pages the view so that it stays visible. */
+  setPlayhead(t: number | null, playing: boolean) {
+    if (t === this.playheadS) return;
+    this.playheadS = t;
+    if (t !== null && playing && this.follow && !this.drag) {
+      const v = this.view;
+      const x = timeToX(v, t);
+      if (x > v.widthPx * 0.9 || x < 0) this.setView({ ...v, startS: t - (v.widthPx * 0.1) / v.pxPerS });
     }
     this.invalidate();
   }
@@ -389,6 +442,7 @@ export class Timeline {
       this.drawLaneLabels(L.waveTop, L.actTop);
     }
     this.drawRuler();
+    this.drawTransport(H);
     this.lastDrawMs = performance.now() - t0;
   }
 
@@ -399,6 +453,38 @@ export class Timeline {
     const start = Math.floor(this.view.startS / majorS) * majorS;
     for (let t = start; timeToX(this.view, t) < this.view.widthPx; t += majorS) {
       ctx.fillRect(Math.round(timeToX(this.view, t)), top, 1, h);
+    }
+  }
+
+  /** Loop band on the ruler and the playhead over every lane. */
+  private drawTransport(H: number) {
+    const ctx = this.ctx;
+    const W = this.view.widthPx;
+    if (this.loopS && this.data) {
+      const a = timeToX(this.view, this.loopS[0]);
+      const b = timeToX(this.view, this.loopS[1]);
+      if (b >= 0 && a <= W) {
+        ctx.fillStyle = C.loop;
+        ctx.fillRect(a, 0, Math.max(1, b - a), RULER_H - 1);
+        ctx.fillStyle = C.loopShade;
+        ctx.fillRect(a, RULER_H, Math.max(1, b - a), H - RULER_H);
+        ctx.fillStyle = C.loopEdge;
+        ctx.fillRect(Math.round(a), 0, 1, H);
+        ctx.fillRect(Math.round(b), 0, 1, H);
+      }
+    }
+    if (this.playheadS !== null && this.data) {
+      const x = Math.round(timeToX(this.view, this.playheadS));
+      if (x >= -6 && x <= W + 6) {
+        ctx.fillStyle = C.playhead;
+        ctx.fillRect(x - 1, RULER_H, 2, H - RULER_H);
+        ctx.beginPath();
+        ctx.moveTo(x - 6, 0);
+        ctx.lineTo(x + 6, 0);
+        ctx.lineTo(x, 9);
+        ctx.closePath();
+        ctx.fill();
+      }
     }
   }
 
