@@ -229,7 +229,8 @@ fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
     for k in 0..16 {
         let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
         for i in 0..200 {
-            samples[at as usize + i] = 0.8 * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
+            samples[at as usize + i] =
+                0.8 * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
         }
     }
     let signal = Signal::new(samples, sr);
@@ -246,7 +247,12 @@ fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
     assert_eq!(anchor.values.len(), network.values.len());
     assert_eq!(postve.values.len(), network.values.len());
     assert_eq!(network.fps, plain.activation.fps);
-    for ((a, p), c) in anchor.values.iter().zip(&postve.values).zip(&network.values) {
+    for ((a, p), c) in anchor
+        .values
+        .iter()
+        .zip(&postve.values)
+        .zip(&network.values)
+    {
         assert!((a.max(*p) - c).abs() < 1e-6, "max-combined");
     }
 }

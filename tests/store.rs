@@ -65,6 +65,7 @@ fn create_open_round_trip() {
         min_bpm: 80.0,
         max_bpm: 160.0,
         beats_per_bar: 3,
+        ..ProjectSettings::default()
     };
     p.set_settings(&settings).unwrap();
     let a = song(dir.path(), "a.wav", b"audio a");
@@ -110,6 +111,7 @@ fn invalid_settings_and_name_are_refused() {
         min_bpm: 200.0,
         max_bpm: 100.0,
         beats_per_bar: 4,
+        ..ProjectSettings::default()
     };
     let e = Project::create(&dir.path().join("x"), "x", &bad).unwrap_err();
     assert_eq!(e.code(), "config");

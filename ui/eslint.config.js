@@ -18,6 +18,7 @@ export default tseslint.config(
         TextEncoder: "readonly",
         window: "readonly",
         document: "readonly",
+        performance: "readonly",
       },
     },
   },

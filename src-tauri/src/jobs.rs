@@ -9,8 +9,9 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use zerons::formats::BeatList;
 use zerons::model::{LoadedModel, bundled_model_dir, load_model};
-use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_file};
+use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, CancelToken, analyze_file};
 use zerons::store::{Curve, NewAnalysis, Project, TrackMeta};
+use zerons::tracking::Activation;
 use zerons::tracking::TrackerConfig;
 
 use crate::error::{AppError, AppResult};
@@ -22,10 +23,16 @@ use crate::state::AppState;
 /// model's curves are computed beside it for display.
 pub const MODEL_ENV: &str = "ZERONS_MODEL";
 
-/// The model the analysis thread uses and whether it decides the beats.
-fn analysis_model() -> zerons::Result<Option<(Arc<LoadedModel>, bool)>> {
+/// The model the analysis thread uses and whether it decides the beats: `$ZERONS_MODEL`,
+/// else the project's active (fine-tuned) model, else the shipped one beside flux.
+fn analysis_model(project: &Project) -> zerons::Result<Option<(Arc<LoadedModel>, bool)>> {
     if let Some(p) = std::env::var_os(MODEL_ENV) {
         return Ok(Some((Arc::new(load_model(PathBuf::from(p))?), true)));
+    }
+    if let Some(id) = project.settings()?.active_model_id
+        && let Some(m) = project.models()?.into_iter().find(|m| m.id == id)
+    {
+        return Ok(Some((Arc::new(load_model(&m.path)?), true)));
     }
     let exe = std::env::current_exe().ok();
     match bundled_model_dir(exe.as_deref()) {
@@ -110,7 +117,7 @@ pub fn add_tracks(
     std::thread::Builder::new()
         .name("zerons-analysis".into())
         .spawn(move || {
-            let model = analysis_model();
+            let model = analysis_model(&project);
             for (job_id, token, path) in jobs {
                 let event = match &model {
                     Err(e) => JobEvent::Failed {
@@ -162,6 +169,25 @@ fn curve_kind(kind: ActivationKind) -> &'static str {
     }
 }
 
+/// The curves of an analysis to store: the tracked one first, then the network's combined
+/// curve (when flux tracked) and both branches.
+pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
+    let curve = |kind: ActivationKind, a: &Activation| Curve {
+        kind: curve_kind(kind).into(),
+        fps: a.fps,
+        values: a.values.clone(),
+    };
+    let mut curves = vec![curve(analysis.activation_kind, &analysis.activation)];
+    if let Some(network) = &analysis.network {
+        curves.push(curve(ActivationKind::Max, network));
+    }
+    if let Some((anchor, postve)) = &analysis.branches {
+        curves.push(curve(ActivationKind::Anchor, anchor));
+        curves.push(curve(ActivationKind::Postve, postve));
+    }
+    curves
+}
+
 fn run_job(
     project: &Project,
     path: &Path,
@@ -209,37 +235,13 @@ fn run_job(
         sample_rate_hz: analysis.source.sample_rate_hz,
         channels: u32::try_from(analysis.source.channels).unwrap_or(u32::MAX),
     };
-    let mut curves = vec![Curve {
-        kind: curve_kind(analysis.activation_kind).into(),
-        fps: analysis.activation.fps,
-        values: analysis.activation.values.clone(),
-    }];
-    if let Some(network) = &analysis.network {
-        curves.push(Curve {
-            kind: curve_kind(ActivationKind::Max).into(),
-            fps: network.fps,
-            values: network.values.clone(),
-        });
-    }
-    if let Some((anchor, postve)) = &analysis.branches {
-        for (kind, a) in [
-            (ActivationKind::Anchor, anchor),
-            (ActivationKind::Postve, postve),
-        ] {
-            curves.push(Curve {
-                kind: curve_kind(kind).into(),
-                fps: a.fps,
-                values: a.values.clone(),
-            });
-        }
-    }
     let track = project.add_track(&path, &meta)?;
     let analysis_id = project.add_analysis(
         track,
         &NewAnalysis {
             model_id: None,
             config_json: &config_json,
-            curves: &curves,
+            curves: &curves_of(&analysis),
         },
     )?;
     let beats = BeatList::new(analysis.beats_s.clone());

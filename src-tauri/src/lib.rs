@@ -4,6 +4,7 @@
 //!   edits as store revisions, undo/redo, export.
 //! - [`jobs`]: background analysis with per-song progress through a `Channel` and cancel.
 //! - [`playback`]: the song with clicks on its beats (cpal), transport commands.
+//! - [`finetune`]: fine-tuning on corrected songs, before/after, active model, re-tracking.
 //! - [`dialogs`]: native file dialogs with an environment test hook.
 //! - [`error`]: the serialisable error with a stable code every command returns.
 //!
@@ -12,6 +13,7 @@
 pub mod commands;
 pub mod dialogs;
 pub mod error;
+pub mod finetune;
 pub mod jobs;
 pub mod playback;
 pub mod state;
@@ -39,6 +41,9 @@ pub fn run() {
             jobs::add_tracks,
             jobs::cancel_job,
             dialogs::pick_path,
+            finetune::finetune_info,
+            finetune::finetune_start,
+            finetune::use_model,
             playback::playback_load,
             playback::playback_control,
             playback::playback_state,

@@ -68,6 +68,9 @@ pub struct ProjectSettings {
     /// Default meter numerator for new tracks (4/4, the most common meter in the
     /// datasets of the paper).
     pub beats_per_bar: u32,
+    /// The project's model (a row of `models`) that analyses and re-tracks songs, chosen
+    /// after fine-tuning; `None` = the shipped model, with beats from the default activation.
+    pub active_model_id: Option<ModelId>,
 }
 
 impl Default for ProjectSettings {
@@ -76,6 +79,7 @@ impl Default for ProjectSettings {
             min_bpm: 55.0,
             max_bpm: 215.0,
             beats_per_bar: 4,
+            active_model_id: None,
         }
     }
 }

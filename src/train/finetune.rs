@@ -508,6 +508,29 @@ fn held_out_scores(
     Ok(s)
 }
 
+/// Beats of `a` with no beat of `b` within `tol_s`, plus the same the other way round: how
+/// many beats a re-tracking moved (by more than `tol_s`), added or removed. Both sorted.
+pub fn changed_beats(a: &[f64], b: &[f64], tol_s: f64) -> usize {
+    unmatched(a, b, tol_s).count() + unmatched(b, a, tol_s).count()
+}
+
+/// The last time at which the user's beats differ from the model's (a user beat with no
+/// model beat within `tol_s`, or a model beat the user removed or moved): how far into a
+/// song the user has corrected. `None` when the user changed nothing. Both lists sorted.
+pub fn corrected_until_s(model_s: &[f64], user_s: &[f64], tol_s: f64) -> Option<f64> {
+    unmatched(user_s, model_s, tol_s)
+        .chain(unmatched(model_s, user_s, tol_s))
+        .max_by(f64::total_cmp)
+}
+
+fn unmatched<'a>(x: &'a [f64], y: &'a [f64], tol_s: f64) -> impl Iterator<Item = f64> + 'a {
+    x.iter().copied().filter(move |t| {
+        let i = y.partition_point(|v| v < t);
+        let near = |j: usize| y.get(j).is_some_and(|v| (v - t).abs() <= tol_s);
+        !(near(i) || (i > 0 && near(i - 1)))
+    })
+}
+
 /// `a` is better than `b`: higher F-measure, or equal F-measure and lower loss.
 fn better(a: &HeldOutScores, b: &HeldOutScores) -> bool {
     a.f_measure > b.f_measure + 1e-9
@@ -799,6 +822,34 @@ pub fn finetune(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_beats_counts_moves_and_extras() {
+        assert_eq!(changed_beats(&[1.0, 2.0, 3.0], &[1.0, 2.05, 3.0], 0.07), 0);
+        assert_eq!(changed_beats(&[1.0, 2.0, 3.0], &[1.0, 2.2, 3.0], 0.07), 2);
+        assert_eq!(changed_beats(&[1.0, 2.0], &[1.0, 2.0, 3.0], 0.07), 1);
+    }
+
+    #[test]
+    fn corrected_until_is_the_last_edit() {
+        let model = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0];
+        assert_eq!(corrected_until_s(&model, &model, 0.02), None);
+        // Moved beat 2, added one at 1.75: corrected until 1.75 s.
+        assert_eq!(
+            corrected_until_s(&model, &[0.5, 1.1, 1.5, 1.75, 2.0, 2.5, 3.0], 0.02),
+            Some(1.75)
+        );
+        // Removed the beat at 2.5 (the user's list ends earlier than the model's change).
+        assert_eq!(
+            corrected_until_s(&model, &[0.5, 1.0, 1.5, 2.0, 3.0], 0.02),
+            Some(2.5)
+        );
+        // A 10 ms nudge is within tolerance.
+        assert_eq!(
+            corrected_until_s(&model, &[0.51, 1.0, 1.5, 2.0, 2.5, 3.0], 0.02),
+            None
+        );
+    }
     use crate::model::ModelConfig;
 
     fn spec(n_frames: usize, f: impl Fn(usize, usize) -> f32) -> Spectrogram {

@@ -18,7 +18,7 @@ pub use corpus::{
 };
 pub use finetune::{
     AnnotatedSong, FinetuneConfig, FinetuneEpoch, FinetuneMode, FinetuneOutcome, FinetuneProgress,
-    HeldOutScores, finetune,
+    HeldOutScores, changed_beats, corrected_until_s, finetune,
 };
 pub use syncpred::{
     CosineKind, EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics,

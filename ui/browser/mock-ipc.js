@@ -111,6 +111,37 @@
         { name: "jams", label: "JAMS", extension: "jams", limitations: null },
         { name: "rekordbox", label: "Rekordbox XML", extension: "xml", limitations: "Rekordbox stores a tempo grid, not beats." },
       ];
+      case "finetune_info": return {
+        candidates: [{ track_id: 1, name: "demo_groove.flac", corrected: rev > 1, corrected_until_s: rev > 1 ? 19.0 : null, n_beats: beatTimes.length, duration_s: DUR }],
+        models: [{ id: null, name: "Shipped model (beats from onset flux)", parent_id: null, active: !window.__MOCK_ACTIVE__ },
+          ...(window.__MOCK_ACTIVE__ !== undefined ? [{ id: 7, name: "fine-tuned #1 on 1 song (top)", parent_id: 1, active: !!window.__MOCK_ACTIVE__ }] : [])],
+        device: "CPU (burn flex)", device_is_gpu: false, device_note: null,
+      };
+      case "finetune_start": {
+        // A short scripted run: 12 epochs, held-out F rising from the base 0.62 to 0.97.
+        const ch = args.onEvent; let i = 0;
+        const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
+        send({ kind: "preparing", song: "demo_groove.flac", index: 0, total: 1, stage: "computing the spectrogram" });
+        for (let e = 1; e <= 12; e++) setTimeout(() => send({ kind: "epoch", epoch: e, max_epochs: 200, train_loss: 0.4 / Math.sqrt(e), held_out_f: Math.min(0.97, 0.62 + 0.04 * e), base_f: 0.62, best_f: Math.min(0.97, 0.62 + 0.04 * e), eta_s: 30 - e }), 20 * e);
+        setTimeout(() => {
+          window.__MOCK_ACTIVE__ = false;
+          send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
+            before: { f_measure: 0.62, cmlt: 0.41, amlt: 0.80, beats: 8 }, after: { f_measure: 0.97, cmlt: 0.95, amlt: 0.97, beats: 8 },
+            improved: true, validated: true, best_epoch: 11, epochs: 12, elapsed_s: 3.2, songs: [{ track_id: 1, name: "demo_groove.flac", region_end_s: 19.5, beats: 38 }] } });
+        }, 300);
+        return 41;
+      }
+      case "use_model": {
+        const ch = args.onEvent; let i = 0;
+        const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
+        window.__MOCK_ACTIVE__ = args.choice.model_id === 7;
+        setTimeout(() => {
+          send({ kind: "track", track_id: 1, name: "demo_groove.flac", index: 0, total: 1, n_beats: 359, changed: 3, head_moved: false });
+          send({ kind: "done", active_model: args.choice.model_id });
+        }, 50);
+        return 42;
+      }
+      case "cancel_job": return true;
       case "playback_load":
         if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: "audio output: this computer has no audio output device", hint: "Playback is off; editing, analysis and export work as usual." };
         Object.assign(pb, { playing: false, pos: 0 });

@@ -147,3 +147,30 @@ test("no audio output: a banner, and editing still works", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("learn from edits: live chart, before/after, use the model, re-track", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.locator("#btn-learn").click();
+  await page.waitForSelector("#learn-modal:not(.hidden)");
+  await page.waitForSelector("#learn-songs li[data-track='1']");
+  // The mock song is not corrected yet: nothing ticked, and starting says so.
+  await page.locator("#learn-start").click();
+  assert.match(await page.locator("#learn-status").textContent(), /Tick at least one song/);
+  await page.locator("#learn-songs input").check();
+  await page.locator("#learn-start").click();
+  await page.waitForSelector("#learn-report table");
+  const points = await page.evaluate(() => window.__zerons.learn.points.length);
+  assert.equal(points, 12, "one chart point per epoch");
+  const table = await page.locator("#learn-report table").textContent();
+  assert.match(table, /0\.620/);
+  assert.match(table, /0\.970/);
+  assert.match(await page.locator("#learn-report .verdict").textContent(), /better/);
+  await page.screenshot({ path: path.join(shots, "mock-06-learn-report.png") });
+  await page.locator("#learn-use").click();
+  await page.waitForFunction(() => document.querySelector("#learn-retrack li")?.textContent.includes("3 changed"));
+  await page.waitForFunction(() => document.querySelector("#learn-models li.active")?.textContent.includes("fine-tuned"));
+  await page.screenshot({ path: path.join(shots, "mock-07-learn-retracked.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

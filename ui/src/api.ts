@@ -24,6 +24,7 @@ export interface ProjectSettings {
   min_bpm: number;
   max_bpm: number;
   beats_per_bar: number;
+  active_model_id?: number | null;
 }
 
 export interface ProjectInfo {
@@ -116,6 +117,76 @@ export type PlaybackAction =
   | { action: "gains"; music_gain: number; click_gain: number }
   | { action: "loop"; range_s: [number, number] | null };
 
+/** Fine-tuning (src-tauri/src/finetune.rs). */
+export interface Candidate {
+  track_id: number;
+  name: string;
+  corrected: boolean;
+  corrected_until_s: number | null;
+  n_beats: number;
+  duration_s: number;
+}
+
+export interface ModelView {
+  id: number | null;
+  name: string;
+  parent_id: number | null;
+  active: boolean;
+}
+
+export interface FinetuneInfo {
+  candidates: Candidate[];
+  models: ModelView[];
+  device: string;
+  device_is_gpu: boolean;
+  device_note: string | null;
+}
+
+export interface Scores {
+  f_measure: number;
+  cmlt: number;
+  amlt: number;
+  beats: number;
+}
+
+export interface FinetuneReport {
+  run_id: number;
+  model_id: number;
+  model_name: string;
+  base_name: string;
+  before: Scores | null;
+  after: Scores | null;
+  improved: boolean;
+  validated: boolean;
+  best_epoch: number;
+  epochs: number;
+  elapsed_s: number;
+  songs: { track_id: number; name: string; region_end_s: number; beats: number }[];
+}
+
+export type TrainEvent =
+  | { kind: "preparing"; song: string; index: number; total: number; stage: string }
+  | {
+      kind: "epoch";
+      epoch: number;
+      max_epochs: number;
+      train_loss: number;
+      held_out_f: number | null;
+      base_f: number | null;
+      best_f: number | null;
+      eta_s: number;
+    }
+  | { kind: "finished"; report: FinetuneReport }
+  | { kind: "failed"; error: AppError }
+  | { kind: "cancelled" };
+
+export type RetrackEvent =
+  | { kind: "track"; track_id: number; name: string; index: number; total: number; n_beats: number; changed: number; head_moved: boolean }
+  | { kind: "failed"; track_id: number; name: string; error: AppError }
+  | { kind: "done"; active_model: number | null };
+
+export type FinetuneMode = "heads" | "top" | "full";
+
 export type PickKind = "new_project" | "open_project" | "audio" | "export_dir";
 
 export const api = {
@@ -145,6 +216,17 @@ export const api = {
   },
   undo: (trackId: number) => invoke<TrackView>("undo", { trackId }),
   redo: (trackId: number) => invoke<TrackView>("redo", { trackId }),
+  finetuneInfo: () => invoke<FinetuneInfo>("finetune_info"),
+  finetuneStart(trackIds: number[], mode: FinetuneMode, wholeSongs: boolean, onEvent: (e: TrainEvent) => void) {
+    const channel = new Channel<TrainEvent>();
+    channel.onmessage = onEvent;
+    return invoke<number>("finetune_start", { trackIds, mode, wholeSongs, onEvent: channel });
+  },
+  useModel(modelId: number | null, onEvent: (e: RetrackEvent) => void) {
+    const channel = new Channel<RetrackEvent>();
+    channel.onmessage = onEvent;
+    return invoke<number>("use_model", { choice: { model_id: modelId }, onEvent: channel });
+  },
   playbackLoad: (trackId: number) => invoke<PlaybackView>("playback_load", { trackId }),
   playbackControl: (action: PlaybackAction) => invoke<PlaybackView>("playback_control", { action }),
   playbackState: () => invoke<PlaybackView>("playback_state"),

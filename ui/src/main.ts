@@ -3,6 +3,7 @@ import { api, toAppError, type AppError, type FormatInfo, type JobEvent, type Pr
 import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
 import { addBeat, formatTime, nudgeBeats, removeBeats, setDownbeat, type Beats } from "./timeline-math";
 import { Transport } from "./transport";
+import { LearnPanel } from "./learn";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -76,6 +77,14 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   onLoopRange: (r) => void transport.setLoopRange(r),
 });
 const transport = new Transport(timeline, (e) => toast(e));
+const learn = new LearnPanel({
+  onError: (e) => toast(e),
+  onRetracked: () => {
+    void refreshTracks().then(async () => {
+      if (state.trackId !== null) await selectTrack(state.trackId);
+    });
+  },
+});
 
 /** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
 async function tapBeat() {
@@ -345,6 +354,7 @@ function updateStatus() {
   $<HTMLButtonElement>("btn-undo").disabled = !t?.can_undo;
   $<HTMLButtonElement>("btn-redo").disabled = !t?.can_redo;
   $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
+  $<HTMLButtonElement>("btn-learn").disabled = !state.project || state.tracks.length === 0;
   const span = timeline.view.widthPx / timeline.view.pxPerS;
   $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
   $("zoom").title = "Visible span";
@@ -466,6 +476,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["Ctrl+N / Ctrl+O", "New / open project"],
       ["Ctrl+I", "Add songs"],
       ["Ctrl+E", "Export beats"],
+      ["Ctrl+L", "Learn from your corrections (fine-tune)"],
       ["?", "This help"],
       ["Esc", "Close dialogs, clear selection"],
     ],
@@ -503,7 +514,7 @@ function renderHelp() {
 // ---- keyboard ---------------------------------------------------------------------------------
 function closeModals(): boolean {
   let closed = false;
-  for (const id of ["export-modal", "help-modal"]) {
+  for (const id of ["export-modal", "help-modal", "learn-modal"]) {
     if (!$(id).classList.contains("hidden")) {
       $(id).classList.add("hidden");
       closed = true;
@@ -527,7 +538,7 @@ document.addEventListener("keydown", (e) => {
     }
     return;
   }
-  if (!$("export-modal").classList.contains("hidden")) return;
+  if (!$("export-modal").classList.contains("hidden") || learn.isOpen()) return;
   if (mod && key.toLowerCase() === "z") {
     e.preventDefault();
     void history(e.shiftKey ? "redo" : "undo");
@@ -540,6 +551,7 @@ document.addEventListener("keydown", (e) => {
   }
   if (mod && key.toLowerCase() === "i") return void (e.preventDefault(), addSongs());
   if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && openExport());
+  if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && learn.open());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
   if (mod) return;
@@ -629,6 +641,7 @@ $("welcome-new").onclick = () => void openProject("new");
 $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
 $("btn-export").onclick = () => void openExport();
+$("btn-learn").onclick = () => void learn.open();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");
 $("export-cancel").onclick = () => $("export-modal").classList.add("hidden");
@@ -685,6 +698,7 @@ window.__zerons = {
   beatClientX: (i: number) => timeline.beatClientX(i),
   beatTimes: () => Array.from(timeline.beats.times),
   transport,
+  learn,
   idle: () => state.queue.then(() => state.pendingEdits === 0),
   /** Redraw timings of a synthetic 10-minute song at several zoom levels. */
   benchRedraw(durationS = 600, rounds = 20) {

@@ -93,6 +93,7 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
                 min_bpm,
                 max_bpm,
                 beats_per_bar,
+                ..ProjectSettings::default()
             };
             Project::create(&project, &name, &settings)?;
             println!("created {}", project.display());

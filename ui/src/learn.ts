@@ -1,0 +1,368 @@
+// The fine-tuning panel: choose corrected songs, train with a live chart (training loss and
+// held-out F-measure per epoch), cancel, read the before/after table, then use the new
+// model (every song is re-tracked and the panel lists what changed) or keep the previous.
+import {
+  api,
+  toAppError,
+  type AppError,
+  type FinetuneInfo,
+  type FinetuneMode,
+  type FinetuneReport,
+  type RetrackEvent,
+  type TrainEvent,
+} from "./api";
+import { formatTime } from "./timeline-math";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+interface EpochPoint {
+  epoch: number;
+  loss: number;
+  f: number | null;
+}
+
+export interface LearnHooks {
+  onError(e: AppError): void;
+  /** Songs were re-tracked: refresh the track list and the open timeline. */
+  onRetracked(): void;
+}
+
+export class LearnPanel {
+  info: FinetuneInfo | null = null;
+  report: FinetuneReport | null = null;
+  jobId: number | null = null;
+  points: EpochPoint[] = [];
+  baseF: number | null = null;
+  maxEpochs = 0;
+  running = false;
+
+  constructor(private hooks: LearnHooks) {
+    $("learn-close").onclick = () => this.close();
+    $("learn-start").onclick = () => void this.start();
+    $("learn-cancel").onclick = () => {
+      if (this.jobId !== null) void api.cancelJob(this.jobId);
+    };
+    $("learn-use").onclick = () => this.report && void this.useModel(this.report.model_id);
+    $("learn-keep").onclick = () => {
+      this.setButtons("idle");
+      $("learn-status").textContent = "The previous model stays in use. The new one is kept in the list below.";
+    };
+  }
+
+  isOpen() {
+    return !$("learn-modal").classList.contains("hidden");
+  }
+
+  async open() {
+    $("learn-modal").classList.remove("hidden");
+    if (!this.running) {
+      this.points = [];
+      this.report = null;
+      $("learn-report").replaceChildren();
+      $("learn-retrack").replaceChildren();
+      $("learn-status").textContent = "";
+      this.setButtons("idle");
+      this.drawChart();
+    }
+    await this.refresh();
+  }
+
+  close() {
+    $("learn-modal").classList.add("hidden");
+  }
+
+  async refresh() {
+    try {
+      this.info = await api.finetuneInfo();
+    } catch (e) {
+      this.hooks.onError(toAppError(e));
+      return;
+    }
+    this.renderSongs();
+    this.renderModels();
+    const i = this.info;
+    $("learn-device").textContent = `Runs on: ${i.device}${i.device_note ? ` (${i.device_note})` : ""}`;
+  }
+
+  private renderSongs() {
+    const ul = $("learn-songs");
+    ul.replaceChildren();
+    for (const c of this.info?.candidates ?? []) {
+      const li = document.createElement("li");
+      li.classList.toggle("corrected", c.corrected);
+      li.dataset.track = String(c.track_id);
+      const cb = document.createElement("input");
+      cb.type = "checkbox";
+      cb.value = String(c.track_id);
+      cb.checked = c.corrected && c.corrected_until_s !== null;
+      const name = document.createElement("span");
+      name.textContent = c.name;
+      const what = document.createElement("span");
+      what.className = "what";
+      what.textContent =
+        c.corrected_until_s !== null
+          ? `corrected up to ${formatTime(c.corrected_until_s, 1)}`
+          : c.corrected
+            ? "your beats (same as the model's)"
+            : "not corrected";
+      const label = document.createElement("label");
+      label.className = "toggle";
+      label.append(cb, name);
+      li.append(label, what);
+      ul.append(li);
+    }
+    if (!ul.children.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No analysed songs yet.";
+      ul.append(li);
+    }
+  }
+
+  private renderModels() {
+    const ul = $("learn-models");
+    ul.replaceChildren();
+    for (const m of this.info?.models ?? []) {
+      const li = document.createElement("li");
+      li.classList.toggle("active", m.active);
+      const name = document.createElement("span");
+      name.textContent = m.name + (m.active ? "  — in use" : "");
+      li.append(name);
+      if (!m.active) {
+        const b = document.createElement("button");
+        b.textContent = "Use";
+        b.title = "Make this the project's model and re-track every song with it";
+        b.disabled = this.running;
+        b.onclick = () => void this.useModel(m.id);
+        li.append(b);
+      }
+      ul.append(li);
+    }
+  }
+
+  private setButtons(mode: "idle" | "training" | "report") {
+    $("learn-start").classList.toggle("hidden", mode !== "idle");
+    $("learn-cancel").classList.toggle("hidden", mode !== "training");
+    $("learn-use").classList.toggle("hidden", mode !== "report");
+    $("learn-keep").classList.toggle("hidden", mode !== "report");
+  }
+
+  private async start() {
+    const ids = [...document.querySelectorAll<HTMLInputElement>("#learn-songs input:checked")].map((c) => Number(c.value));
+    if (!ids.length) {
+      $("learn-status").textContent = "Tick at least one song you corrected.";
+      return;
+    }
+    const mode = $<HTMLSelectElement>("learn-mode").value as FinetuneMode;
+    const whole = $<HTMLInputElement>("learn-whole").checked;
+    this.points = [];
+    this.baseF = null;
+    this.report = null;
+    $("learn-report").replaceChildren();
+    $("learn-retrack").replaceChildren();
+    $("learn-status").textContent = "Preparing…";
+    this.running = true;
+    this.setButtons("training");
+    this.drawChart();
+    try {
+      this.jobId = await api.finetuneStart(ids, mode, whole, (e) => this.onTrain(e));
+    } catch (e) {
+      this.running = false;
+      this.setButtons("idle");
+      $("learn-status").textContent = "";
+      this.hooks.onError(toAppError(e));
+    }
+  }
+
+  onTrain(e: TrainEvent) {
+    switch (e.kind) {
+      case "preparing":
+        $("learn-status").textContent = `Preparing ${e.song} (${e.index + 1}/${e.total}): ${e.stage}…`;
+        break;
+      case "epoch":
+        this.points.push({ epoch: e.epoch, loss: e.train_loss, f: e.held_out_f });
+        this.baseF = e.base_f;
+        this.maxEpochs = e.max_epochs;
+        $("learn-status").textContent =
+          `Epoch ${e.epoch}/${e.max_epochs} · loss ${e.train_loss.toFixed(4)}` +
+          (e.held_out_f !== null ? ` · held-out F ${e.held_out_f.toFixed(3)}` : "") +
+          (e.best_f !== null ? ` (best ${e.best_f.toFixed(3)})` : "") +
+          ` · ${Math.ceil(e.eta_s)} s left at most`;
+        this.drawChart();
+        break;
+      case "finished":
+        this.running = false;
+        this.jobId = null;
+        this.report = e.report;
+        this.renderReport(e.report);
+        this.setButtons("report");
+        void this.refresh();
+        break;
+      case "failed":
+        this.running = false;
+        this.jobId = null;
+        this.setButtons("idle");
+        $("learn-status").textContent = `Failed: ${e.error.message}`;
+        this.hooks.onError(e.error);
+        break;
+      case "cancelled":
+        this.running = false;
+        this.jobId = null;
+        this.setButtons("idle");
+        $("learn-status").textContent = "Cancelled. Nothing changed: the previous model stays in use.";
+        break;
+    }
+  }
+
+  private renderReport(r: FinetuneReport) {
+    const box = $("learn-report");
+    box.replaceChildren();
+    $("learn-status").textContent =
+      `Done in ${r.elapsed_s.toFixed(1)} s · best epoch ${r.best_epoch} of ${r.epochs} · ` +
+      r.songs.map((s) => `${s.name}: ${s.beats} beats to ${formatTime(s.region_end_s, 1)}`).join(" · ");
+    if (r.before && r.after) {
+      const t = document.createElement("table");
+      const row = (cells: string[], head = false) => {
+        const tr = document.createElement("tr");
+        for (const c of cells) {
+          const td = document.createElement(head ? "th" : "td");
+          td.textContent = c;
+          tr.append(td);
+        }
+        t.append(tr);
+      };
+      row([`Held-out beats (${r.after.beats})`, "F-measure", "CMLt", "AMLt"], true);
+      row([`Before: ${r.base_name}`, r.before.f_measure.toFixed(3), r.before.cmlt.toFixed(3), r.before.amlt.toFixed(3)]);
+      row(["After: fine-tuned", r.after.f_measure.toFixed(3), r.after.cmlt.toFixed(3), r.after.amlt.toFixed(3)]);
+      box.append(t);
+    }
+    const v = document.createElement("div");
+    v.className = `verdict ${r.improved ? "good" : "bad"}`;
+    v.textContent = r.improved
+      ? "The fine-tuned model finds the held-out beats better. Use it to re-track every song of the project."
+      : r.validated
+        ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
+        : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";
+    box.append(v);
+    $("learn-use").textContent = r.improved ? "Use this model" : "Use it anyway";
+  }
+
+  private async useModel(modelId: number | null) {
+    $("learn-retrack").replaceChildren();
+    $("learn-status").textContent = "Re-tracking every song…";
+    this.setButtons("idle");
+    this.running = true;
+    try {
+      this.jobId = await api.useModel(modelId, (e) => this.onRetrack(e));
+    } catch (e) {
+      this.running = false;
+      this.hooks.onError(toAppError(e));
+    }
+  }
+
+  onRetrack(e: RetrackEvent) {
+    const ul = $("learn-retrack");
+    switch (e.kind) {
+      case "track": {
+        const li = document.createElement("li");
+        const b = document.createElement("b");
+        b.textContent = e.name;
+        li.append(
+          b,
+          ` — ${e.n_beats} beats, ${e.changed} changed` +
+            (e.head_moved ? " (shown now)" : " (your corrected beats stay in front; the new beats are in the history)"),
+        );
+        ul.append(li);
+        $("learn-status").textContent = `Re-tracked ${e.index + 1}/${e.total}…`;
+        break;
+      }
+      case "failed": {
+        const li = document.createElement("li");
+        li.textContent = `${e.name || "re-tracking"}: ${e.error.message}`;
+        ul.append(li);
+        if (e.track_id < 0) this.running = false;
+        this.hooks.onError(e.error);
+        break;
+      }
+      case "done":
+        this.running = false;
+        this.jobId = null;
+        $("learn-status").textContent = "Every song was re-tracked with the model now in use.";
+        void this.refresh();
+        this.hooks.onRetracked();
+        break;
+    }
+  }
+
+  /** Loss (left axis, amber) and held-out F-measure (right axis 0–1, teal; dashed: before). */
+  drawChart() {
+    const c = $<HTMLCanvasElement>("learn-chart");
+    const dpr = window.devicePixelRatio || 1;
+    const W = 460;
+    const H = 200;
+    if (c.width !== W * dpr) {
+      c.width = W * dpr;
+      c.height = H * dpr;
+    }
+    const ctx = c.getContext("2d");
+    if (!ctx) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#101216";
+    ctx.fillRect(0, 0, W, H);
+    const L = 44;
+    const R = 40;
+    const T = 12;
+    const B = 26;
+    const pw = W - L - R;
+    const ph = H - T - B;
+    ctx.strokeStyle = "#232831";
+    ctx.strokeRect(L + 0.5, T + 0.5, pw, ph);
+    ctx.font = "10px 'DejaVu Sans Mono', monospace";
+    ctx.fillStyle = "#8b93a1";
+    ctx.fillText("epoch", L + pw / 2 - 14, H - 6);
+    const pts = this.points;
+    const n = Math.max(this.maxEpochs ? Math.min(this.maxEpochs, Math.max(10, pts.length + 5)) : 10, pts.length);
+    const x = (e: number) => L + ((e - 1) / Math.max(1, n - 1)) * pw;
+    const losses = pts.map((p) => p.loss).filter(Number.isFinite);
+    const lmax = losses.length ? Math.max(...losses) * 1.05 : 1;
+    const lmin = losses.length ? Math.min(...losses) * 0.95 : 0;
+    const yl = (v: number) => T + ph - ((v - lmin) / Math.max(1e-9, lmax - lmin)) * ph;
+    const yf = (v: number) => T + ph - v * ph;
+    // Axes labels.
+    ctx.fillStyle = "#f5a524";
+    ctx.fillText("loss", 6, T + 8);
+    ctx.fillText(lmax.toFixed(3), 4, T + 20);
+    ctx.fillText(lmin.toFixed(3), 4, T + ph);
+    ctx.fillStyle = "#4fd1c5";
+    ctx.fillText("F", W - R + 8, T + 8);
+    for (const v of [0, 0.5, 1]) ctx.fillText(v.toFixed(1), W - R + 8, yf(v) + 3);
+    ctx.fillStyle = "#59606c";
+    for (const e of [1, Math.round(n / 2), n]) ctx.fillText(String(e), x(e) - 3, T + ph + 12);
+    if (this.baseF !== null) {
+      ctx.strokeStyle = "rgba(79,209,197,0.5)";
+      ctx.setLineDash([4, 4]);
+      ctx.beginPath();
+      ctx.moveTo(L, yf(this.baseF));
+      ctx.lineTo(L + pw, yf(this.baseF));
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    const line = (color: string, get: (p: EpochPoint) => number | null, y: (v: number) => number) => {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      let started = false;
+      for (const p of pts) {
+        const v = get(p);
+        if (v === null || !Number.isFinite(v)) continue;
+        if (started) ctx.lineTo(x(p.epoch), y(v));
+        else ctx.moveTo(x(p.epoch), y(v));
+        started = true;
+      }
+      ctx.stroke();
+      ctx.lineWidth = 1;
+    };
+    line("#f5a524", (p) => p.loss, yl);
+    line("#4fd1c5", (p) => p.f, yf);
+  }
+}
