@@ -58,6 +58,8 @@ export XDG_DATA_HOME=$WORK/data XDG_CONFIG_HOME=$WORK/config XDG_CACHE_HOME=$WOR
 mkdir -p "$WORK/export" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 export E2E_WORK=$WORK ZERONS_APP=$APP SCREENSHOT_DIR=$ROOT/target/e2e-screenshots
 export RUST_BACKTRACE=${RUST_BACKTRACE:-0}
+# No sound card here: play into ALSA's null device (unpaced, but the transport runs).
+export ZERONS_AUDIO_DEVICE=${ZERONS_AUDIO_DEVICE:-alsa:null}
 export ZERONS_TEST_PICK_NEW_PROJECT=$WORK/e2e.zerons
 # The demo song and a file that is not audio (the app must say so and keep going).
 echo "these are not the samples you are looking for" >"$WORK/notes.txt"

@@ -284,6 +284,33 @@ pub async fn beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<R
     .await
 }
 
+/// The latest beats the model made for a track (raw bytes, see [`wire`]), whatever the user
+/// did since: what "replace this range with the model's beats" takes from.
+#[tauri::command]
+pub async fn model_beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Response> {
+    let p = state.project()?;
+    blocking(move || {
+        let model = p
+            .history(track_id)?
+            .into_iter()
+            .rev()
+            .find(|r| r.author == Author::Model)
+            .ok_or_else(|| {
+                AppError::app(
+                    "no_beats",
+                    "this song has no beats from the model",
+                    "Analyse the song first.",
+                )
+            })?;
+        Ok(Response::new(wire::encode_beats(
+            Some(model.id),
+            &model.beats,
+            model.beats_per_bar,
+        )))
+    })
+    .await
+}
+
 fn header<'a>(request: &'a Request<'_>, name: &str) -> AppResult<&'a str> {
     request
         .headers()

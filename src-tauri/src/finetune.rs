@@ -452,7 +452,7 @@ fn run(
         name: model_name.clone(),
         path: dir,
         sha256: manifest.weights_sha256.clone(),
-        architecture: outcome.architecture_name(model.config()),
+        architecture: architecture_name(outcome.model.config()),
         parent_id: base_id,
         provenance_json: serde_json::to_string(&manifest.provenance)
             .unwrap_or_else(|_| "{}".into()),
@@ -549,7 +549,9 @@ fn retrack_all(
     let tracks = p.tracks()?;
     let total = tracks.len();
     for (index, t) in tracks.into_iter().enumerate() {
-        cancel.check()?;
+        if cancel.is_cancelled() {
+            return Err(zerons::Error::Cancelled.into());
+        }
         let name = display_name(&t.path);
         match retrack_one(p, t.id, &t.path, &model, tracks_with_model, cancel) {
             Ok((n_beats, changed, head_moved)) => {

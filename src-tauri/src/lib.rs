@@ -33,6 +33,7 @@ pub fn run() {
             commands::track_state,
             commands::timeline,
             commands::beats,
+            commands::model_beats,
             commands::commit_beats,
             commands::undo,
             commands::redo,

@@ -782,7 +782,7 @@ impl Project {
         let rows = self.with_conn(|c| {
             Box::pin(async move {
                 sqlx::query(
-                    "SELECT kind, fps, n_frames, data FROM activations WHERE analysis_id = ? ORDER BY kind",
+                    "SELECT kind, fps, n_frames, data FROM activations WHERE analysis_id = ? ORDER BY rowid",
                 )
                 .bind(analysis)
                 .fetch_all(&mut *c)

@@ -103,6 +103,7 @@
       case "track_state": return track();
       case "timeline": return tl;
       case "beats": return beats(rev);
+      case "model_beats": return beats(1);
       case "commit_beats": rev += 1; return track();
       case "undo": rev = Math.max(1, rev - 1); return track();
       case "redo": return track();

@@ -174,3 +174,34 @@ test("learn from edits: live chart, before/after, use the model, re-track", asyn
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("suggestions: the misplaced beat is flagged, N jumps to it, M restores the model's beats there", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  // Beat 37 of the mock sits 60 ms after its activation peak (19.0 s).
+  const sg = await page.evaluate(() => window.__zerons.timeline.suggestions);
+  assert.equal(sg.length, 1, JSON.stringify(sg));
+  assert.ok(sg[0].startS < 19.06 && sg[0].endS > 19.06);
+  assert.match(await page.locator("#btn-suggest").textContent(), /1 to check/);
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("n");
+  const v = await page.evaluate(() => window.__zerons.timeline.view);
+  const mid = v.startS + v.widthPx / v.pxPerS / 2;
+  assert.ok(Math.abs(mid - 19.06) < 0.5, `view centred at ${mid}`);
+  await page.screenshot({ path: path.join(shots, "mock-08-suggestion.png") });
+  // Select a ruler range over the beat (drag on the ruler) and count the beats in it with A.
+  const box = await page.locator("#timeline").boundingBox();
+  const x = (t) => box.x + (t - v.startS) * v.pxPerS;
+  await page.mouse.move(x(18.8), box.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(x(19.3), box.y + 10, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.press("a");
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.selected.size), 1);
+  // Alt+→ with one beat selected does nothing (a stretch needs two); M takes the model's beats.
+  await page.keyboard.press("m");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.ok((await page.evaluate(() => window.__MOCK_CALLS__)).includes("model_beats"));
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -54,7 +54,7 @@ print(json.dumps({"id": row[0], "author": row[1], "n": row[2],
   return JSON.parse(execFileSync("python3", ["-c", py, PROJECT], { encoding: "utf8" }));
 }
 
-test("create a project, analyse the demo song, edit, undo, export", { timeout: 600_000 }, async (t) => {
+test("create a project, analyse the demo song, edit, undo, export", { timeout: 1_500_000 }, async (t) => {
   await t.test("welcome screen", async () => {
     const welcome = await driver.wait(until.elementLocated(By.id("welcome")), 30_000);
     await driver.wait(until.elementIsVisible(welcome), 10_000);
@@ -88,6 +88,26 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 6
     const shown = await js("return window.__zerons.beatTimes()");
     assert.equal(shown.length, head.n);
     await shot("03-timeline");
+  });
+
+  await t.test("the shipped network's curves are shown beside the flux that tracked", async () => {
+    const kinds = await js("return window.__zerons.state.timeline.curves.map((c) => c.kind)");
+    assert.deepEqual(kinds, ["flux", "max", "anchor", "postve"]);
+  });
+
+  await t.test("playback on ALSA's null device: space plays and pauses", async () => {
+    await driver.wait(async () => (await js("return window.__zerons.transport.trackId")) === 1, 30_000);
+    const output = await js("return document.getElementById('output-info').textContent");
+    assert.match(output, /alsa:null/);
+    await js("document.getElementById('timeline').focus()");
+    await driver.actions().sendKeys(Key.SPACE).perform();
+    await driver.wait(async () => (await js("return window.__zerons.transport.state?.playing")) === true, 10_000);
+    await driver.wait(async () => (await js("return window.__zerons.timeline.playheadS ?? 0")) > 0, 10_000);
+    await shot("03b-playing");
+    await driver.actions().sendKeys(Key.SPACE).perform();
+    await driver.wait(async () => (await js("return window.__zerons.transport.state?.playing")) === false, 10_000);
+    // Rewind so the remaining steps see the usual view.
+    await js("return window.__zerons.transport.seek(0)");
   });
 
   let k;
@@ -185,5 +205,46 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 6
     const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
     const texts = await Promise.all(errors.map((e) => e.getText()));
     assert.deepEqual(texts, [], "no error was shown");
+  });
+
+  await t.test("learn from edits: fine-tune on the whole song, use the model, re-track", async () => {
+    await js("window.__zerons.timeline.fit()");
+    await driver.findElement(By.id("btn-learn")).click();
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-modal"))), 5_000);
+    await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='1'] input")), 20_000);
+    await driver.findElement(By.css("#learn-songs li[data-track='1'] input")).click();
+    await driver.findElement(By.id("learn-whole")).click();
+    await driver.findElement(By.id("learn-start")).click();
+    await driver.wait(async () => (await js("return window.__zerons.learn.points.length")) >= 2, 300_000);
+    await shot("08-learning");
+    await driver.wait(until.elementLocated(By.css("#learn-report .verdict")), 600_000);
+    await shot("09-learn-report");
+    const runs = JSON.parse(
+      execFileSync("python3", ["-c", `
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(json.dumps([list(r) for r in c.execute("SELECT status, result_model_id FROM training_runs")]))`, PROJECT], { encoding: "utf8" }),
+    );
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0][0], "succeeded");
+    const modelId = runs[0][1];
+    assert.ok(modelId > 0, "the run registered its model");
+    await driver.findElement(By.id("learn-use")).click();
+    await driver.wait(until.elementLocated(By.css("#learn-retrack li")), 300_000);
+    await driver.wait(async () => (await js("return window.__zerons.learn.running")) === false, 300_000);
+    const line = await driver.findElement(By.css("#learn-retrack li")).getText();
+    assert.match(line, /beats, \d+ changed/);
+    const settings = JSON.parse(
+      execFileSync("python3", ["-c", `
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").fetchone()[0])`, PROJECT], { encoding: "utf8" }),
+    );
+    assert.equal(settings.active_model_id, modelId);
+    await shot("10-learn-retracked");
+    await driver.findElement(By.id("learn-close")).click();
+    // The re-tracked song is tracked by the fine-tuned network now.
+    await driver.wait(async () => (await js("return window.__zerons.state.timeline?.curves?.[0]?.kind")) === "max", 30_000);
+    const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
+    assert.deepEqual(await Promise.all(errors.map((e) => e.getText())), [], "no error was shown");
   });
 });

@@ -209,6 +209,9 @@ export const api = {
   async beats(trackId: number): Promise<BeatsData> {
     return parseBeats(await invoke<ArrayBuffer>("beats", { trackId }));
   },
+  async modelBeats(trackId: number) {
+    return parseBeats(await invoke<ArrayBuffer>("model_beats", { trackId }));
+  },
   commitBeats(trackId: number, beats: Beats, baseRevision: number, beatsPerBar: number, note: string) {
     return invoke<TrackView>("commit_beats", encodeBeats(beats, baseRevision, beatsPerBar), {
       headers: { "x-zerons-track": String(trackId), "x-zerons-note": encodeURIComponent(note) },

@@ -81,7 +81,7 @@ export class LearnPanel {
     this.renderSongs();
     this.renderModels();
     const i = this.info;
-    $("learn-device").textContent = `Runs on: ${i.device}${i.device_note ? ` (${i.device_note})` : ""}`;
+    $("learn-device").textContent = `Runs on ${i.device}${i.device_note ? ` — ${i.device_note}` : ""}`;
   }
 
   private renderSongs() {
@@ -238,8 +238,11 @@ export class LearnPanel {
     }
     const v = document.createElement("div");
     v.className = `verdict ${r.improved ? "good" : "bad"}`;
+    const same = !!r.before && !!r.after && Math.abs(r.after.f_measure - r.before.f_measure) < 1e-9;
     v.textContent = r.improved
-      ? "The fine-tuned model finds the held-out beats better. Use it to re-track every song of the project."
+      ? same
+        ? "Same F-measure on the held-out beats, with a lower held-out loss (more confident peaks). Use it to re-track every song of the project."
+        : "The fine-tuned model finds the held-out beats better. Use it to re-track every song of the project."
       : r.validated
         ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
         : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";

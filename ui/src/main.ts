@@ -1,7 +1,17 @@
 // App shell: project, track list with analysis progress, timeline editing, export, help.
 import { api, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
 import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
-import { addBeat, formatTime, nudgeBeats, removeBeats, setDownbeat, type Beats } from "./timeline-math";
+import {
+  addBeat,
+  formatTime,
+  lowerBound,
+  nudgeBeats,
+  removeBeats,
+  replaceRange,
+  setDownbeat,
+  stretchBeats,
+  type Beats,
+} from "./timeline-math";
 import { Transport } from "./transport";
 import { LearnPanel } from "./learn";
 import type { TimelineData } from "./wire";
@@ -85,6 +95,48 @@ const learn = new LearnPanel({
     });
   },
 });
+
+/** Centres the view on suggestion `i` and moves the playhead just before it (listen, fix). */
+function jumpToSuggestion(step: 1 | -1) {
+  const list = timeline.suggestions;
+  if (!list.length) {
+    toast("Nothing to check: every beat sits on a clear activation peak and the tempo is steady.", "info");
+    return;
+  }
+  const cur = timeline.currentSuggestion;
+  const i = cur < 0 ? (step > 0 ? 0 : list.length - 1) : (cur + step + list.length) % list.length;
+  timeline.currentSuggestion = i;
+  const sg = list[i];
+  const span = Math.max(6, 2 * (sg.endS - sg.startS));
+  const v = timeline.view;
+  timeline.setView({ startS: (sg.startS + sg.endS) / 2 - span / 2, pxPerS: v.widthPx / span, widthPx: v.widthPx });
+  void transport.seek(Math.max(0, sg.startS - 1));
+  updateStatus();
+}
+
+/** Beats inside the ruler range (all beats when there is none). */
+function beatsInRange(): number[] {
+  const r = timeline.loopS;
+  const t = timeline.beats.times;
+  if (!r || r[1] - r[0] < 0.01) return Array.from({ length: t.length }, (_, i) => i);
+  const out: number[] = [];
+  for (let i = lowerBound(t, r[0]); i < t.length && t[i] <= r[1]; i++) out.push(i);
+  return out;
+}
+
+/** Replaces the beats in the ruler range with the model's (its latest analysis). */
+async function replaceWithModel() {
+  const r = timeline.loopS;
+  if (state.trackId === null) return;
+  if (!r || r[1] - r[0] < 0.05) {
+    toast("Drag on the ruler to choose the range to replace with the model's beats.", "info");
+    return;
+  }
+  const model = await guard(api.modelBeats(state.trackId));
+  if (!model) return;
+  const next = replaceRange(timeline.beats, model.times, r[0], r[1], state.beatsPerBar);
+  commitEdit(next, `model beats from ${r[0].toFixed(2)} s to ${r[1].toFixed(2)} s`);
+}
 
 /** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
 async function tapBeat() {
@@ -319,6 +371,13 @@ function renderTracks() {
   updateEmpty();
 }
 
+const CURVE_TITLES: Record<string, string> = {
+  flux: "Spectral flux of the percussive stem (show/hide)",
+  max: "ZeroNS network: both branches combined (show/hide)",
+  anchor: "ZeroNS non-percussive branch (show/hide)",
+  postve: "ZeroNS percussive branch (show/hide)",
+};
+
 function renderCurveToggles() {
   const g = $("curve-toggles");
   g.replaceChildren();
@@ -332,6 +391,7 @@ function renderCurveToggles() {
     dot.className = "dot";
     dot.style.background = style.color;
     chip.append(dot, document.createTextNode(style.label));
+    chip.title = CURVE_TITLES[c.kind] ?? c.kind;
     chip.onclick = () => {
       if (timeline.hiddenCurves.has(c.kind)) timeline.hiddenCurves.delete(c.kind);
       else timeline.hiddenCurves.add(c.kind);
@@ -358,6 +418,12 @@ function updateStatus() {
   const span = timeline.view.widthPx / timeline.view.pxPerS;
   $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
   $("zoom").title = "Visible span";
+  const sgs = timeline.suggestions;
+  const sgBtn = $("btn-suggest");
+  sgBtn.textContent = sgs.length ? `⚑ ${sgs.length} to check` : "⚑ none";
+  sgBtn.classList.toggle("none", sgs.length === 0);
+  const cur = sgs[timeline.currentSuggestion];
+  if (cur) sgBtn.title = `${timeline.currentSuggestion + 1}/${sgs.length}: ${cur.reason} (${formatTime(cur.startS, 0.1)}–${formatTime(cur.endS, 0.1)}). N: next, Shift+N: previous`;
   const head = t?.head;
   $("status-rev").textContent = head
     ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}`
@@ -439,6 +505,9 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["← / →", "Nudge selection by one frame"],
       ["Shift+← / →", "Nudge by ten frames"],
       ["D", "Make the selected beat a downbeat"],
+      ["A", "Select the beats in the ruler range (all without one)"],
+      ["Alt+← / →", "Stretch the selection (last beat by a frame; Shift: ten)"],
+      ["M", "Replace the ruler range with the model's beats"],
       ["S", "Snap to activation peak on/off"],
     ],
   ],
@@ -451,6 +520,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["+ / −", "Zoom in / out"],
       ["0", "Whole song"],
       [", / .", "Previous / next beat"],
+      ["N / Shift+N", "Next / previous place to check (weak activation, tempo jump)"],
     ],
   ],
   [
@@ -561,7 +631,32 @@ document.addEventListener("keydown", (e) => {
   }
   if (!state.timeline) return;
   const sel = selectedIndices();
+  if (e.altKey && (key === "ArrowLeft" || key === "ArrowRight")) {
+    if (sel.length >= 2) {
+      e.preventDefault();
+      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
+      const next = stretchBeats(timeline.beats, sel, frames / timeline.fps);
+      if (next !== timeline.beats) commitEdit(next, `stretch ${sel.length} beats by ${frames} frame(s)`);
+    }
+    return;
+  }
   switch (key) {
+    case "n":
+      jumpToSuggestion(1);
+      break;
+    case "N":
+      jumpToSuggestion(-1);
+      break;
+    case "a":
+    case "A":
+      timeline.selected = new Set(beatsInRange());
+      timeline.invalidate();
+      updateStatus();
+      break;
+    case "m":
+    case "M":
+      void replaceWithModel();
+      break;
     case " ":
       e.preventDefault();
       void transport.toggle();
@@ -641,6 +736,7 @@ $("welcome-new").onclick = () => void openProject("new");
 $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
 $("btn-export").onclick = () => void openExport();
+$("btn-suggest").onclick = () => jumpToSuggestion(1);
 $("btn-learn").onclick = () => void learn.open();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");

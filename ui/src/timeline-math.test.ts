@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   addBeat,
+  beatStrengths,
+  globalTempo,
+  localTempo,
+  replaceRange,
+  stretchBeats,
+  suggestRegions,
   chooseLevel,
   clampView,
   fitView,
@@ -155,5 +161,77 @@ describe("editing", () => {
     expect(Array.from(removed.positions!)).toEqual([1, 2, 3, 4]);
     expect(Array.from(removeBeats(b, [0, 4], 4).times)).toEqual([2, 3, 4]);
     expect(Array.from(renumber(5, 3, 2))).toEqual([2, 3, 1, 2, 3]);
+  });
+});
+
+describe("suggestions", () => {
+  const fps = 62.5;
+  const grid = (n: number, period = 0.5, t0 = 0.5) => Float64Array.from({ length: n }, (_, i) => t0 + i * period);
+  /** A curve with a peak of `h(i)` at every beat i of `times`. */
+  function curveFor(times: Float64Array, h: (i: number) => number, durS = 40) {
+    const c = new Float32Array(Math.ceil(durS * fps));
+    times.forEach((t, i) => (c[Math.round(t * fps)] = h(i)));
+    return c;
+  }
+
+  it("a steady, well-supported grid has nothing to check", () => {
+    const t = grid(60);
+    expect(suggestRegions(t, curveFor(t, () => 0.9), fps)).toEqual([]);
+  });
+
+  it("flags a run of weakly supported beats, and only it", () => {
+    const t = grid(60);
+    const c = curveFor(t, (i) => (i >= 20 && i < 24 ? 0.1 : 0.9));
+    const s = suggestRegions(t, c, fps);
+    expect(s.length).toBe(1);
+    expect(s[0].reason).toBe("weak activation");
+    expect(s[0].beats).toBe(4);
+    expect(s[0].startS).toBeCloseTo(t[20] - 0.25, 9);
+    expect(s[0].endS).toBeCloseTo(t[23] + 0.25, 9);
+    const strengths = beatStrengths(t, c, fps);
+    expect(strengths[0]).toBeCloseTo(1, 9);
+    expect(strengths[21]).toBeCloseTo(0.1 / 0.9, 6);
+  });
+
+  it("flags a missing beat and an extra beat by the interval jump", () => {
+    const full = Array.from(grid(60));
+    const missing = Float64Array.from(full.filter((_, i) => i !== 30));
+    const s = suggestRegions(missing, null, fps);
+    expect(s.length).toBe(1);
+    expect(s[0].reason).toMatch(/missing/);
+    expect(s[0].startS).toBeLessThan(full[30]);
+    expect(s[0].endS).toBeGreaterThan(full[30]);
+    const extra = Float64Array.from([...full, full[40] + 0.2].sort((a, b) => a - b));
+    const e = suggestRegions(extra, null, fps);
+    expect(e.length).toBe(1);
+    expect(e[0].reason).toMatch(/extra/);
+  });
+});
+
+describe("tempo", () => {
+  it("local and global tempo of a grid that speeds up", () => {
+    const t = Float64Array.from([0, 0.5, 1.0, 1.5, 1.9, 2.3]);
+    const { t: mid, bpm } = localTempo(t);
+    [0.25, 0.75, 1.25, 1.7, 2.1].forEach((m, i) => expect(mid[i]).toBeCloseTo(m, 12));
+    expect(bpm[0]).toBeCloseTo(120, 9);
+    expect(bpm[4]).toBeCloseTo(150, 6);
+    expect(globalTempo(t)).toBeCloseTo(120, 9);
+    expect(globalTempo(Float64Array.from([1]))).toBeNull();
+  });
+});
+
+describe("range edits", () => {
+  const b: Beats = { times: Float64Array.from([1, 2, 3, 4, 5]), positions: null };
+  it("stretch moves the last selected beat by dt and the others in proportion", () => {
+    const s = stretchBeats(b, [1, 2, 3], 0.3);
+    expect(Array.from(s.times)).toEqual([1, 2, 3.15, 4.3, 5]);
+    // A stretch that would cross a neighbour is refused (beats unchanged).
+    expect(stretchBeats(b, [1, 2, 3], 1.2)).toBe(b);
+  });
+  it("replace a range with the model's beats keeps the rest and the downbeat", () => {
+    const bb: Beats = { times: Float64Array.from([1, 2, 3, 4, 5]), positions: Uint32Array.from([1, 2, 3, 4, 1]) };
+    const r = replaceRange(bb, [0.9, 2.1, 2.6, 3.1, 4.2], 1.5, 3.5, 4);
+    expect(Array.from(r.times)).toEqual([1, 2.1, 2.6, 3.1, 4, 5]);
+    expect(r.positions?.[0]).toBe(1);
   });
 });

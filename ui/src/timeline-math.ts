@@ -284,3 +284,154 @@ export function setDownbeat(b: Beats, i: number, bpb: number): Beats {
   if (i < 0 || i >= b.times.length) return b;
   return { times: b.times, positions: renumber(b.times.length, bpb, i) };
 }
+
+// ---- suggestions: where the user should look first ----------------------------------------
+
+/** A region where the beats are least trustworthy. */
+export interface Suggestion {
+  startS: number;
+  endS: number;
+  /** What makes it doubtful, in words. */
+  reason: string;
+  /** Beats involved. */
+  beats: number;
+}
+
+function median(xs: number[]): number {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/**
+ * How strongly the activation supports each beat: the curve's maximum within ±`radiusFrames`
+ * of the beat, divided by the median of that over the song (1 = a typical beat).
+ */
+export function beatStrengths(times: ArrayLike<number>, curve: ArrayLike<number>, fps: number, radiusFrames = 2): Float64Array {
+  const raw = new Float64Array(times.length);
+  for (let i = 0; i < times.length; i++) {
+    const k = Math.round(times[i] * fps);
+    let m = 0;
+    for (let j = Math.max(0, k - radiusFrames); j <= Math.min(curve.length - 1, k + radiusFrames); j++) m = Math.max(m, curve[j]);
+    raw[i] = m;
+  }
+  const med = median(Array.from(raw));
+  if (med > 0) for (let i = 0; i < raw.length; i++) raw[i] /= med;
+  return raw;
+}
+
+/**
+ * Regions to check first, in time order: runs of beats the activation barely supports
+ * (strength below `weak` × the song's typical beat), and places where the inter-beat
+ * interval jumps away from its local median by more than `tempoTol` (a missing, extra or
+ * misplaced beat). Overlapping regions are merged.
+ */
+export function suggestRegions(
+  times: ArrayLike<number>,
+  curve: ArrayLike<number> | null,
+  fps: number,
+  opts: { weak?: number; tempoTol?: number; context?: number } = {},
+): Suggestion[] {
+  const weak = opts.weak ?? 0.35;
+  const tempoTol = opts.tempoTol ?? 0.2;
+  const context = opts.context ?? 8;
+  const n = times.length;
+  if (n < 4) return [];
+  const ibis: number[] = [];
+  for (let i = 1; i < n; i++) ibis.push(times[i] - times[i - 1]);
+  const half = (i: number) => 0.5 * (ibis[Math.min(Math.max(i, 0), ibis.length - 1)] ?? 0.25);
+  const raw: Suggestion[] = [];
+  if (curve && curve.length) {
+    const s = beatStrengths(times, curve, fps);
+    for (let i = 0; i < n; ) {
+      if (s[i] >= weak) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < n && s[j + 1] < weak) j++;
+      raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
+      i = j + 1;
+    }
+  }
+  for (let i = 0; i < ibis.length; i++) {
+    const local = median(ibis.slice(Math.max(0, i - context), Math.min(ibis.length, i + context + 1)));
+    if (local <= 0) continue;
+    const r = ibis[i] / local;
+    if (r < 1 - tempoTol || r > 1 + tempoTol) {
+      raw.push({
+        startS: times[i] - half(i - 1),
+        endS: times[i + 1] + half(i + 1),
+        reason: r > 1 ? "gap: a beat may be missing" : "beats too close: an extra beat?",
+        beats: 2,
+      });
+    }
+  }
+  raw.sort((a, b) => a.startS - b.startS);
+  const out: Suggestion[] = [];
+  for (const r of raw) {
+    const last = out[out.length - 1];
+    if (last && r.startS <= last.endS) {
+      last.endS = Math.max(last.endS, r.endS);
+      if (!last.reason.includes(r.reason)) last.reason += `; ${r.reason}`;
+      last.beats = Math.max(last.beats, r.beats);
+    } else out.push({ ...r, startS: Math.max(0, r.startS) });
+  }
+  return out;
+}
+
+/** Local tempo at each inter-beat interval (BPM, at the interval's midpoint). */
+export function localTempo(times: ArrayLike<number>): { t: Float64Array; bpm: Float64Array } {
+  const n = Math.max(0, times.length - 1);
+  const t = new Float64Array(n);
+  const bpm = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = times[i + 1] - times[i];
+    t[i] = 0.5 * (times[i] + times[i + 1]);
+    bpm[i] = d > 0 ? 60 / d : 0;
+  }
+  return { t, bpm };
+}
+
+/** Global tempo: 60 / the median inter-beat interval (null with fewer than 2 beats). */
+export function globalTempo(times: ArrayLike<number>): number | null {
+  if (times.length < 2) return null;
+  const ibis: number[] = [];
+  for (let i = 1; i < times.length; i++) ibis.push(times[i] - times[i - 1]);
+  const m = median(ibis);
+  return m > 0 ? 60 / m : null;
+}
+
+/**
+ * Stretches the selected beats about the first of them so that the last moves by `dtLastS`
+ * (the others proportionally): fixes a run of beats that drifts. Order is kept.
+ */
+export function stretchBeats(b: Beats, indices: number[], dtLastS: number): Beats {
+  if (indices.length < 2) return nudgeBeats(b, indices, dtLastS);
+  const sorted = [...indices].sort((x, y) => x - y);
+  const first = b.times[sorted[0]];
+  const span = b.times[sorted[sorted.length - 1]] - first;
+  if (span <= 0) return b;
+  const times = Float64Array.from(b.times);
+  const lo = sorted[0] > 0 ? times[sorted[0] - 1] : -Infinity;
+  const last = sorted[sorted.length - 1];
+  const hi = last + 1 < times.length ? times[last + 1] : Infinity;
+  const next = sorted.map((i) => first + (times[i] - first) * ((span + dtLastS) / span));
+  if (next.some((t, k) => t <= lo || t >= hi || (k > 0 && t <= next[k - 1]) || t < 0)) return b;
+  sorted.forEach((i, k) => (times[i] = next[k]));
+  return { times, positions: b.positions };
+}
+
+/** Beats of `b` inside [startS, endS] replaced by those of `model` in that range. */
+export function replaceRange(b: Beats, model: ArrayLike<number>, startS: number, endS: number, bpb: number): Beats {
+  const keep: number[] = [];
+  for (let i = 0; i < b.times.length; i++) if (b.times[i] < startS || b.times[i] > endS) keep.push(b.times[i]);
+  for (let i = 0; i < model.length; i++) if (model[i] >= startS && model[i] <= endS) keep.push(model[i]);
+  keep.sort((x, y) => x - y);
+  const times = Float64Array.from(keep);
+  const anchor = b.positions ? firstDownbeat(b.positions) : -1;
+  const anchorT = anchor >= 0 ? b.times[anchor] : null;
+  const newAnchor = anchorT === null ? -1 : nearestIndex(times, anchorT);
+  return { times, positions: b.positions ? renumber(times.length, bpb, Math.max(0, newAnchor)) : null };
+}

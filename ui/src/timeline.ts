@@ -7,6 +7,10 @@ import {
   displayPositions,
   fitView,
   formatTime,
+  globalTempo,
+  localTempo,
+  suggestRegions,
+  type Suggestion,
   hitTestBeat,
   moveBeat,
   removeBeats,
@@ -24,10 +28,10 @@ import {
 import type { CurveData, TimelineData } from "./wire";
 
 export const CURVE_STYLE: Record<string, { label: string; color: string; fill: string }> = {
-  flux: { label: "Onset flux", color: "#f5a524", fill: "rgba(245,165,36,0.16)" },
-  max: { label: "ZeroNS network", color: "#f687b3", fill: "rgba(246,135,179,0.12)" },
-  anchor: { label: "Non-percussive branch", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
-  postve: { label: "Percussive branch", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
+  flux: { label: "Flux", color: "#f5a524", fill: "rgba(245,165,36,0.16)" },
+  max: { label: "ZeroNS", color: "#f687b3", fill: "rgba(246,135,179,0.12)" },
+  anchor: { label: "Non-perc. branch", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
+  postve: { label: "Perc. branch", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
 };
 
 export function curveStyle(kind: string) {
@@ -50,6 +54,11 @@ const C = {
   hover: "#ffffff",
   label: "#c9d1d9",
   playhead: "#f6e05e",
+  tempo: "#9f7aea",
+  suggest: "rgba(245,101,101,0.85)",
+  suggestCurrent: "#ff8a8a",
+  suggestShade: "rgba(245,101,101,0.05)",
+  suggestCurrentShade: "rgba(245,101,101,0.11)",
   loop: "rgba(79,209,197,0.28)",
   loopShade: "rgba(79,209,197,0.05)",
   loopEdge: "rgba(79,209,197,0.55)",
@@ -140,6 +149,10 @@ export class Timeline {
   loopS: [number, number] | null = null;
   /** Scroll to keep the playhead in view while it moves. */
   follow = true;
+  /** Regions where the beats are least trustworthy (recomputed with the beats). */
+  suggestions: Suggestion[] = [];
+  /** The suggestion last jumped to (highlighted). */
+  currentSuggestion = -1;
   private drag: DragBeat | DragPan | DragRuler | null = null;
   private frame = 0;
   private waveScale = 1;
@@ -195,14 +208,28 @@ export class Timeline {
     if (top) for (const v of top.minMax) peak = Math.max(peak, Math.abs(v));
     this.waveScale = peak > 1e-6 ? 0.95 / peak : 1;
     this.view = fitView(this.durationS || 1, this.view.widthPx);
+    this.refreshSuggestions();
     this.invalidate();
     this.events.onChange();
+  }
+
+  /** The curve suggestions are judged on: the network's combined curve if present. */
+  private confidenceCurve() {
+    const curves = this.data?.curves ?? [];
+    return curves.find((c) => c.kind === "max") ?? curves[0] ?? null;
+  }
+
+  refreshSuggestions() {
+    const c = this.confidenceCurve();
+    this.suggestions = this.data ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5) : [];
+    if (this.currentSuggestion >= this.suggestions.length) this.currentSuggestion = -1;
   }
 
   setBeats(beats: Beats, beatsPerBar = this.beatsPerBar) {
     this.beats = beats;
     this.beatsPerBar = beatsPerBar;
     for (const i of [...this.selected]) if (i >= beats.times.length) this.selected.delete(i);
+    this.refreshSuggestions();
     this.invalidate();
     this.events.onChange();
   }
@@ -254,8 +281,11 @@ export class Timeline {
   private lanes() {
     const top = RULER_H;
     const h = this.heightPx - top;
-    const waveH = Math.round(h * 0.56);
-    return { waveTop: top, waveH, actTop: top + waveH + 1, actH: h - waveH - 1 };
+    const waveH = Math.round(h * 0.52);
+    const tempoH = Math.min(48, Math.max(24, Math.round(h * 0.1)));
+    const actTop = top + waveH + 1;
+    const actH = h - waveH - 1 - tempoH - 1;
+    return { waveTop: top, waveH, actTop, actH, tempoTop: actTop + actH + 1, tempoH };
   }
 
   /** Client x of beat i (for tests and tooltips). */
@@ -428,8 +458,10 @@ export class Timeline {
     ctx.fillStyle = C.lane;
     ctx.fillRect(0, L.waveTop, W, L.waveH);
     ctx.fillRect(0, L.actTop, W, L.actH);
+    ctx.fillRect(0, L.tempoTop, W, L.tempoH);
     ctx.fillStyle = C.laneEdge;
     ctx.fillRect(0, L.actTop - 1, W, 1);
+    ctx.fillRect(0, L.tempoTop - 1, W, 1);
     if (this.data) {
       this.drawWave(L.waveTop, L.waveH);
       const curves = this.data.curves.filter((c) => !this.hiddenCurves.has(c.kind));
@@ -438,6 +470,8 @@ export class Timeline {
       ctx.fillStyle = C.laneEdge;
       ctx.fillRect(0, L.actTop - 1, W, 1);
       this.drawGrid(L.waveTop, H - L.waveTop);
+      this.drawSuggestionShade(L.waveTop, H - L.waveTop);
+      this.drawTempo(L.tempoTop, L.tempoH);
       this.drawBeats(L.waveTop, H);
       this.drawLaneLabels(L.waveTop, L.actTop);
     }
@@ -456,10 +490,65 @@ export class Timeline {
     }
   }
 
+  /** Faint shading over the lanes where a suggestion lies. */
+  private drawSuggestionShade(top: number, h: number) {
+    const ctx = this.ctx;
+    this.suggestions.forEach((sg, i) => {
+      const a = timeToX(this.view, sg.startS);
+      const b = timeToX(this.view, sg.endS);
+      if (b < 0 || a > this.view.widthPx) return;
+      ctx.fillStyle = i === this.currentSuggestion ? C.suggestCurrentShade : C.suggestShade;
+      ctx.fillRect(a, top, Math.max(2, b - a), h);
+    });
+  }
+
+  /** Local tempo (60 / inter-beat interval) as steps, with the global tempo. */
+  private drawTempo(top: number, h: number) {
+    const ctx = this.ctx;
+    const W = this.view.widthPx;
+    const times = this.beats.times;
+    const g = globalTempo(times);
+    ctx.font = SANS_10;
+    ctx.textBaseline = "top";
+    ctx.fillStyle = "rgba(139,147,161,0.75)";
+    ctx.fillText(g ? `TEMPO · ${g.toFixed(1)} BPM` : "TEMPO", W - 12 - ctx.measureText(g ? `TEMPO · ${g.toFixed(1)} BPM` : "TEMPO").width, top + 3);
+    if (!g || times.length < 2) return;
+    // Scale: the global tempo in the middle, ±50 % to the edges.
+    const y = (bpm: number) => top + h / 2 - ((bpm - g) / g) * h;
+    ctx.fillStyle = "rgba(255,255,255,0.06)";
+    ctx.fillRect(0, Math.round(y(g)), W, 1);
+    const { bpm } = localTempo(times);
+    const [i0, i1] = visibleBeats(times, this.view, 40);
+    ctx.strokeStyle = C.tempo;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let started = false;
+    for (let i = Math.max(0, i0 - 1); i < Math.min(bpm.length, i1 + 1); i++) {
+      const x0 = timeToX(this.view, times[i]);
+      const x1 = timeToX(this.view, times[i + 1]);
+      const yy = Math.min(top + h - 2, Math.max(top + 2, y(bpm[i])));
+      if (started) ctx.lineTo(x0, yy);
+      else ctx.moveTo(x0, yy);
+      ctx.lineTo(x1, yy);
+      started = true;
+    }
+    ctx.stroke();
+    ctx.lineWidth = 1;
+  }
+
   /** Loop band on the ruler and the playhead over every lane. */
   private drawTransport(H: number) {
     const ctx = this.ctx;
     const W = this.view.widthPx;
+    if (this.data) {
+      this.suggestions.forEach((sg, i) => {
+        const a = timeToX(this.view, sg.startS);
+        const b = timeToX(this.view, sg.endS);
+        if (b < 0 || a > W) return;
+        ctx.fillStyle = i === this.currentSuggestion ? C.suggestCurrent : C.suggest;
+        ctx.fillRect(a, RULER_H - 5, Math.max(3, b - a), 4);
+      });
+    }
     if (this.loopS && this.data) {
       const a = timeToX(this.view, this.loopS[0]);
       const b = timeToX(this.view, this.loopS[1]);
