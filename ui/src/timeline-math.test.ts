@@ -179,6 +179,23 @@ describe("suggestions", () => {
     expect(suggestRegions(t, curveFor(t, () => 0.9), fps)).toEqual([]);
   });
 
+  it("a single quiet beat in a steady pulse is not flagged", () => {
+    const t = grid(60);
+    expect(suggestRegions(t, curveFor(t, (i) => (i === 30 ? 0.05 : 0.9)), fps)).toEqual([]);
+  });
+
+  it("flags a beat that sits off its activation peak", () => {
+    const t = grid(60);
+    const c = curveFor(t, () => 0.9);
+    const moved = Float64Array.from(t);
+    moved[30] += 0.06;
+    const s = suggestRegions(moved, c, fps);
+    expect(s.length).toBe(1);
+    expect(s[0].reason).toMatch(/off its activation peak/);
+    expect(s[0].startS).toBeLessThan(moved[30]);
+    expect(s[0].endS).toBeGreaterThan(moved[30]);
+  });
+
   it("flags a run of weakly supported beats, and only it", () => {
     const t = grid(60);
     const c = curveFor(t, (i) => (i >= 20 && i < 24 ? 0.1 : 0.9));

@@ -308,7 +308,13 @@ function median(xs: number[]): number {
  * How strongly the activation supports each beat: the curve's maximum within ±`radiusFrames`
  * of the beat, divided by the median of that over the song (1 = a typical beat).
  */
-export function beatStrengths(times: ArrayLike<number>, curve: ArrayLike<number>, fps: number, radiusFrames = 2): Float64Array {
+export function beatStrengths(
+  times: ArrayLike<number>,
+  curve: ArrayLike<number>,
+  fps: number,
+  radiusFrames = 2,
+  normalise = true,
+): Float64Array {
   const raw = new Float64Array(times.length);
   for (let i = 0; i < times.length; i++) {
     const k = Math.round(times[i] * fps);
@@ -317,13 +323,15 @@ export function beatStrengths(times: ArrayLike<number>, curve: ArrayLike<number>
     raw[i] = m;
   }
   const med = median(Array.from(raw));
-  if (med > 0) for (let i = 0; i < raw.length; i++) raw[i] /= med;
+  if (normalise && med > 0) for (let i = 0; i < raw.length; i++) raw[i] /= med;
   return raw;
 }
 
 /**
- * Regions to check first, in time order: runs of beats the activation barely supports
- * (strength below `weak` × the song's typical beat), and places where the inter-beat
+ * Regions to check first, in time order: runs of at least `minRun` consecutive beats the
+ * activation barely supports (strength below `weak` × the song's typical beat: the tracker
+ * bridged a stretch with nothing to go on; a single quiet beat inside a steady pulse is
+ * usually right and is not flagged), and places where the inter-beat
  * interval jumps away from its local median by more than `tempoTol` (a missing, extra or
  * misplaced beat). Overlapping regions are merged.
  */
@@ -331,9 +339,10 @@ export function suggestRegions(
   times: ArrayLike<number>,
   curve: ArrayLike<number> | null,
   fps: number,
-  opts: { weak?: number; tempoTol?: number; context?: number } = {},
+  opts: { weak?: number; tempoTol?: number; context?: number; minRun?: number } = {},
 ): Suggestion[] {
   const weak = opts.weak ?? 0.35;
+  const minRun = opts.minRun ?? 2;
   const tempoTol = opts.tempoTol ?? 0.2;
   const context = opts.context ?? 8;
   const n = times.length;
@@ -344,6 +353,8 @@ export function suggestRegions(
   const raw: Suggestion[] = [];
   if (curve && curve.length) {
     const s = beatStrengths(times, curve, fps);
+    // The song's typical beat peak (beatStrengths' normaliser), for the off-peak test.
+    const medianRaw = median(Array.from(beatStrengths(times, curve, fps, 2, false)));
     for (let i = 0; i < n; ) {
       if (s[i] >= weak) {
         i++;
@@ -351,7 +362,22 @@ export function suggestRegions(
       }
       let j = i;
       while (j + 1 < n && s[j + 1] < weak) j++;
-      raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
+      // A lone weak beat with a strong peak close by: the beat is off its peak.
+      if (j === i) {
+        const k = Math.round(times[i] * fps);
+        const reach = Math.round(0.25 * 2 * half(i) * fps);
+        const med = medianRaw;
+        let best = 0;
+        for (let q = Math.max(0, k - reach); q <= Math.min(curve.length - 1, k + reach); q++) {
+          if (Math.abs(q - k) > 2) best = Math.max(best, curve[q]);
+        }
+        if (med > 0 && best / med >= 0.7) {
+          raw.push({ startS: times[i] - half(i - 1), endS: times[i] + half(i), reason: "beat off its activation peak", beats: 1 });
+        }
+      }
+      if (j - i + 1 >= minRun) {
+        raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
+      }
       i = j + 1;
     }
   }

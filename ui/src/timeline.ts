@@ -30,8 +30,8 @@ import type { CurveData, TimelineData } from "./wire";
 export const CURVE_STYLE: Record<string, { label: string; color: string; fill: string }> = {
   flux: { label: "Flux", color: "#f5a524", fill: "rgba(245,165,36,0.16)" },
   max: { label: "ZeroNS", color: "#f687b3", fill: "rgba(246,135,179,0.12)" },
-  anchor: { label: "Non-perc. branch", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
-  postve: { label: "Perc. branch", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
+  anchor: { label: "Non-perc.", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
+  postve: { label: "Perc.", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
 };
 
 export function curveStyle(kind: string) {
@@ -213,10 +213,9 @@ export class Timeline {
     this.events.onChange();
   }
 
-  /** The curve suggestions are judged on: the network's combined curve if present. */
+  /** The curve suggestions are judged on: the one the beats were tracked from (stored first). */
   private confidenceCurve() {
-    const curves = this.data?.curves ?? [];
-    return curves.find((c) => c.kind === "max") ?? curves[0] ?? null;
+    return this.data?.curves[0] ?? null;
   }
 
   refreshSuggestions() {
