@@ -70,17 +70,22 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
 
   await t.test("add the demo song and a non-audio file; wait for the analysis", async () => {
     await driver.findElement(By.id("btn-add")).click();
-    await driver.wait(until.elementLocated(By.css("#jobs li")), 20_000);
+    // Lists re-render while the analysis reports progress: query them in the page (one
+    // script call) rather than holding element handles that can go stale.
+    const count = (sel) => js(`return document.querySelectorAll(arguments[0]).length`, sel);
+    await driver.wait(async () => (await count("#jobs li")) > 0, 20_000);
     await shot("02-analysing");
-    await driver.wait(until.elementLocated(By.css("#tracks li")), 300_000);
+    await driver.wait(async () => (await count("#tracks li")) > 0, 300_000);
     await driver.wait(async () => (await js("return window.__zerons.beatTimes().length")) > 10, 60_000);
     // The text file fails with a readable message and a stable code; the song is unaffected.
-    const failed = await driver.wait(until.elementLocated(By.css("#jobs li.failed")), 60_000);
-    assert.match(await failed.getAttribute("data-code"), /^(unsupported_audio|decode)$/);
-    assert.match(await failed.getText(), /notes\.txt/);
-    await driver.wait(async () => (await driver.findElements(By.css("#jobs li:not(.failed)"))).length === 0, 10_000);
+    await driver.wait(async () => (await count("#jobs li.failed")) > 0, 60_000);
+    const failed = await js(`const li = document.querySelector("#jobs li.failed");
+      return { code: li.dataset.code, text: li.textContent };`);
+    assert.match(failed.code, /^(unsupported_audio|decode)$/);
+    assert.match(failed.text, /notes\.txt/);
+    await driver.wait(async () => (await count("#jobs li:not(.failed)")) === 0, 10_000);
     await shot("02b-bad-file");
-    await failed.findElement(By.css("button")).click();
+    await driver.findElement(By.css("#jobs li.failed button")).click();
     assert.equal((await driver.findElements(By.css("#jobs li"))).length, 0);
     assert.equal((await driver.findElements(By.css("#tracks li"))).length, 1);
     const head = storeHead();

@@ -286,45 +286,54 @@ function basename(p: string) {
   return p.split(/[\\/]/).pop() ?? p;
 }
 
+/**
+ * Job rows are updated in place (progress arrives many times a second): replacing them
+ * would swallow a click on "Cancel" that lands between two events.
+ */
 function renderJobs() {
   const ul = $("jobs");
-  ul.replaceChildren();
+  const rows = new Map<number, HTMLLIElement>();
+  for (const li of Array.from(ul.children) as HTMLLIElement[]) {
+    const id = Number(li.dataset.job);
+    if (state.jobs.has(id)) rows.set(id, li);
+    else li.remove();
+  }
   for (const j of state.jobs.values()) {
-    const li = document.createElement("li");
-    li.className = j.state;
-    li.dataset.job = String(j.id);
-    if (j.error) li.dataset.code = j.error.code;
-    const row = document.createElement("div");
-    row.className = "row1";
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = basename(j.path);
-    name.title = j.path;
-    const btn = document.createElement("button");
-    if (j.state === "failed") {
-      btn.textContent = "Dismiss";
-      btn.onclick = () => {
-        state.jobs.delete(j.id);
-        renderJobs();
-      };
-    } else {
-      btn.textContent = "Cancel";
-      btn.onclick = () => void api.cancelJob(j.id);
-    }
-    row.append(name, btn);
-    const stage = document.createElement("div");
-    stage.className = "stage";
-    stage.textContent = j.state === "failed" ? j.label : `Analysing: ${j.label}…`;
-    li.append(row, stage);
-    if (j.state !== "failed") {
+    let li = rows.get(j.id);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.job = String(j.id);
+      const row = document.createElement("div");
+      row.className = "row1";
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = basename(j.path);
+      name.title = j.path;
+      const btn = document.createElement("button");
+      row.append(name, btn);
+      const stage = document.createElement("div");
+      stage.className = "stage";
       const bar = document.createElement("div");
       bar.className = "bar";
-      const fill = document.createElement("div");
-      fill.style.width = `${Math.round(Math.max(0.04, j.fraction) * 100)}%`;
-      bar.append(fill);
-      li.append(bar);
+      bar.append(document.createElement("div"));
+      li.append(row, stage, bar);
+      ul.append(li);
     }
-    ul.append(li);
+    li.className = j.state;
+    if (j.error) li.dataset.code = j.error.code;
+    const btn = li.querySelector("button") as HTMLButtonElement;
+    const failed = j.state === "failed";
+    btn.textContent = failed ? "Dismiss" : "Cancel";
+    btn.onclick = failed
+      ? () => {
+          state.jobs.delete(j.id);
+          renderJobs();
+        }
+      : () => void api.cancelJob(j.id);
+    (li.querySelector(".stage") as HTMLElement).textContent = failed ? j.label : `Analysing: ${j.label}…`;
+    const bar = li.querySelector(".bar") as HTMLElement;
+    bar.classList.toggle("hidden", failed);
+    (bar.firstElementChild as HTMLElement).style.width = `${Math.round(Math.max(0.04, j.fraction) * 100)}%`;
   }
   updateEmpty();
 }

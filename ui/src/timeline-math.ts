@@ -331,7 +331,8 @@ export function beatStrengths(
  * Regions to check first, in time order: runs of at least `minRun` consecutive beats the
  * activation barely supports (strength below `weak` × the song's typical beat: the tracker
  * bridged a stretch with nothing to go on; a single quiet beat inside a steady pulse is
- * usually right and is not flagged), and places where the inter-beat
+ * usually right and is not flagged), beats more than `uneven` of the interval away from the
+ * midpoint of their neighbours (a misplaced beat in a steady pulse), and places where the inter-beat
  * interval jumps away from its local median by more than `tempoTol` (a missing, extra or
  * misplaced beat). Overlapping regions are merged.
  */
@@ -339,10 +340,11 @@ export function suggestRegions(
   times: ArrayLike<number>,
   curve: ArrayLike<number> | null,
   fps: number,
-  opts: { weak?: number; tempoTol?: number; context?: number; minRun?: number } = {},
+  opts: { weak?: number; tempoTol?: number; context?: number; minRun?: number; uneven?: number } = {},
 ): Suggestion[] {
   const weak = opts.weak ?? 0.35;
   const minRun = opts.minRun ?? 2;
+  const uneven = opts.uneven ?? 0.08;
   const tempoTol = opts.tempoTol ?? 0.2;
   const context = opts.context ?? 8;
   const n = times.length;
@@ -353,8 +355,6 @@ export function suggestRegions(
   const raw: Suggestion[] = [];
   if (curve && curve.length) {
     const s = beatStrengths(times, curve, fps);
-    // The song's typical beat peak (beatStrengths' normaliser), for the off-peak test.
-    const medianRaw = median(Array.from(beatStrengths(times, curve, fps, 2, false)));
     for (let i = 0; i < n; ) {
       if (s[i] >= weak) {
         i++;
@@ -362,19 +362,6 @@ export function suggestRegions(
       }
       let j = i;
       while (j + 1 < n && s[j + 1] < weak) j++;
-      // A lone weak beat with a strong peak close by: the beat is off its peak.
-      if (j === i) {
-        const k = Math.round(times[i] * fps);
-        const reach = Math.round(0.25 * 2 * half(i) * fps);
-        const med = medianRaw;
-        let best = 0;
-        for (let q = Math.max(0, k - reach); q <= Math.min(curve.length - 1, k + reach); q++) {
-          if (Math.abs(q - k) > 2) best = Math.max(best, curve[q]);
-        }
-        if (med > 0 && best / med >= 0.7) {
-          raw.push({ startS: times[i] - half(i - 1), endS: times[i] + half(i), reason: "beat off its activation peak", beats: 1 });
-        }
-      }
       if (j - i + 1 >= minRun) {
         raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
       }
@@ -391,6 +378,19 @@ export function suggestRegions(
         endS: times[i + 1] + half(i + 1),
         reason: r > 1 ? "gap: a beat may be missing" : "beats too close: an extra beat?",
         beats: 2,
+      });
+    }
+  }
+  // A beat away from the midpoint of its neighbours (a steady pulse puts it there).
+  for (let i = 1; i + 1 < n; i++) {
+    const halfSpan = 0.5 * (times[i + 1] - times[i - 1]);
+    const dev = times[i] - 0.5 * (times[i - 1] + times[i + 1]);
+    if (halfSpan > 0 && Math.abs(dev) > uneven * halfSpan && Math.abs(dev) <= tempoTol * halfSpan) {
+      raw.push({
+        startS: times[i] - half(i - 1),
+        endS: times[i] + half(i),
+        reason: `beat ${Math.round(Math.abs(dev) * 1000)} ms ${dev > 0 ? "late" : "early"} of the pulse`,
+        beats: 1,
       });
     }
   }
