@@ -12,9 +12,14 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # ALSA headers for the engine's `playback` feature (cpal), tested on ALSA's null device.
 dpkg -s libasound2-dev >/dev/null 2>&1 || need_apt+=(libasound2-dev)
+# The desktop app (src-tauri: WebKitGTK) and its tests: headless Chromium for the UI with
+# mocked IPC; Xvfb + WebKitWebDriver for the end-to-end test of the real app.
+for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -13,9 +13,18 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo test --features playback (player on ALSA's null device)"
 cargo test -p zerons --locked --features playback --test playback
+echo "== src-tauri (desktop shell): fmt, clippy, tests"
+# Same features as the e2e build (custom-protocol), so the two share compiled dependencies.
+(cd src-tauri && cargo fmt -- --check \
+  && cargo clippy --all-targets --locked --features tauri/custom-protocol -- -D warnings \
+  && cargo test --locked --features tauri/custom-protocol)
 echo "== ui: npm ci, tsc, eslint, vitest"
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
+  echo "== ui: headless Chromium with mocked IPC"
+  (cd ui && npm run --silent build && npm run --silent test:browser)
+  echo "== e2e: the real app under Xvfb, driven through tauri-driver"
+  ./scripts/e2e.sh
 else
   echo "npm not found: UI checks skipped (install Node.js >= 20.19 to run them)"
 fi
