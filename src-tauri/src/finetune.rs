@@ -233,6 +233,20 @@ fn model_views(p: &Project) -> AppResult<Vec<ModelView>> {
     Ok(out)
 }
 
+/// The shipped model's directory and the model.
+fn shipped_model() -> AppResult<(PathBuf, LoadedModel)> {
+    let exe = std::env::current_exe().ok();
+    let dir = bundled_model_dir(exe.as_deref()).ok_or_else(|| {
+        AppError::app(
+            "model",
+            "the shipped model was not found",
+            "Reinstall ZeroNS Studio, or set ZERONS_MODEL to a model directory.",
+        )
+    })?;
+    let model = load_model(&dir)?;
+    Ok((dir, model))
+}
+
 /// The project's active model (loaded) and its row, or the shipped model registered in the
 /// project (so that fine-tuned models can name it as parent).
 fn base_model(p: &Project) -> AppResult<(LoadedModel, Option<ModelId>, String)> {
@@ -246,15 +260,7 @@ fn base_model(p: &Project) -> AppResult<(LoadedModel, Option<ModelId>, String)> 
             })?;
         return Ok((load_model(&m.path)?, Some(id), m.name));
     }
-    let exe = std::env::current_exe().ok();
-    let dir = bundled_model_dir(exe.as_deref()).ok_or_else(|| {
-        AppError::app(
-            "model",
-            "the shipped model was not found",
-            "Reinstall ZeroNS Studio, or set ZERONS_MODEL to a model directory.",
-        )
-    })?;
-    let model = load_model(&dir)?;
+    let (dir, model) = shipped_model()?;
     let sha = model.manifest.weights_sha256.clone();
     let existing = p.models()?.into_iter().find(|m| m.sha256 == sha);
     let id = match existing {
@@ -540,11 +546,25 @@ fn retrack_all(
     cancel: &CancelToken,
     events: &Channel<RetrackEvent>,
 ) -> AppResult<()> {
+    // Load the chosen model before switching to it: a missing or broken model must not
+    // become the project's active one.
+    let model = match model_id {
+        Some(id) => {
+            let row = p
+                .models()?
+                .into_iter()
+                .find(|m| m.id == id)
+                .ok_or_else(|| {
+                    AppError::bad_request(format!("model {id} is not in this project"))
+                })?;
+            load_model(&row.path)?
+        }
+        None => shipped_model()?.1,
+    };
     let mut settings = p.settings()?;
     settings.active_model_id = model_id;
     p.set_settings(&settings)?;
     // The shipped model only draws its curves (flux tracks); a fine-tuned one tracks.
-    let model = base_model(p)?.0;
     let tracks_with_model = model_id.is_some();
     let tracks = p.tracks()?;
     let total = tracks.len();
