@@ -13,18 +13,19 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo test --features playback (player on ALSA's null device)"
 cargo test -p zerons --locked --features playback --test playback
-echo "== src-tauri (desktop shell): fmt, clippy, tests"
-# Same features as the e2e build (custom-protocol), so the two share compiled dependencies.
-(cd src-tauri && cargo fmt -- --check \
-  && cargo clippy --all-targets --locked --features tauri/custom-protocol -- -D warnings \
-  && cargo test --locked --features tauri/custom-protocol)
 echo "== ui: npm ci, tsc, eslint, vitest"
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
-  echo "== ui: headless Chromium with mocked IPC"
+  echo "== ui: build (embedded by the app) and headless Chromium with mocked IPC"
   (cd ui && npm run --silent build && npm run --silent test:browser)
+  echo "== src-tauri (desktop shell): fmt, clippy, tests"
+  # Same features as the e2e build (custom-protocol, which embeds ui/dist: built above), so
+  # the two share compiled dependencies.
+  (cd src-tauri && cargo fmt -- --check \
+    && cargo clippy --all-targets --locked --features tauri/custom-protocol -- -D warnings \
+    && cargo test --locked --features tauri/custom-protocol)
   echo "== e2e: the real app under Xvfb, driven through tauri-driver"
   ./scripts/e2e.sh
 else
-  echo "npm not found: UI checks skipped (install Node.js >= 20.19 to run them)"
+  echo "npm not found: UI and app checks skipped (install Node.js >= 20.19 to run them)"
 fi
