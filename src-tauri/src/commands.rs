@@ -36,6 +36,29 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|_| AppError::internal("a background task stopped without answering"))?
 }
 
+/// Tempo range and meter of the project (what the DBN uses when songs are tracked); the
+/// active model is kept as it is.
+#[tauri::command]
+pub async fn set_project_settings(
+    state: State<'_, AppState>,
+    min_bpm: f64,
+    max_bpm: f64,
+    beats_per_bar: u32,
+) -> AppResult<ProjectInfo> {
+    let p = state.project()?;
+    blocking(move || {
+        let settings = ProjectSettings {
+            min_bpm,
+            max_bpm,
+            beats_per_bar,
+            ..p.settings()?
+        };
+        p.set_settings(&settings)?;
+        project_info(&p)
+    })
+    .await
+}
+
 /// What the page shows about the open project.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectInfo {

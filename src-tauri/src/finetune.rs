@@ -565,15 +565,32 @@ fn retrack_all(
     settings.active_model_id = model_id;
     p.set_settings(&settings)?;
     // The shipped model only draws its curves (flux tracks); a fine-tuned one tracks.
-    let tracks_with_model = model_id.is_some();
-    let tracks = p.tracks()?;
+    retrack_tracks(p, None, &model, model_id.is_some(), cancel, events)
+}
+
+/// Re-tracks `only` (or every track) with `model` and the project's current settings,
+/// one `track` event per song, then `done`.
+fn retrack_tracks(
+    p: &Project,
+    only: Option<&[TrackId]>,
+    model: &LoadedModel,
+    tracks_with_model: bool,
+    cancel: &CancelToken,
+    events: &Channel<RetrackEvent>,
+) -> AppResult<()> {
+    let active = p.settings()?.active_model_id;
+    let tracks: Vec<_> = p
+        .tracks()?
+        .into_iter()
+        .filter(|t| only.is_none_or(|ids| ids.contains(&t.id)))
+        .collect();
     let total = tracks.len();
     for (index, t) in tracks.into_iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(zerons::Error::Cancelled.into());
         }
         let name = display_name(&t.path);
-        match retrack_one(p, t.id, &t.path, &model, tracks_with_model, cancel) {
+        match retrack_one(p, t.id, &t.path, model, tracks_with_model, cancel) {
             Ok((n_beats, changed, head_moved)) => {
                 let _ = events.send(RetrackEvent::Track {
                     track_id: t.id,
@@ -596,7 +613,7 @@ fn retrack_all(
         }
     }
     let _ = events.send(RetrackEvent::Done {
-        active_model: model_id,
+        active_model: active,
     });
     Ok(())
 }
@@ -642,4 +659,37 @@ fn retrack_one(
         changed_beats(&prev, &beats.times_s, 0.07)
     });
     Ok((beats.len(), changed, moved))
+}
+
+/// Re-tracks `track_ids` (all songs when empty) with the project's active model and its
+/// current tempo range and meter: after the user changed the settings. Events as for
+/// [`use_model`]; user beats stay in front.
+#[tauri::command]
+pub fn retrack(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    track_ids: Vec<TrackId>,
+    on_event: Channel<RetrackEvent>,
+) -> AppResult<u64> {
+    let project = state.project()?;
+    let (job_id, token) = state.start_job();
+    std::thread::Builder::new()
+        .name("zerons-retrack".into())
+        .spawn(move || {
+            let result = base_model(&project).and_then(|(model, _, _)| {
+                let tracks_with_model = project.settings()?.active_model_id.is_some();
+                let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
+                retrack_tracks(&project, only, &model, tracks_with_model, &token, &on_event)
+            });
+            if let Err(error) = result {
+                let _ = on_event.send(RetrackEvent::Failed {
+                    track_id: -1,
+                    name: String::new(),
+                    error,
+                });
+            }
+            app.state::<AppState>().end_job(job_id);
+        })
+        .map_err(|e| AppError::internal(format!("cannot start the re-tracking thread: {e}")))?;
+    Ok(job_id)
 }

@@ -45,6 +45,8 @@ pub fn run() {
             finetune::finetune_info,
             finetune::finetune_start,
             finetune::use_model,
+            finetune::retrack,
+            commands::set_project_settings,
             playback::playback_load,
             playback::playback_control,
             playback::playback_state,

@@ -143,6 +143,18 @@
         return 42;
       }
       case "cancel_job": return true;
+      case "set_project_settings":
+        if (!(args.minBpm > 0 && args.minBpm < args.maxBpm)) throw { code: "config", message: "invalid configuration: min_bpm must be below max_bpm", hint: "Check the project settings (tempo range, meter)." };
+        return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: args.minBpm, max_bpm: args.maxBpm, beats_per_bar: args.beatsPerBar } };
+      case "retrack": {
+        const ch = args.onEvent; let i = 0;
+        const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
+        setTimeout(() => {
+          send({ kind: "track", track_id: 1, name: "demo_groove.flac", index: 0, total: 1, n_beats: 359, changed: 0, head_moved: true });
+          send({ kind: "done", active_model: null });
+        }, 30);
+        return 43;
+      }
       case "playback_load":
         if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: "audio output: this computer has no audio output device", hint: "Playback is off; editing, analysis and export work as usual." };
         Object.assign(pb, { playing: false, pos: 0 });

@@ -205,3 +205,25 @@ test("suggestions: the misplaced beat is flagged, N jumps to it, M restores the 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("tempo range and meter: invalid range is refused, a valid one saves and re-tracks", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  assert.equal(await page.locator("#btn-tempo").textContent(), "55–215 BPM · 4/4");
+  await page.locator("#btn-tempo").click();
+  await page.waitForSelector("#tempo-modal:not(.hidden)");
+  await page.fill("#tempo-min", "150");
+  await page.fill("#tempo-max", "100");
+  await page.locator("#tempo-save").click();
+  await page.waitForSelector("#toasts .toast[data-code=config]");
+  await page.fill("#tempo-min", "100");
+  await page.fill("#tempo-max", "140");
+  await page.fill("#tempo-bpb", "3");
+  await page.locator("#tempo-all").click();
+  await page.waitForFunction(() => document.getElementById("tempo-result").textContent.includes("Done."));
+  assert.match(await page.locator("#tempo-result").textContent(), /demo_groove\.flac: 359 beats, 0 changed/);
+  assert.equal(await page.locator("#btn-tempo").textContent(), "100–140 BPM · 3/4");
+  await page.screenshot({ path: path.join(shots, "mock-09-tempo.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

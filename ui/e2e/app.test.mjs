@@ -257,4 +257,24 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").
     const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
     assert.deepEqual(await Promise.all(errors.map((e) => e.getText())), [], "no error was shown");
   });
+
+  await t.test("tempo range: save 100–140 BPM and re-track; the project file holds it", async () => {
+    await driver.findElement(By.id("btn-tempo")).click();
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("tempo-modal"))), 5_000);
+    await js(`document.getElementById("tempo-min").value = "100"; document.getElementById("tempo-max").value = "140";`);
+    const revsBefore = storeHead().revisions;
+    await driver.findElement(By.id("tempo-all")).click();
+    await driver.wait(async () => (await js("return document.getElementById('tempo-result').textContent")).includes("Done."), 300_000);
+    await shot("11-tempo");
+    const settings = JSON.parse(
+      execFileSync("python3", ["-c", `
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").fetchone()[0])`, PROJECT], { encoding: "utf8" }),
+    );
+    assert.equal(settings.min_bpm, 100);
+    assert.equal(settings.max_bpm, 140);
+    assert.ok(settings.active_model_id > 0, "the fine-tuned model stays active");
+    assert.ok(storeHead().revisions > revsBefore, "re-tracking added a model revision");
+    await driver.findElement(By.id("tempo-cancel")).click();
+  });
 });

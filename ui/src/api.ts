@@ -230,6 +230,13 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<number>("use_model", { choice: { model_id: modelId }, onEvent: channel });
   },
+  setProjectSettings: (minBpm: number, maxBpm: number, beatsPerBar: number) =>
+    invoke<ProjectInfo>("set_project_settings", { minBpm, maxBpm, beatsPerBar }),
+  retrack(trackIds: number[], onEvent: (e: RetrackEvent) => void) {
+    const channel = new Channel<RetrackEvent>();
+    channel.onmessage = onEvent;
+    return invoke<number>("retrack", { trackIds, onEvent: channel });
+  },
   playbackLoad: (trackId: number) => invoke<PlaybackView>("playback_load", { trackId }),
   playbackControl: (action: PlaybackAction) => invoke<PlaybackView>("playback_control", { action }),
   playbackState: () => invoke<PlaybackView>("playback_state"),

@@ -226,6 +226,7 @@ async function showProject(info: ProjectInfo) {
   state.timeline = null;
   timeline.setData(null, { times: new Float64Array(0), positions: null }, 4);
   $("project-name").textContent = `${info.name} — ${info.path}`;
+  renderTempoButton();
   $("welcome").classList.add("hidden");
   $("btn-add").removeAttribute("disabled");
   await refreshTracks();
@@ -501,6 +502,56 @@ async function runExport() {
   if (written.length) toast(`Exported ${written.length} file(s) to ${dir[0]}`, "info");
 }
 
+// ---- tempo range and meter -------------------------------------------------------------------
+function renderTempoButton() {
+  const st = state.project?.settings;
+  $("btn-tempo").textContent = st ? `${Math.round(st.min_bpm)}–${Math.round(st.max_bpm)} BPM · ${st.beats_per_bar}/4` : "";
+}
+
+function openTempo() {
+  const st = state.project?.settings;
+  if (!st) return;
+  $<HTMLInputElement>("tempo-min").value = String(st.min_bpm);
+  $<HTMLInputElement>("tempo-max").value = String(st.max_bpm);
+  $<HTMLInputElement>("tempo-bpb").value = String(st.beats_per_bar);
+  $("tempo-result").textContent = "";
+  $("tempo-modal").classList.remove("hidden");
+}
+
+async function saveTempo(scope: "none" | "one" | "all") {
+  const min = Number($<HTMLInputElement>("tempo-min").value);
+  const max = Number($<HTMLInputElement>("tempo-max").value);
+  const bpb = Math.round(Number($<HTMLInputElement>("tempo-bpb").value));
+  const info = await guard(api.setProjectSettings(min, max, bpb));
+  if (!info) return;
+  state.project = info;
+  state.beatsPerBar = bpb;
+  renderTempoButton();
+  if (scope === "none") {
+    $("tempo-result").textContent = "Saved. Songs added from now on use these settings.";
+    return;
+  }
+  const ids = scope === "one" && state.trackId !== null ? [state.trackId] : [];
+  const lines: string[] = [];
+  $("tempo-result").textContent = "Re-tracking…";
+  await guard(
+    api.retrack(ids, (e) => {
+      if (e.kind === "track") {
+        lines.push(`${e.name}: ${e.n_beats} beats, ${e.changed} changed${e.head_moved ? "" : " (your corrected beats stay in front)"}`);
+        $("tempo-result").textContent = lines.join("\n");
+      } else if (e.kind === "failed") {
+        toast(e.error);
+      } else if (e.kind === "done") {
+        lines.push("Done.");
+        $("tempo-result").textContent = lines.join("\n");
+        void refreshTracks().then(async () => {
+          if (state.trackId !== null) await selectTrack(state.trackId);
+        });
+      }
+    }),
+  );
+}
+
 // ---- help -------------------------------------------------------------------------------------
 const SHORTCUTS: [string, [string, string][]][] = [
   [
@@ -593,7 +644,7 @@ function renderHelp() {
 // ---- keyboard ---------------------------------------------------------------------------------
 function closeModals(): boolean {
   let closed = false;
-  for (const id of ["export-modal", "help-modal", "learn-modal"]) {
+  for (const id of ["export-modal", "help-modal", "learn-modal", "tempo-modal"]) {
     if (!$(id).classList.contains("hidden")) {
       $(id).classList.add("hidden");
       closed = true;
@@ -617,7 +668,7 @@ document.addEventListener("keydown", (e) => {
     }
     return;
   }
-  if (!$("export-modal").classList.contains("hidden") || learn.isOpen()) return;
+  if (!$("export-modal").classList.contains("hidden") || !$("tempo-modal").classList.contains("hidden") || learn.isOpen()) return;
   if (mod && key.toLowerCase() === "z") {
     e.preventDefault();
     void history(e.shiftKey ? "redo" : "undo");
@@ -745,6 +796,11 @@ $("welcome-new").onclick = () => void openProject("new");
 $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
 $("btn-export").onclick = () => void openExport();
+$("btn-tempo").onclick = () => openTempo();
+$("tempo-cancel").onclick = () => $("tempo-modal").classList.add("hidden");
+$("tempo-save").onclick = () => void saveTempo("none");
+$("tempo-one").onclick = () => void saveTempo("one");
+$("tempo-all").onclick = () => void saveTempo("all");
 $("btn-suggest").onclick = () => jumpToSuggestion(1);
 $("btn-learn").onclick = () => void learn.open();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
