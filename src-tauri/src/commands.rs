@@ -307,29 +307,28 @@ pub async fn beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<R
     .await
 }
 
-/// The latest beats the model made for a track (raw bytes, see [`wire`]), whatever the user
-/// did since: what "replace this range with the model's beats" takes from.
+/// Beats the model made for a track (raw bytes, see [`wire`]), whatever the user did since:
+/// `back` = 0 (default) the latest model revision — what "replace this range with the model's
+/// beats" takes from —, 1 the one before it — what a re-tracking changed. A revision id of
+/// -1 and no beats when there is no such revision.
 #[tauri::command]
-pub async fn model_beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Response> {
+pub async fn model_beats(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    back: Option<usize>,
+) -> AppResult<Response> {
     let p = state.project()?;
     blocking(move || {
         let model = p
             .history(track_id)?
             .into_iter()
             .rev()
-            .find(|r| r.author == Author::Model)
-            .ok_or_else(|| {
-                AppError::app(
-                    "no_beats",
-                    "this song has no beats from the model",
-                    "Analyse the song first.",
-                )
-            })?;
-        Ok(Response::new(wire::encode_beats(
-            Some(model.id),
-            &model.beats,
-            model.beats_per_bar,
-        )))
+            .filter(|r| r.author == Author::Model)
+            .nth(back.unwrap_or(0));
+        Ok(Response::new(match model {
+            Some(m) => wire::encode_beats(Some(m.id), &m.beats, m.beats_per_bar),
+            None => wire::encode_beats(None, &Default::default(), None),
+        }))
     })
     .await
 }

@@ -227,3 +227,22 @@ test("tempo range and meter: invalid range is refused, a valid one saves and re-
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("diff with the previous analysis: a Δ chip and ghost beats, toggled", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForSelector("#btn-diff:not(.hidden)");
+  assert.equal(await page.locator("#btn-diff").textContent(), "Δ 2");
+  const ghosts = await page.evaluate(() => Array.from(window.__zerons.timeline.ghosts));
+  assert.deepEqual(ghosts.map((t) => t.toFixed(2)), ["5.70"]);
+  await page.evaluate(() => {
+    const tl = window.__zerons.timeline;
+    tl.setView({ startS: 4, pxPerS: tl.view.widthPx / 4, widthPx: tl.view.widthPx });
+  });
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: path.join(shots, "mock-10-diff.png") });
+  await page.locator("#btn-diff").click();
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.showGhosts), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

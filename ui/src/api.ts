@@ -209,8 +209,9 @@ export const api = {
   async beats(trackId: number): Promise<BeatsData> {
     return parseBeats(await invoke<ArrayBuffer>("beats", { trackId }));
   },
-  async modelBeats(trackId: number) {
-    return parseBeats(await invoke<ArrayBuffer>("model_beats", { trackId }));
+  /** The model's beats: `back` 0 = its latest revision, 1 = the one before (see a re-tracking's changes). */
+  async modelBeats(trackId: number, back = 0) {
+    return parseBeats(await invoke<ArrayBuffer>("model_beats", { trackId, back }));
   },
   commitBeats(trackId: number, beats: Beats, baseRevision: number, beatsPerBar: number, note: string) {
     return invoke<TrackView>("commit_beats", encodeBeats(beats, baseRevision, beatsPerBar), {

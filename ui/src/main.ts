@@ -8,6 +8,7 @@ import {
   nudgeBeats,
   removeBeats,
   replaceRange,
+  unmatchedBeats,
   setDownbeat,
   stretchBeats,
   type Beats,
@@ -82,7 +83,10 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   onCursor: (t) => {
     $("status-cursor").textContent = t === null ? "" : formatTime(t, 0.001);
   },
-  onChange: () => updateStatus(),
+  onChange: () => {
+    updateStatus();
+    if (previousModel) refreshDiff();
+  },
   onSeek: (t) => void transport.seek(t),
   onLoopRange: (r) => void transport.setLoopRange(r),
 });
@@ -114,6 +118,33 @@ function jumpToSuggestion(step: 1 | -1) {
   updateStatus();
 }
 
+/** The previous analysis of the song, for the diff ghosts (after a re-tracking). */
+let previousModel: Float64Array | null = null;
+
+async function loadDiff(id: number) {
+  previousModel = null;
+  try {
+    const prev = await api.modelBeats(id, 1);
+    if (state.trackId !== id) return;
+    previousModel = prev.revision >= 0 ? prev.times : null;
+  } catch {
+    previousModel = null;
+  }
+  refreshDiff();
+}
+
+function refreshDiff() {
+  timeline.ghosts = previousModel ? unmatchedBeats(previousModel, timeline.beats.times) : null;
+  const added = previousModel ? unmatchedBeats(timeline.beats.times, previousModel).length : 0;
+  const n = timeline.ghosts?.length ?? 0;
+  const btn = $("btn-diff");
+  btn.classList.toggle("hidden", !previousModel || (n === 0 && added === 0));
+  btn.classList.toggle("off", !timeline.showGhosts);
+  btn.textContent = `Δ ${n + added}`;
+  btn.title = `vs the previous analysis: ${n} beat(s) moved or removed (dashed), ${added} new or moved here. Click to show/hide.`;
+  timeline.invalidate();
+}
+
 /** Beats inside the ruler range (all beats when there is none). */
 function beatsInRange(): number[] {
   const r = timeline.loopS;
@@ -134,6 +165,10 @@ async function replaceWithModel() {
   }
   const model = await guard(api.modelBeats(state.trackId));
   if (!model) return;
+  if (model.revision < 0) {
+    toast("This song has no beats from the model: analyse it first.", "info");
+    return;
+  }
   const next = replaceRange(timeline.beats, model.times, r[0], r[1], state.beatsPerBar);
   commitEdit(next, `model beats from ${r[0].toFixed(2)} s to ${r[1].toFixed(2)} s`);
 }
@@ -203,6 +238,7 @@ async function selectTrack(id: number) {
   timeline.setData(data ?? null, beats ?? { times: new Float64Array(0), positions: null }, state.beatsPerBar);
   renderCurveToggles();
   void transport.load(id);
+  void loadDiff(id);
   $("no-track").classList.add("hidden");
   updateStatus();
   timeline.canvas.focus();
@@ -797,6 +833,10 @@ $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
 $("btn-export").onclick = () => void openExport();
 $("btn-tempo").onclick = () => openTempo();
+$("btn-diff").onclick = () => {
+  timeline.showGhosts = !timeline.showGhosts;
+  refreshDiff();
+};
 $("tempo-cancel").onclick = () => $("tempo-modal").classList.add("hidden");
 $("tempo-save").onclick = () => void saveTempo("none");
 $("tempo-one").onclick = () => void saveTempo("one");

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   addBeat,
   beatStrengths,
+  unmatchedBeats,
   globalTempo,
   localTempo,
   replaceRange,
@@ -250,5 +251,14 @@ describe("range edits", () => {
     const r = replaceRange(bb, [0.9, 2.1, 2.6, 3.1, 4.2], 1.5, 3.5, 4);
     expect(Array.from(r.times)).toEqual([1, 2.1, 2.6, 3.1, 4, 5]);
     expect(r.positions?.[0]).toBe(1);
+  });
+});
+
+describe("diff", () => {
+  it("unmatched beats are the moved, removed or added ones", () => {
+    const prev = [1, 2, 3, 4];
+    const now = [1.02, 2.5, 3, 4, 5];
+    expect(Array.from(unmatchedBeats(prev, now))).toEqual([2]);
+    expect(Array.from(unmatchedBeats(now, prev))).toEqual([2.5, 5]);
   });
 });

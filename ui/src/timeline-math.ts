@@ -461,3 +461,14 @@ export function replaceRange(b: Beats, model: ArrayLike<number>, startS: number,
   const newAnchor = anchorT === null ? -1 : nearestIndex(times, anchorT);
   return { times, positions: b.positions ? renumber(times.length, bpb, Math.max(0, newAnchor)) : null };
 }
+
+/** Beats of `a` with no beat of `b` within `tolS` (both sorted): what changed between two lists. */
+export function unmatchedBeats(a: ArrayLike<number>, b: ArrayLike<number>, tolS = 0.07): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const j = lowerBound(b, a[i]);
+    const near = (k: number) => k >= 0 && k < b.length && Math.abs(b[k] - a[i]) <= tolS;
+    if (!near(j) && !near(j - 1)) out.push(a[i]);
+  }
+  return Float64Array.from(out);
+}

@@ -55,6 +55,7 @@ const C = {
   label: "#c9d1d9",
   playhead: "#f6e05e",
   tempo: "#9f7aea",
+  ghost: "rgba(183,148,244,0.75)",
   suggest: "rgba(245,101,101,0.85)",
   suggestCurrent: "#ff8a8a",
   suggestShade: "rgba(245,101,101,0.05)",
@@ -151,6 +152,10 @@ export class Timeline {
   follow = true;
   /** Regions where the beats are least trustworthy (recomputed with the beats). */
   suggestions: Suggestion[] = [];
+  /** Positions of the previous analysis that the shown beats no longer have (the diff of a
+   * re-tracking), drawn as ghosts when `showGhosts`. */
+  ghosts: Float64Array | null = null;
+  showGhosts = true;
   /** The suggestion last jumped to (highlighted). */
   currentSuggestion = -1;
   private drag: DragBeat | DragPan | DragRuler | null = null;
@@ -470,6 +475,7 @@ export class Timeline {
       ctx.fillRect(0, L.actTop - 1, W, 1);
       this.drawGrid(L.waveTop, H - L.waveTop);
       this.drawSuggestionShade(L.waveTop, H - L.waveTop);
+      this.drawGhosts(L.waveTop, L.waveH);
       this.drawTempo(L.tempoTop, L.tempoH);
       this.drawBeats(L.waveTop, H);
       this.drawLaneLabels(L.waveTop, L.actTop);
@@ -499,6 +505,29 @@ export class Timeline {
       ctx.fillStyle = i === this.currentSuggestion ? C.suggestCurrentShade : C.suggestShade;
       ctx.fillRect(a, top, Math.max(2, b - a), h);
     });
+  }
+
+  /** Where the previous analysis put beats that are not there any more: dashed, purple. */
+  private drawGhosts(top: number, h: number) {
+    const g = this.ghosts;
+    if (!g || !g.length || !this.showGhosts) return;
+    const ctx = this.ctx;
+    const [i0, i1] = visibleBeats(g, this.view, 10);
+    ctx.strokeStyle = C.ghost;
+    ctx.setLineDash([3, 4]);
+    ctx.beginPath();
+    for (let i = i0; i < i1; i++) {
+      const x = Math.round(timeToX(this.view, g[i])) + 0.5;
+      ctx.moveTo(x, top);
+      ctx.lineTo(x, top + h);
+    }
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = C.ghost;
+    for (let i = i0; i < i1; i++) {
+      const x = Math.round(timeToX(this.view, g[i]));
+      ctx.fillRect(x - 3, top + 2, 7, 2);
+    }
   }
 
   /** Local tempo (60 / inter-beat interval) as steps, with the global tempo. */
