@@ -23,8 +23,11 @@ fn player_plays_on_the_null_device_and_reports_position() {
     player.with_mixer(|m| {
         m.load(Arc::from(vec![0.0f32; rate as usize * 600]));
         m.set_beats(&[0.5, 1.0], &[true, false]).unwrap();
-        m.play();
     });
+    // Idle until asked: the stream does not run through silence.
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(player.with_mixer(|m| m.position_samples()), 0.0);
+    player.play().unwrap();
     let t0 = Instant::now();
     while player.with_mixer(|m| m.position_samples()) == 0.0
         && t0.elapsed() < Duration::from_secs(5)

@@ -142,13 +142,13 @@ pub fn playback_control(
         ));
     };
     match action {
-        PlaybackAction::Play => player.with_mixer(|m| m.play()),
+        PlaybackAction::Play => player.play()?,
         PlaybackAction::Pause => player.pause()?,
         PlaybackAction::Toggle => {
             if player.with_mixer(|m| m.is_playing()) {
                 player.pause()?
             } else {
-                player.with_mixer(|m| m.play())
+                player.play()?
             }
         }
         PlaybackAction::Seek { position_s } => player.with_mixer(|m| m.seek(position_s))?,
@@ -169,6 +169,10 @@ pub fn playback_state(state: State<'_, AppState>) -> PlaybackView {
 }
 
 fn view(s: &Slot) -> PlaybackView {
+    if let Some(p) = &s.player {
+        // The song may have played to its end since the last call: stop the stream.
+        p.idle_if_stopped();
+    }
     PlaybackView {
         track_id: s.track,
         output: s.player.as_ref().map(|p| p.info().clone()),

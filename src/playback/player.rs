@@ -1,5 +1,6 @@
 //! Real-time output through cpal: one stream whose callback renders the shared [`Mixer`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -42,7 +43,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// An open output stream playing a [`Mixer`]. Dropping it closes the device.
 pub struct Player {
-    _stream: cpal::Stream,
+    stream: cpal::Stream,
+    /// Whether the stream runs. It is paused while nothing plays, so an idle player costs no
+    /// CPU (ALSA's unpaced `null` device would otherwise spin through silent buffers).
+    running: AtomicBool,
     shared: Arc<Shared>,
     info: OutputInfo,
 }
@@ -98,12 +102,15 @@ impl Player {
             }
         }
         .map_err(|e| Error::AudioDevice(format!("{name}: {e}")))?;
+        // Start once to find out now whether the device works, then idle until `play`.
         stream
             .play()
             .map_err(|e| Error::AudioDevice(format!("{name}: {e}")))?;
+        let running = AtomicBool::new(stream.pause().is_err());
         tracing::info!(device = %name, rate_hz = stream_config.sample_rate, channels = stream_config.channels, %format, "audio output open");
         Ok(Self {
-            _stream: stream,
+            stream,
+            running,
             shared,
             info: OutputInfo {
                 device: name,
@@ -140,16 +147,39 @@ impl Player {
         state
     }
 
+    /// Starts playing from the mixer's position (from the top after the end).
+    pub fn play(&self) -> Result<()> {
+        self.with_mixer(|m| m.play());
+        if !self.running.swap(true, Ordering::SeqCst) {
+            *lock(&self.shared.clock) = None;
+            self.stream
+                .play()
+                .map_err(|e| Error::AudioDevice(format!("{}: {e}", self.info.device)))?;
+        }
+        Ok(())
+    }
+
     /// Pauses where the user heard it stop (not where the mixer had written ahead to).
     pub fn pause(&self) -> Result<()> {
         let clock = *lock(&self.shared.clock);
-        let mut m = lock(&self.shared.mixer);
-        if m.is_playing() {
-            let heard = heard_position(&m, clock, Instant::now());
-            m.pause();
-            m.seek(heard)?;
+        {
+            let mut m = lock(&self.shared.mixer);
+            if m.is_playing() {
+                let heard = heard_position(&m, clock, Instant::now());
+                m.pause();
+                m.seek(heard)?;
+            }
         }
+        self.idle_if_stopped();
         Ok(())
+    }
+
+    /// Pauses the stream when the mixer no longer plays (after `pause` or the song's end).
+    pub fn idle_if_stopped(&self) {
+        if !self.with_mixer(|m| m.is_playing()) && self.running.swap(false, Ordering::SeqCst) {
+            // A backend that cannot pause keeps rendering silence: harmless.
+            let _ = self.stream.pause();
+        }
     }
 
     /// The last stream error (device unplugged …), once.
