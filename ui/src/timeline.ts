@@ -547,6 +547,33 @@ export class Timeline {
     ctx.fillRect(0, Math.round(y(g)), W, 1);
     const { bpm } = localTempo(times);
     const [i0, i1] = visibleBeats(times, this.view, 40);
+    const yc = (v: number) => Math.min(top + h - 2, Math.max(top + 2, y(v)));
+    ctx.fillStyle = C.tempo;
+    if ((i1 - i0) * 3 > W) {
+      // Several intervals per pixel: one min–max bar per pixel column (a long antialiased
+      // path costs more than the rest of the frame).
+      let col = -1;
+      let lo = 0;
+      let hi = 0;
+      const flush = () => {
+        if (col >= 0 && col < W) ctx.fillRect(col, Math.floor(lo), 1, Math.max(1.5, hi - lo));
+      };
+      for (let i = Math.max(0, i0 - 1); i < Math.min(bpm.length, i1 + 1); i++) {
+        const x = Math.floor(timeToX(this.view, times[i]));
+        const v = yc(bpm[i]);
+        if (x !== col) {
+          flush();
+          col = x;
+          lo = v;
+          hi = v;
+        } else {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      }
+      flush();
+      return;
+    }
     ctx.strokeStyle = C.tempo;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
@@ -554,7 +581,7 @@ export class Timeline {
     for (let i = Math.max(0, i0 - 1); i < Math.min(bpm.length, i1 + 1); i++) {
       const x0 = timeToX(this.view, times[i]);
       const x1 = timeToX(this.view, times[i + 1]);
-      const yy = Math.min(top + h - 2, Math.max(top + 2, y(bpm[i])));
+      const yy = yc(bpm[i]);
       if (started) ctx.lineTo(x0, yy);
       else ctx.moveTo(x0, yy);
       ctx.lineTo(x1, yy);
