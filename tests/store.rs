@@ -482,3 +482,78 @@ fn sigkill_keeps_every_acknowledged_edit() {
         "the child wrote too few edits ({total_acked}) for the test to mean anything"
     );
 }
+
+/// Unmounts a test filesystem when dropped.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_is_a_clear_error_and_loses_no_acknowledged_edit() {
+    // A real full disk: a 384 KiB tmpfs. Mounting needs root (CI runs as root); elsewhere
+    // the test says it could not run.
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=384k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("full_disk test not run: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let _unmount = Unmount(mnt.clone());
+    let (path, p) = new_project(&mnt);
+    let a = song(&mnt, "a.wav", b"audio a");
+    let t = p.add_track(&a, &meta()).unwrap();
+    // Edits of 4,000 beats (32 KB each) until the disk is full.
+    let mut acknowledged = Vec::new();
+    let mut failure = None;
+    for i in 0..200 {
+        let beats = BeatList::new(
+            (0..4000)
+                .map(|k| 0.5 * k as f64 + 1e-3 * i as f64)
+                .collect(),
+        );
+        match p.commit_beats(t, &user_edit(&beats, "edit")) {
+            Ok(id) => acknowledged.push((id, beats)),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let e = failure.expect("a 384 KiB disk fills up");
+    assert_eq!(e.code(), "store", "{e}");
+    assert!(e.to_string().contains("disk full"), "{e}");
+    assert!(e.to_string().contains("p.zerons"), "names the file: {e}");
+    assert!(!acknowledged.is_empty());
+    eprintln!(
+        "disk full after {} acknowledged edits: {e}",
+        acknowledged.len()
+    );
+    drop(p);
+    // Make room, reopen: every acknowledged edit is there, and the file is sound.
+    let grown = std::process::Command::new("mount")
+        .args(["-o", "remount,size=8m"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(grown, "remount with more space");
+    let p = Project::open(&path).unwrap();
+    p.integrity_check().unwrap();
+    for (id, beats) in &acknowledged {
+        assert_eq!(&p.revision(*id).unwrap().beats, beats);
+    }
+    assert_eq!(
+        p.head(t).unwrap().unwrap().id,
+        acknowledged.last().unwrap().0
+    );
+}
