@@ -285,3 +285,83 @@ fn bundled_model_serves_network_activations_and_plots() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from 500"));
 }
+
+#[test]
+fn a_project_is_scriptable_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("p.zerons");
+    let song = dir.path().join("song.mp3");
+    std::fs::copy(demo(), &song).unwrap();
+    let text = |cmd: &mut Command| String::from_utf8(run_ok(cmd).stdout).unwrap();
+    run_ok(zerons().args(["project", "new"]).arg(&project).args([
+        "--min-bpm",
+        "80",
+        "--max-bpm",
+        "160",
+    ]));
+    run_ok(zerons().args(["project", "add"]).arg(&project).arg(&song));
+    let list = text(zerons().args(["project", "list"]).arg(&project));
+    assert!(
+        list.starts_with("1\t") && list.contains("\tok\t") && list.contains("model"),
+        "{list}"
+    );
+    // Import reference beats as a user revision, read them back, undo, export.
+    let reference = dir.path().join("ref.csv");
+    std::fs::write(&reference, "time\n0.5\n1.0\n1.5\n2.0\n").unwrap();
+    run_ok(
+        zerons()
+            .args(["project", "import"])
+            .arg(&project)
+            .arg("1")
+            .arg(&reference),
+    );
+    let beats = text(zerons().args(["project", "beats"]).arg(&project).arg("1"));
+    let times: Vec<f64> = beats
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times, vec![0.5, 1.0, 1.5, 2.0], "{beats}");
+    run_ok(zerons().args(["project", "undo"]).arg(&project).arg("1"));
+    let out = dir.path().join("out.csv");
+    run_ok(
+        zerons()
+            .args(["project", "export"])
+            .arg(&project)
+            .arg("1")
+            .arg(&out),
+    );
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        exported.lines().count() > 10,
+        "the model's beats after the undo: {exported}"
+    );
+    // A moved file is reported, not re-analysed, and relinked.
+    let moved = dir.path().join("moved.mp3");
+    std::fs::rename(&song, &moved).unwrap();
+    assert!(text(zerons().args(["project", "list"]).arg(&project)).contains("MISSING (relink)"));
+    run_ok(
+        zerons()
+            .args(["project", "relink"])
+            .arg(&project)
+            .arg("1")
+            .arg(&moved),
+    );
+    let list = text(zerons().args(["project", "list"]).arg(&project));
+    assert!(
+        list.contains("moved.mp3") && list.contains("\tok\t"),
+        "{list}"
+    );
+    // Bad input: an unknown track is a clear error.
+    let bad = zerons()
+        .args(["project", "beats"])
+        .arg(&project)
+        .arg("99")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("99"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

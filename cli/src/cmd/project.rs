@@ -68,6 +68,13 @@ enum ProjectCommand {
         track: i64,
         output: PathBuf,
     },
+    /// Point a track whose file moved (or changed on purpose) at AUDIO; analyses and beat
+    /// revisions are kept, nothing is re-analysed.
+    Relink {
+        project: PathBuf,
+        track: i64,
+        audio: PathBuf,
+    },
     /// Step back one revision.
     Undo { project: PathBuf, track: i64 },
     /// Step forward to the revision last undone.
@@ -181,6 +188,16 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
             write_beats_file(&output, &rev.beats, format, &meta)?;
             p.log_export(track, rev.id, format.name(), &output)?;
             println!("wrote {} ({} beats)", output.display(), rev.beats.len());
+        }
+        ProjectCommand::Relink {
+            project,
+            track,
+            audio,
+        } => {
+            let p = Project::open(&project)?;
+            p.relink_track(track, &audio)
+                .with_context(|| format!("relinking track {track} to {}", audio.display()))?;
+            println!("track {track}: now {}", audio.display());
         }
         ProjectCommand::Undo { project, track } => match Project::open(&project)?.undo(track)? {
             Some(r) => println!("track {track}: now at revision {r}"),
