@@ -250,6 +250,22 @@ pub async fn list_tracks(state: State<'_, AppState>) -> AppResult<Vec<TrackView>
     .await
 }
 
+/// Points a moved or changed track at `path` (the user chose the file): analyses and beat
+/// revisions are kept, nothing is re-analysed.
+#[tauri::command]
+pub async fn relink_track(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    path: String,
+) -> AppResult<TrackView> {
+    let p = state.project()?;
+    blocking(move || {
+        p.relink_track(track_id, Path::new(&path))?;
+        one_track(&p, track_id)
+    })
+    .await
+}
+
 /// One track's state.
 #[tauri::command]
 pub async fn track_state(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {

@@ -31,6 +31,7 @@ pub fn run() {
             commands::recent_projects,
             commands::list_tracks,
             commands::track_state,
+            commands::relink_track,
             commands::timeline,
             commands::beats,
             commands::model_beats,

@@ -65,8 +65,8 @@
   }
   let rev = 1;
   const track = () => ({
-    id: 1, path: "/music/demo_groove.flac", name: "demo_groove.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
-    status: "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
+    id: 1, path: window.__MOCK_PATH__ ?? "/music/demo_groove.flac", name: "demo_groove.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
+    status: window.__MOCK_MISSING__ ? "missing" : "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
     tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
   });
   const tl = timeline();
@@ -145,6 +145,8 @@
         return 42;
       }
       case "cancel_job": return true;
+      case "pick_path": return args.kind === "audio" ? ["/music/moved/demo_groove.flac"] : null;
+      case "relink_track": window.__MOCK_MISSING__ = false; window.__MOCK_PATH__ = args.path; return track();
       case "set_project_settings":
         if (!(args.minBpm > 0 && args.minBpm < args.maxBpm)) throw { code: "config", message: "invalid configuration: min_bpm must be below max_bpm", hint: "Check the project settings (tempo range, meter)." };
         return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: args.minBpm, max_bpm: args.maxBpm, beats_per_bar: args.beatsPerBar } };

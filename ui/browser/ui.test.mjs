@@ -246,3 +246,16 @@ test("diff with the previous analysis: a Δ chip and ghost beats, toggled", asyn
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a missing file: the track says so and relinks to the file the user picks", async () => {
+  const { page, errors } = await openPage("window.__MOCK_MISSING__ = true;");
+  await waitForSong(page, errors);
+  const badge = page.locator("#tracks li[data-track='1'] .badge.relink");
+  assert.match(await badge.textContent(), /missing · relink/);
+  await badge.click();
+  await page.waitForFunction(() => !document.querySelector("#tracks .badge.relink"));
+  assert.ok((await page.evaluate(() => window.__MOCK_CALLS__)).includes("relink_track"));
+  assert.equal(await page.evaluate(() => window.__zerons.state.tracks[0].path), "/music/moved/demo_groove.flac");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -196,6 +196,7 @@ export const api = {
   projectCurrent: () => invoke<ProjectInfo | null>("project_current"),
   recentProjects: () => invoke<string[]>("recent_projects"),
   listTracks: () => invoke<TrackView[]>("list_tracks"),
+  relinkTrack: (trackId: number, path: string) => invoke<TrackView>("relink_track", { trackId, path }),
   trackState: (trackId: number) => invoke<TrackView>("track_state", { trackId }),
   addTracks(paths: string[], onEvent: (e: JobEvent) => void): Promise<JobStart[]> {
     const channel = new Channel<JobEvent>();

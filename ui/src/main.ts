@@ -403,8 +403,13 @@ function renderTracks() {
     meta.textContent = parts.join(" · ");
     const badge = document.createElement("span");
     if (t.status !== "ok") {
-      badge.className = "badge warn";
-      badge.textContent = t.status;
+      badge.className = "badge warn relink";
+      badge.textContent = `${t.status} · relink…`;
+      badge.title = `The file ${t.status === "missing" ? "is not at" : "changed at"} ${t.path}. Click to choose where it is now (beats and analyses are kept).`;
+      badge.onclick = (ev) => {
+        ev.stopPropagation();
+        void relink(t);
+      };
     } else if (t.head) {
       badge.className = `badge ${t.head.author}`;
       badge.textContent = t.head.author === "user" ? "edited" : t.head.author;
@@ -423,6 +428,16 @@ const CURVE_TITLES: Record<string, string> = {
   anchor: "ZeroNS non-percussive branch (show/hide)",
   postve: "ZeroNS percussive branch (show/hide)",
 };
+
+async function relink(t: TrackView) {
+  const picked = await guard(api.pickPath("audio"));
+  if (!picked || picked.length === 0) return;
+  const tv = await guard(api.relinkTrack(t.id, picked[0]));
+  if (!tv) return;
+  replaceTrack(tv);
+  toast(`${tv.name} now points at ${tv.path}`, "info");
+  if (state.trackId === t.id) await selectTrack(t.id);
+}
 
 function renderCurveToggles() {
   const g = $("curve-toggles");
