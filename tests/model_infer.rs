@@ -89,12 +89,14 @@ fn chunked_inference_equals_whole_song_inference() {
                 assert!(d <= TOL, "chunk {chunk_frames}: {what} differs by {d}");
             }
         }
-        // The curves are not constant (the comparison above means something).
+        // The curves are not constant (the comparison above means something): their spread
+        // must dwarf TOL. A random lite init spreads by 0.004–0.05 (0.004 seen once in CI,
+        // which a 1e-2 bound failed), i.e. at least 400 × TOL.
         let v = &reference.combined.values;
         let spread =
             v.iter().cloned().fold(f32::MIN, f32::max) - v.iter().cloned().fold(f32::MAX, f32::min);
         eprintln!("{arch}: output spread {spread:.3}");
-        assert!(spread > 1e-2, "{arch}: flat output, spread {spread}");
+        assert!(spread > 100.0 * TOL, "{arch}: flat output, spread {spread}");
     }
 }
 
