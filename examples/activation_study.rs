@@ -11,43 +11,11 @@
 use std::path::PathBuf;
 
 use zerons::eval::{EvalConfig, evaluate};
+use zerons::features::normalize_activation;
 use zerons::formats::read_beats;
 use zerons::model::{bundled_model_dir, load_model};
 use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_file, track_activation};
 use zerons::tracking::Activation;
-
-fn quantile_normalise(values: &[f32], detrend_frames: usize, q: f64) -> Vec<f32> {
-    let n = values.len();
-    let detrended: Vec<f32> = if detrend_frames > 1 {
-        let mut prefix = vec![0.0f64; n + 1];
-        for (i, v) in values.iter().enumerate() {
-            prefix[i + 1] = prefix[i] + f64::from(*v);
-        }
-        let before = detrend_frames / 2;
-        let after = detrend_frames - 1 - before;
-        (0..n)
-            .map(|t| {
-                let lo = t.saturating_sub(before);
-                let hi = (t + after + 1).min(n);
-                let mean = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
-                (f64::from(values[t]) - mean).max(0.0) as f32
-            })
-            .collect()
-    } else {
-        values.to_vec()
-    };
-    let mut sorted = detrended.clone();
-    sorted.sort_by(f32::total_cmp);
-    let idx = ((n.saturating_sub(1)) as f64 * q).round() as usize;
-    let mut reference = sorted.get(idx).copied().unwrap_or(0.0);
-    if reference <= 0.0 {
-        reference = sorted.last().copied().unwrap_or(1.0).max(1e-9);
-    }
-    detrended
-        .iter()
-        .map(|v| (v / reference).clamp(1e-4, 1.0 - 1e-4))
-        .collect()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -92,8 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let net = a.network.clone().ok_or("no network curve")?.values;
         let fps = a.activation.fps;
         let n = flux.len().min(net.len());
-        let nq = quantile_normalise(&net, 0, 0.99);
-        let nqd = quantile_normalise(&net, fps.round() as usize, 0.99);
+        // Normalised as the flux is (FluxConfig's quantile and floor).
+        let nq = normalize_activation(&net, 0, 0.99, 1e-4);
+        let nqd = normalize_activation(&net, fps.round() as usize, 0.99, 1e-4);
         let variants: Vec<Vec<f32>> = vec![
             flux.clone(),
             net.clone(),

@@ -4,7 +4,7 @@ pub mod onset;
 pub(crate) mod stft;
 pub mod vqt;
 
-pub use onset::{FluxConfig, spectral_flux};
+pub use onset::{FluxConfig, normalize_activation, spectral_flux};
 pub use vqt::{VqtConfig, log_vqt};
 
 use serde::{Deserialize, Serialize};

@@ -228,8 +228,28 @@ pub fn raw_spectral_flux(signal: &Signal, config: &FluxConfig) -> Result<Vec<f32
 /// Raw flux → activation: subtract a centred moving average, divide by a high quantile,
 /// clamp to `[floor, 1 - floor]`.
 fn normalize(raw: &[f32], config: &FluxConfig) -> Vec<f32> {
-    let n = raw.len();
     let window = (config.detrend_window_s * config.fps()).round() as usize;
+    normalize_activation(
+        raw,
+        window,
+        config.normalize_quantile,
+        config.activation_floor,
+    )
+}
+
+/// Turns any onset-like curve into an activation the DBN can read as a probability, as the
+/// flux activation is made: subtract a centred moving average of `detrend_frames` frames
+/// (shrinking at the edges; ≤ 1 = none) and keep the positive part, divide by the
+/// `quantile` of the result (its maximum when that quantile is 0), clamp to
+/// `[floor, 1 - floor]`.
+pub fn normalize_activation(
+    raw: &[f32],
+    detrend_frames: usize,
+    quantile: f64,
+    floor: f64,
+) -> Vec<f32> {
+    let n = raw.len();
+    let window = detrend_frames;
     let detrended: Vec<f64> = if window > 1 {
         // Centred moving average with a shrinking window at the edges (prefix sums).
         let mut prefix = Vec::with_capacity(n + 1);
@@ -253,14 +273,14 @@ fn normalize(raw: &[f32], config: &FluxConfig) -> Vec<f32> {
     };
     let mut sorted = detrended.clone();
     sorted.sort_by(f64::total_cmp);
-    let idx = ((n.saturating_sub(1)) as f64 * config.normalize_quantile).round() as usize;
+    let idx = ((n.saturating_sub(1)) as f64 * quantile).round() as usize;
     let mut reference = sorted.get(idx).copied().unwrap_or(0.0);
     if reference <= 0.0 {
         // Fewer onsets than 1 − quantile of the frames: fall back to the maximum.
         reference = sorted.last().copied().unwrap_or(0.0);
     }
-    let lo = config.activation_floor;
-    let hi = 1.0 - config.activation_floor;
+    let lo = floor;
+    let hi = 1.0 - floor;
     detrended
         .iter()
         .map(|&v| {
