@@ -323,6 +323,15 @@ pub async fn beats(state: State<'_, AppState>, track_id: TrackId) -> AppResult<R
     .await
 }
 
+/// The model's revisions of a track, newest first: `back` = 0 the latest, 1 the one before.
+pub fn model_revision(p: &Project, track_id: TrackId, back: usize) -> AppResult<Option<Revision>> {
+    Ok(p.history(track_id)?
+        .into_iter()
+        .rev()
+        .filter(|r| r.author == Author::Model)
+        .nth(back))
+}
+
 /// Beats the model made for a track (raw bytes, see [`wire`]), whatever the user did since:
 /// `back` = 0 (default) the latest model revision — what "replace this range with the model's
 /// beats" takes from —, 1 the one before it — what a re-tracking changed. A revision id of
@@ -335,12 +344,7 @@ pub async fn model_beats(
 ) -> AppResult<Response> {
     let p = state.project()?;
     blocking(move || {
-        let model = p
-            .history(track_id)?
-            .into_iter()
-            .rev()
-            .filter(|r| r.author == Author::Model)
-            .nth(back.unwrap_or(0));
+        let model = model_revision(&p, track_id, back.unwrap_or(0))?;
         Ok(Response::new(match model {
             Some(m) => wire::encode_beats(Some(m.id), &m.beats, m.beats_per_bar),
             None => wire::encode_beats(None, &Default::default(), None),

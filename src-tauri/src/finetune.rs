@@ -14,22 +14,21 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
-use zerons::formats::BeatList;
 use zerons::model::{
     ComputeDevice, DeviceChoice, LoadedModel, bundled_model_dir, load_model, save_model,
     select_device,
 };
-use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_file, song_features};
-use zerons::store::{Author, Model, ModelId, NewAnalysis, Project, RunStatus, TrackId};
-use zerons::tracking::TrackerConfig;
+use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_file, song_features};
+use zerons::store::{Author, Model, ModelId, Project, Revision, RunStatus, TrackId};
 use zerons::train::{
     AnnotatedSong, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats, corrected_until_s,
     finetune,
 };
 
 use crate::commands::blocking;
+use crate::commands::model_revision;
 use crate::error::{AppError, AppResult};
-use crate::jobs::curves_of;
+use crate::jobs::{analyze_config, store_analysis};
 use crate::state::AppState;
 
 /// A beat counts as corrected when the user's beat is more than this from the model's.
@@ -178,12 +177,8 @@ pub async fn finetune_info(state: State<'_, AppState>) -> AppResult<FinetuneInfo
     blocking(move || {
         let mut candidates = Vec::new();
         for t in p.tracks()? {
-            let history = p.history(t.id)?;
             let Some(head) = p.head(t.id)? else { continue };
-            let model = history.iter().rev().find(|r| r.author == Author::Model);
-            let until = model.and_then(|m| {
-                corrected_until_s(&m.beats.times_s, &head.beats.times_s, EDIT_TOLERANCE_S)
-            });
+            let until = corrected_until(p.as_ref(), t.id, &head)?;
             candidates.push(Candidate {
                 track_id: t.id,
                 name: display_name(&t.path),
@@ -203,6 +198,13 @@ pub async fn finetune_info(state: State<'_, AppState>) -> AppResult<FinetuneInfo
         })
     })
     .await
+}
+
+/// How far into the song the head's beats differ from the model's latest ones (none when
+/// they do not, or when the model never analysed it).
+fn corrected_until(p: &Project, track_id: TrackId, head: &Revision) -> AppResult<Option<f64>> {
+    Ok(model_revision(p, track_id, 0)?
+        .and_then(|m| corrected_until_s(&m.beats.times_s, &head.beats.times_s, EDIT_TOLERANCE_S)))
 }
 
 fn display_name(path: &Path) -> String {
@@ -294,22 +296,46 @@ pub fn finetune_start(
             "choose at least one song to learn from",
         ));
     }
+    spawn_job(app, &state, "zerons-finetune", move |project, token| {
+        let event = match run(project, &track_ids, mode, whole_songs, token, &on_event) {
+            Ok(Some(report)) => TrainEvent::Finished { report },
+            Ok(None) => TrainEvent::Cancelled,
+            Err(e) if e.code == "cancelled" => TrainEvent::Cancelled,
+            Err(error) => TrainEvent::Failed { error },
+        };
+        let _ = on_event.send(event);
+    })
+}
+
+/// Runs `work` on its own thread as a cancellable job of the open project (`cancel_job`
+/// stops it) and returns the job id at once.
+fn spawn_job(
+    app: AppHandle,
+    state: &State<'_, AppState>,
+    thread_name: &str,
+    work: impl FnOnce(&Project, &CancelToken) + Send + 'static,
+) -> AppResult<u64> {
     let project = state.project()?;
     let (job_id, token) = state.start_job();
     std::thread::Builder::new()
-        .name("zerons-finetune".into())
+        .name(thread_name.into())
         .spawn(move || {
-            let event = match run(&project, &track_ids, mode, whole_songs, &token, &on_event) {
-                Ok(Some(report)) => TrainEvent::Finished { report },
-                Ok(None) => TrainEvent::Cancelled,
-                Err(e) if e.code == "cancelled" => TrainEvent::Cancelled,
-                Err(error) => TrainEvent::Failed { error },
-            };
-            let _ = on_event.send(event);
+            work(&project, &token);
             app.state::<AppState>().end_job(job_id);
         })
-        .map_err(|e| AppError::internal(format!("cannot start the training thread: {e}")))?;
+        .map_err(|e| AppError::internal(format!("cannot start a background job: {e}")))?;
     Ok(job_id)
+}
+
+/// Sends a re-tracking failure that stopped the whole job.
+fn report_retrack_failure(events: &Channel<RetrackEvent>, result: AppResult<()>) {
+    if let Err(error) = result {
+        let _ = events.send(RetrackEvent::Failed {
+            track_id: -1,
+            name: String::new(),
+            error,
+        });
+    }
 }
 
 fn run(
@@ -337,11 +363,7 @@ fn run(
         let until = if whole_songs {
             None
         } else {
-            let history = p.history(id)?;
-            let model = history.iter().rev().find(|r| r.author == Author::Model);
-            match model.and_then(|m| {
-                corrected_until_s(&m.beats.times_s, &head.beats.times_s, EDIT_TOLERANCE_S)
-            }) {
+            match corrected_until(p, id, &head)? {
                 // Up to the beat after the last correction: what the user has listened to.
                 Some(t) => Some(next_beat_after(&head.beats.times_s, t).unwrap_or(t) + 0.01),
                 None => {
@@ -522,22 +544,10 @@ pub fn use_model(
     choice: UseModel,
     on_event: Channel<RetrackEvent>,
 ) -> AppResult<u64> {
-    let project = state.project()?;
-    let (job_id, token) = state.start_job();
-    std::thread::Builder::new()
-        .name("zerons-retrack".into())
-        .spawn(move || {
-            if let Err(error) = retrack_all(&project, choice.model_id, &token, &on_event) {
-                let _ = on_event.send(RetrackEvent::Failed {
-                    track_id: -1,
-                    name: String::new(),
-                    error,
-                });
-            }
-            app.state::<AppState>().end_job(job_id);
-        })
-        .map_err(|e| AppError::internal(format!("cannot start the re-tracking thread: {e}")))?;
-    Ok(job_id)
+    spawn_job(app, &state, "zerons-retrack", move |project, token| {
+        let result = retrack_all(project, choice.model_id, token, &on_event);
+        report_retrack_failure(&on_event, result);
+    })
 }
 
 fn retrack_all(
@@ -627,34 +637,17 @@ fn retrack_one(
     cancel: &CancelToken,
 ) -> AppResult<(usize, usize, bool)> {
     let settings = p.settings()?;
-    let mut config = AnalyzeConfig::default();
-    if tracks_with_model {
-        config.activation = ActivationKind::Max;
-    }
-    if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
-        dbn.min_bpm = settings.min_bpm;
-        dbn.max_bpm = settings.max_bpm;
-    }
-    let previous = p
-        .history(track_id)?
-        .into_iter()
-        .rev()
-        .find(|r| r.author == Author::Model)
-        .map(|r| r.beats.times_s);
+    let (config, config_json) = analyze_config(&settings, tracks_with_model)?;
+    let previous = model_revision(p, track_id, 0)?.map(|r| r.beats.times_s);
     let analysis = analyze_file(path, &config, Some(model), &mut |_| {}, cancel)?;
-    let config_json = serde_json::to_string(&config)
-        .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
-    let analysis_id = p.add_analysis(
+    let (beats, moved) = store_analysis(
+        p,
         track_id,
-        &NewAnalysis {
-            model_id: settings.active_model_id,
-            config_json: &config_json,
-            curves: &curves_of(&analysis),
-        },
+        &analysis,
+        &config_json,
+        settings.active_model_id,
+        &settings,
     )?;
-    let beats = BeatList::new(analysis.beats_s.clone());
-    let (_, moved) =
-        p.add_model_revision(track_id, analysis_id, &beats, Some(settings.beats_per_bar))?;
     let changed = previous.map_or(beats.len(), |prev| {
         changed_beats(&prev, &beats.times_s, 0.07)
     });
@@ -671,25 +664,12 @@ pub fn retrack(
     track_ids: Vec<TrackId>,
     on_event: Channel<RetrackEvent>,
 ) -> AppResult<u64> {
-    let project = state.project()?;
-    let (job_id, token) = state.start_job();
-    std::thread::Builder::new()
-        .name("zerons-retrack".into())
-        .spawn(move || {
-            let result = base_model(&project).and_then(|(model, _, _)| {
-                let tracks_with_model = project.settings()?.active_model_id.is_some();
-                let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
-                retrack_tracks(&project, only, &model, tracks_with_model, &token, &on_event)
-            });
-            if let Err(error) = result {
-                let _ = on_event.send(RetrackEvent::Failed {
-                    track_id: -1,
-                    name: String::new(),
-                    error,
-                });
-            }
-            app.state::<AppState>().end_job(job_id);
-        })
-        .map_err(|e| AppError::internal(format!("cannot start the re-tracking thread: {e}")))?;
-    Ok(job_id)
+    spawn_job(app, &state, "zerons-retrack", move |project, token| {
+        let result = base_model(project).and_then(|(model, _, _)| {
+            let tracks_with_model = project.settings()?.active_model_id.is_some();
+            let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
+            retrack_tracks(project, only, &model, tracks_with_model, token, &on_event)
+        });
+        report_retrack_failure(&on_event, result);
+    })
 }

@@ -10,7 +10,7 @@ use tauri::{AppHandle, Manager, State};
 use zerons::formats::BeatList;
 use zerons::model::{LoadedModel, bundled_model_dir, load_model};
 use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, CancelToken, analyze_file};
-use zerons::store::{Curve, NewAnalysis, Project, TrackMeta};
+use zerons::store::{Curve, ModelId, NewAnalysis, Project, ProjectSettings, TrackId, TrackMeta};
 use zerons::tracking::Activation;
 use zerons::tracking::TrackerConfig;
 
@@ -188,6 +188,49 @@ pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
     curves
 }
 
+/// The analysis settings of a project: the default stages, the network's curve when the
+/// model decides the beats, the project's tempo range; with their JSON for the store.
+pub fn analyze_config(
+    settings: &ProjectSettings,
+    model_tracks: bool,
+) -> AppResult<(AnalyzeConfig, String)> {
+    let mut config = AnalyzeConfig::default();
+    if model_tracks {
+        config.activation = ActivationKind::Max;
+    }
+    if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
+        dbn.min_bpm = settings.min_bpm;
+        dbn.max_bpm = settings.max_bpm;
+    }
+    let json = serde_json::to_string(&config)
+        .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
+    Ok((config, json))
+}
+
+/// Stores an analysis of `track` (its curves) and its beats as a model revision; returns
+/// the beats and whether the head moved to them (it does not off user beats).
+pub fn store_analysis(
+    project: &Project,
+    track: TrackId,
+    analysis: &Analysis,
+    config_json: &str,
+    model_id: Option<ModelId>,
+    settings: &ProjectSettings,
+) -> AppResult<(BeatList, bool)> {
+    let analysis_id = project.add_analysis(
+        track,
+        &NewAnalysis {
+            model_id,
+            config_json,
+            curves: &curves_of(analysis),
+        },
+    )?;
+    let beats = BeatList::new(analysis.beats_s.clone());
+    let (_, moved) =
+        project.add_model_revision(track, analysis_id, &beats, Some(settings.beats_per_bar))?;
+    Ok((beats, moved))
+}
+
 fn run_job(
     project: &Project,
     path: &Path,
@@ -206,16 +249,7 @@ fn run_job(
         ));
     }
     let settings = project.settings()?;
-    let mut config = AnalyzeConfig::default();
-    if model_tracks {
-        config.activation = ActivationKind::Max;
-    }
-    if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
-        dbn.min_bpm = settings.min_bpm;
-        dbn.max_bpm = settings.max_bpm;
-    }
-    let config_json = serde_json::to_string(&config)
-        .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
+    let (config, config_json) = analyze_config(&settings, model_tracks)?;
     let analysis = analyze_file(
         &path,
         &config,
@@ -236,15 +270,6 @@ fn run_job(
         channels: u32::try_from(analysis.source.channels).unwrap_or(u32::MAX),
     };
     let track = project.add_track(&path, &meta)?;
-    let analysis_id = project.add_analysis(
-        track,
-        &NewAnalysis {
-            model_id: None,
-            config_json: &config_json,
-            curves: &curves_of(&analysis),
-        },
-    )?;
-    let beats = BeatList::new(analysis.beats_s.clone());
-    project.add_model_revision(track, analysis_id, &beats, Some(settings.beats_per_bar))?;
+    let (beats, _) = store_analysis(project, track, &analysis, &config_json, None, &settings)?;
     Ok((track, beats.len(), analysis.tempo_bpm))
 }
