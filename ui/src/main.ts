@@ -8,7 +8,6 @@ import {
   nudgeBeats,
   removeBeats,
   replaceRange,
-  unmatchedBeats,
   setDownbeat,
   stretchBeats,
   type Beats,
@@ -83,10 +82,7 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   onCursor: (t) => {
     $("status-cursor").textContent = t === null ? "" : formatTime(t, 0.001);
   },
-  onChange: () => {
-    updateStatus();
-    if (previousModel) refreshDiff();
-  },
+  onChange: () => updateStatus(),
   onSeek: (t) => void transport.seek(t),
   onLoopRange: (r) => void transport.setLoopRange(r),
 });
@@ -118,31 +114,26 @@ function jumpToSuggestion(step: 1 | -1) {
   updateStatus();
 }
 
-/** The previous analysis of the song, for the diff ghosts (after a re-tracking). */
-let previousModel: Float64Array | null = null;
-
+/** Loads the song's previous analysis, for the diff ghosts (after a re-tracking). */
 async function loadDiff(id: number) {
-  previousModel = null;
+  let prev: Float64Array | null;
   try {
-    const prev = await api.modelBeats(id, 1);
-    if (state.trackId !== id) return;
-    previousModel = prev.revision >= 0 ? prev.times : null;
+    const b = await api.modelBeats(id, 1);
+    prev = b.revision >= 0 ? b.times : null;
   } catch {
-    previousModel = null;
+    prev = null;
   }
-  refreshDiff();
+  if (state.trackId === id) timeline.setPrevious(prev);
 }
 
-function refreshDiff() {
-  timeline.ghosts = previousModel ? unmatchedBeats(previousModel, timeline.beats.times) : null;
-  const added = previousModel ? unmatchedBeats(timeline.beats.times, previousModel).length : 0;
+function renderDiffButton() {
   const n = timeline.ghosts?.length ?? 0;
+  const added = timeline.addedSincePrevious;
   const btn = $("btn-diff");
-  btn.classList.toggle("hidden", !previousModel || (n === 0 && added === 0));
+  btn.classList.toggle("hidden", !timeline.ghosts || (n === 0 && added === 0));
   btn.classList.toggle("off", !timeline.showGhosts);
   btn.textContent = `Δ ${n + added}`;
   btn.title = `vs the previous analysis: ${n} beat(s) moved or removed (dashed), ${added} new or moved here. Click to show/hide.`;
-  timeline.invalidate();
 }
 
 /** Beats inside the ruler range (all beats when there is none). */
@@ -479,6 +470,7 @@ function updateStatus() {
   const span = timeline.view.widthPx / timeline.view.pxPerS;
   $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
   $("zoom").title = "Visible span";
+  renderDiffButton();
   const sgs = timeline.suggestions;
   const sgBtn = $("btn-suggest");
   sgBtn.textContent = sgs.length ? `⚑ ${sgs.length} to check` : "⚑ none";
@@ -850,7 +842,8 @@ $("btn-export").onclick = () => void openExport();
 $("btn-tempo").onclick = () => openTempo();
 $("btn-diff").onclick = () => {
   timeline.showGhosts = !timeline.showGhosts;
-  refreshDiff();
+  renderDiffButton();
+  timeline.invalidate();
 };
 $("tempo-cancel").onclick = () => $("tempo-modal").classList.add("hidden");
 $("tempo-save").onclick = () => void saveTempo("none");

@@ -10,6 +10,7 @@ import {
   globalTempo,
   localTempo,
   suggestRegions,
+  unmatchedBeats,
   type Suggestion,
   hitTestBeat,
   moveBeat,
@@ -152,9 +153,13 @@ export class Timeline {
   follow = true;
   /** Regions where the beats are least trustworthy (recomputed with the beats). */
   suggestions: Suggestion[] = [];
-  /** Positions of the previous analysis that the shown beats no longer have (the diff of a
-   * re-tracking), drawn as ghosts when `showGhosts`. */
+  /** The previous analysis's beats (after a re-tracking), to show what changed. */
+  private previous: Float64Array | null = null;
+  /** Positions of `previous` that the shown beats no longer have, drawn as ghosts when
+   * `showGhosts`; recomputed with the beats. */
   ghosts: Float64Array | null = null;
+  /** Shown beats that `previous` did not have (new or moved here). */
+  addedSincePrevious = 0;
   showGhosts = true;
   /** The suggestion last jumped to (highlighted). */
   currentSuggestion = -1;
@@ -213,7 +218,8 @@ export class Timeline {
     if (top) for (const v of top.minMax) peak = Math.max(peak, Math.abs(v));
     this.waveScale = peak > 1e-6 ? 0.95 / peak : 1;
     this.view = fitView(this.durationS || 1, this.view.widthPx);
-    this.refreshSuggestions();
+    this.previous = null;
+    this.refreshDerived();
     this.invalidate();
     this.events.onChange();
   }
@@ -223,7 +229,20 @@ export class Timeline {
     return this.data?.curves[0] ?? null;
   }
 
-  refreshSuggestions() {
+  /** Sets the previous analysis's beats to diff against (null: none). */
+  setPrevious(times: Float64Array | null) {
+    this.previous = times;
+    this.refreshDerived();
+    this.invalidate();
+    this.events.onChange();
+  }
+
+  /** Suggestions and the diff with the previous analysis: derived from the beats, so
+   * recomputed when they change (not on every view change). */
+  private refreshDerived() {
+    const p = this.previous;
+    this.ghosts = p ? unmatchedBeats(p, this.beats.times) : null;
+    this.addedSincePrevious = p ? unmatchedBeats(this.beats.times, p).length : 0;
     const c = this.confidenceCurve();
     this.suggestions = this.data ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5) : [];
     if (this.currentSuggestion >= this.suggestions.length) this.currentSuggestion = -1;
@@ -233,7 +252,7 @@ export class Timeline {
     this.beats = beats;
     this.beatsPerBar = beatsPerBar;
     for (const i of [...this.selected]) if (i >= beats.times.length) this.selected.delete(i);
-    this.refreshSuggestions();
+    this.refreshDerived();
     this.invalidate();
     this.events.onChange();
   }
