@@ -21,7 +21,7 @@ pub struct OutputInfo {
 }
 
 /// When the first sample of the last rendered buffer reaches the speaker, and where it was
-/// on the music timeline: lets [`Player::heard_position_s`] follow what the user hears
+/// on the music timeline: lets [`Player::state`] follow what the user hears
 /// rather than what was written ahead into the device buffer.
 #[derive(Clone, Copy, Debug)]
 struct Clock {
@@ -130,15 +130,9 @@ impl Player {
         f(&mut lock(&self.shared.mixer))
     }
 
-    /// Where the sound the user hears *now* is on the music timeline (seconds): the
-    /// mixer's position less the device buffer's latency, extrapolated between callbacks.
-    pub fn heard_position_s(&self) -> f64 {
-        let clock = *lock(&self.shared.clock);
-        let m = lock(&self.shared.mixer);
-        heard_position(&m, clock, Instant::now())
-    }
-
-    /// The transport with `position_s` as heard.
+    /// The transport, with `position_s` where the sound the user hears *now* is on the
+    /// music timeline: the mixer's position less the device buffer's latency, extrapolated
+    /// between callbacks.
     pub fn state(&self) -> TransportState {
         let clock = *lock(&self.shared.clock);
         let m = lock(&self.shared.mixer);
