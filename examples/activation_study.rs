@@ -2,7 +2,10 @@
 //! separate and run flux + the network once, then track several activation variants with
 //! the DBN and score them against the reference beats (mir_eval semantics, 5 s trim).
 //!
-//! `cargo run --release --example activation_study -- DEVSET_DIR [MODEL_DIR]`
+//! `cargo run --release --example activation_study -- DEVSET_DIR [MODEL_DIR] [DUMP_DIR]`
+//!
+//! With `DUMP_DIR`, each song's reference and tracked beats per variant are written there as
+//! `NAME.json` (for studies of where two activations disagree, e.g. the app's suggestions).
 //!
 //! Variants: flux; the network's max-combined output as is; the same normalised like the
 //! flux (99th percentile → 1, clamped); with a 1 s detrend first; fusions of flux and the
@@ -28,6 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => bundled_model_dir(None).ok_or("no bundled model")?,
     };
     let model = load_model(&model_dir)?;
+    let dump = args.get(3).map(PathBuf::from);
+    if let Some(d) = &dump {
+        std::fs::create_dir_all(d)?;
+    }
     let config = AnalyzeConfig::default();
     let cancel = CancelToken::new();
     let eval = EvalConfig::default();
@@ -78,6 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_default();
         let group = name.split('-').next().unwrap_or("").to_string();
         let mut line = format!("{name:<40}");
+        let mut tracked = serde_json::Map::new();
+        tracked.insert("reference".into(), serde_json::json!(reference));
         let g = groups.entry(group).or_insert((0, vec![0.0; names.len()]));
         g.0 += 1;
         for (k, v) in variants.into_iter().enumerate() {
@@ -88,6 +97,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sums[k][2] += s.amlt;
             g.1[k] += s.f_measure;
             line += &format!(" {:.3}", s.f_measure);
+            tracked.insert(names[k].into(), serde_json::json!(t.beats_s));
+        }
+        if let Some(d) = &dump {
+            std::fs::write(
+                d.join(format!("{name}.json")),
+                serde_json::Value::Object(tracked).to_string(),
+            )?;
         }
         eprintln!("{line}");
     }

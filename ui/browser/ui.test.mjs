@@ -259,3 +259,54 @@ test("a missing file: the track says so and relinks to the file the user picks",
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("pinch zoom: two fingers on a touch screen and a trackpad pinch (ctrl+wheel)", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  const box = await page.locator("#timeline").boundingBox();
+  const y = box.y + 120;
+  // 10 s across the canvas from 20 s.
+  await page.evaluate(() => {
+    const tl = window.__zerons.timeline;
+    tl.setView({ startS: 20, pxPerS: tl.view.widthPx / 10, widthPx: tl.view.widthPx });
+  });
+  const timeAt = (cx) => page.evaluate((x) => {
+    const tl = window.__zerons.timeline;
+    const r = document.querySelector("#timeline").getBoundingClientRect();
+    return tl.view.startS + (x - r.left) / tl.view.pxPerS;
+  }, cx);
+  const a0 = box.x + box.width * 0.4;
+  const b0 = box.x + box.width * 0.6;
+  const ta = await timeAt(a0);
+  const tb = await timeAt(b0);
+  // Real touch input through the DevTools protocol: the fingers spread to 0.2 and 0.8.
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, pts) =>
+    cdp.send("Input.dispatchTouchEvent", { type, touchPoints: pts.map((x, id) => ({ x, y, id })) });
+  await touch("touchStart", [a0, b0]);
+  for (let k = 1; k <= 5; k++) {
+    const s = k / 5;
+    await touch("touchMove", [a0 - s * box.width * 0.2, b0 + s * box.width * 0.2]);
+  }
+  const a1 = box.x + box.width * 0.2;
+  const b1 = box.x + box.width * 0.8;
+  const pinched = await page.evaluate(() => window.__zerons.timeline.view);
+  await touch("touchEnd", []);
+  // 3× zoom, and the times that were under the fingers are under them still.
+  assert.ok(Math.abs(pinched.pxPerS / (box.width / 10) - 3) < 0.02, `zoom ${pinched.pxPerS}`);
+  assert.ok(Math.abs((await timeAt(a1)) - ta) < 0.01);
+  assert.ok(Math.abs((await timeAt(b1)) - tb) < 0.01);
+  // A trackpad pinch out arrives as ctrl+wheel: it zooms around the pointer.
+  const before = await page.evaluate(() => window.__zerons.timeline.view.pxPerS);
+  const cx = box.x + box.width * 0.5;
+  const tc = await timeAt(cx);
+  await page.mouse.move(cx, y);
+  await page.keyboard.down("Control");
+  await page.mouse.wheel(0, 40);
+  await page.keyboard.up("Control");
+  await page.waitForFunction((p) => window.__zerons.timeline.view.pxPerS < p, before);
+  assert.ok(Math.abs((await timeAt(cx)) - tc) < 0.01);
+  await page.screenshot({ path: path.join(shots, "mock-11-pinched.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

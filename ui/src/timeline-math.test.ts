@@ -26,6 +26,7 @@ import {
   visibleBeats,
   xToTime,
   zoomAt,
+  pinchView,
   zoomLimits,
   type Beats,
   type Viewport,
@@ -52,6 +53,31 @@ describe("time <-> pixel", () => {
     const out = zoomAt(view, 1e-9, 300, 60, limits);
     expect(out.pxPerS).toBeCloseTo(limits.minPxPerS, 9);
     expect(out.startS).toBe(0);
+  });
+
+  it("pinches: the times under both fingers stay under them", () => {
+    const limits = zoomLimits(60, 1000, 62.5);
+    // view: 100 px/s from 10 s. Fingers at 300 and 500 px (13 s and 15 s) spread to 200 and 800.
+    const z = pinchView(view, [300, 500], [200, 800], 60, limits);
+    expect(z.pxPerS).toBeCloseTo(300, 9);
+    expect(xToTime(z, 200)).toBeCloseTo(13, 9);
+    expect(xToTime(z, 800)).toBeCloseTo(15, 9);
+    // Finger order does not matter.
+    const swapped = pinchView(view, [500, 300], [800, 200], 60, limits);
+    expect(swapped.pxPerS).toBeCloseTo(300, 9);
+    expect(swapped.startS).toBeCloseTo(z.startS, 9);
+    // Both fingers moving together scroll without zooming.
+    const pan = pinchView(view, [300, 500], [200, 400], 60, limits);
+    expect(pan.pxPerS).toBeCloseTo(100, 9);
+    expect(xToTime(pan, 200)).toBeCloseTo(13, 9);
+    // Pinching in past the whole song stops at the fit-to-width zoom and stays in the song.
+    const out = pinchView(view, [100, 900], [499, 501], 60, limits);
+    expect(out.pxPerS).toBeCloseTo(limits.minPxPerS, 9);
+    expect(out.startS).toBe(0);
+    // Fingers too close to measure a span: midpoint scroll only.
+    const close = pinchView(view, [400, 410], [300, 312], 60, limits);
+    expect(close.pxPerS).toBe(100);
+    expect(xToTime(close, 306)).toBeCloseTo(xToTime(view, 405), 9);
   });
 
   it("clamps scrolling to the song", () => {

@@ -58,6 +58,37 @@ export function zoomAt(
   return clampView({ ...v, pxPerS, startS: t - anchorX / pxPerS }, durationS);
 }
 
+/**
+ * A two-finger pinch on the timeline: the times under the two fingers when the gesture began
+ * (`startX`, in `start`'s view) stay under the fingers where they are now (`nowX`), so one
+ * gesture zooms and scrolls at once, as a map does. Fingers that started closer than
+ * `minSpanPx` only scroll with their midpoint. The zoom is kept within `limits`.
+ */
+export function pinchView(
+  start: Viewport,
+  startX: [number, number],
+  nowX: [number, number],
+  durationS: number,
+  limits: ZoomLimits,
+  minSpanPx = 24,
+): Viewport {
+  const [a0, b0] = startX[0] <= startX[1] ? startX : [startX[1], startX[0]];
+  const [a1, b1] = startX[0] <= startX[1] ? nowX : [nowX[1], nowX[0]];
+  const ta = xToTime(start, a0);
+  const tb = xToTime(start, b0);
+  if (b0 - a0 < minSpanPx) {
+    const mid0 = 0.5 * (a0 + b0);
+    const mid1 = 0.5 * (a1 + b1);
+    return clampView({ ...start, startS: xToTime(start, mid0) - mid1 / start.pxPerS }, durationS);
+  }
+  const span = Math.max(b1 - a1, 1); // fingers pinched together (or crossed): zoom out fully
+  const pxPerS = Math.min(Math.max(span / (tb - ta), limits.minPxPerS), limits.maxPxPerS);
+  // Clamped zoom: keep the midpoint's time under the fingers' midpoint.
+  const tMid = 0.5 * (ta + tb);
+  const xMid = 0.5 * (a1 + b1);
+  return clampView({ ...start, pxPerS, startS: tMid - xMid / pxPerS }, durationS);
+}
+
 /** Scrolls by `dxPx` pixels (positive: later in the song). */
 export function scrollBy(v: Viewport, dxPx: number, durationS: number): Viewport {
   return clampView({ ...v, startS: v.startS + dxPx / v.pxPerS }, durationS);

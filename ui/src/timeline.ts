@@ -22,6 +22,7 @@ import {
   visibleBeats,
   xToTime,
   zoomAt,
+  pinchView,
   zoomLimits,
   type Beats,
   type Viewport,
@@ -112,6 +113,12 @@ export interface TimelineEvents {
   onLoopRange?(range: [number, number] | null): void;
 }
 
+/** WebKit's non-standard trackpad `GestureEvent` (Safari; not in the DOM typings). */
+interface GestureLike extends UIEvent {
+  scale: number;
+  clientX: number;
+}
+
 interface DragBeat {
   kind: "beat";
   index: number;
@@ -164,6 +171,8 @@ export class Timeline {
   /** The suggestion last jumped to (highlighted). */
   currentSuggestion = -1;
   private drag: DragBeat | DragPan | DragRuler | null = null;
+  private pinch: { view: Viewport; x: [number, number] } | null = null;
+  private gesture: { view: Viewport; x: number } | null = null;
   private frame = 0;
   private waveScale = 1;
 
@@ -185,6 +194,14 @@ export class Timeline {
     });
     canvas.addEventListener("contextmenu", (e) => this.onContext(e));
     canvas.addEventListener("wheel", (e) => this.onWheel(e), { passive: false });
+    // Pinch zoom: two fingers on a touch screen (touch events), and WebKit's trackpad gesture
+    // events where the platform sends them (trackpad pinches elsewhere arrive as ctrl+wheel).
+    canvas.addEventListener("touchstart", (e) => this.onTouch(e), { passive: false });
+    canvas.addEventListener("touchmove", (e) => this.onTouch(e), { passive: false });
+    canvas.addEventListener("touchend", (e) => this.onTouch(e), { passive: false });
+    canvas.addEventListener("touchcancel", (e) => this.onTouch(e), { passive: false });
+    canvas.addEventListener("gesturestart", (e) => this.onGesture(e as GestureLike, true), { passive: false });
+    canvas.addEventListener("gesturechange", (e) => this.onGesture(e as GestureLike, false), { passive: false });
     // Shape every glyph the ruler and labels use once, so that font fallback lookups
     // (hundreds of ms in some WebKit/Chromium builds) never land in an interactive redraw.
     for (const font of [MONO_11, MONO_10, SANS_10]) {
@@ -460,11 +477,44 @@ export class Timeline {
     const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? this.view.widthPx : 1;
     const dx = e.deltaX * unit;
     const dy = e.deltaY * unit;
-    if (e.shiftKey || Math.abs(dx) > Math.abs(dy)) {
+    if (e.ctrlKey && !e.shiftKey) {
+      // A trackpad pinch (Chromium and WebKitGTK send it as ctrl+wheel with small deltas).
+      this.zoomBy(Math.exp(-dy * 0.01), this.localX(e));
+    } else if (e.shiftKey || Math.abs(dx) > Math.abs(dy)) {
       this.scroll(e.shiftKey ? dy || dx : dx);
     } else {
       this.zoomBy(Math.exp(-dy * 0.0025), this.localX(e));
     }
+  }
+
+  /** Two-finger pinch/pan on a touch screen; one finger is left to the mouse emulation. */
+  private onTouch(e: TouchEvent) {
+    if (!this.data) return;
+    const rect = this.canvas.getBoundingClientRect();
+    if (e.touches.length !== 2) {
+      this.pinch = null;
+      return;
+    }
+    e.preventDefault();
+    const xs: [number, number] = [e.touches[0].clientX - rect.left, e.touches[1].clientX - rect.left];
+    if (!this.pinch || e.type === "touchstart") {
+      this.pinch = { view: { ...this.view }, x: xs };
+      return;
+    }
+    this.setView(pinchView(this.pinch.view, this.pinch.x, xs, this.durationS, this.limits));
+  }
+
+  /** WebKit's trackpad gesture events: `scale` is relative to the gesture's start. */
+  private onGesture(e: GestureLike, start: boolean) {
+    if (!this.data) return;
+    e.preventDefault();
+    const x = e.clientX - this.canvas.getBoundingClientRect().left;
+    if (start || !this.gesture) {
+      this.gesture = { view: { ...this.view }, x };
+      return;
+    }
+    const v = this.gesture.view;
+    this.setView(zoomAt(v, e.scale, this.gesture.x, this.durationS, this.limits));
   }
 
   // ---- drawing ----------------------------------------------------------------------------
