@@ -14,7 +14,8 @@ command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 dpkg -s libasound2-dev >/dev/null 2>&1 || need_apt+=(libasound2-dev)
 # The desktop app (src-tauri: WebKitGTK) and its tests: headless Chromium for the UI with
 # mocked IPC; Xvfb + WebKitWebDriver for the end-to-end test of the real app.
-for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver; do
+# Mesa's lavapipe: a Vulkan device on the CPU, for the test of the `wgpu` (GPU) backend.
+for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver mesa-vulkan-drivers; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -36,3 +37,8 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 cargo --version
+# Fuzzing the importers (scripts/fuzz.sh, a short run in scripts/test.sh): nightly + cargo-fuzz.
+if command -v rustup >/dev/null 2>&1 && ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal
+fi
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked

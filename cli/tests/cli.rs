@@ -365,3 +365,86 @@ fn a_project_is_scriptable_from_the_cli() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// `--continue-from`: the checked beats are kept exactly and the rest follows their tempo.
+/// The "checked" beats here count the demo in half time (every other beat of the tracker's
+/// own, 60 BPM, as a user may): unguided the tracker is at 120 BPM; guided (tempo range
+/// ±30 % around 60) it must go on in half time, on the song's beats.
+#[test]
+fn analyze_continues_checked_beats() {
+    let parse = |out: std::process::Output| -> Vec<f64> {
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect()
+    };
+    let plain = parse(run_ok(zerons().arg("analyze").arg(demo())));
+    let checked: Vec<f64> = plain
+        .iter()
+        .step_by(2)
+        .copied()
+        .filter(|t| *t < 10.0)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checked.csv");
+    let text: String = checked.iter().map(|t| format!("{t:.3}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let guided = parse(run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg("--continue-from")
+            .arg(&file)
+            .args(["--until", "10"]),
+    ));
+    assert!(
+        guided[..checked.len()]
+            .iter()
+            .zip(&checked)
+            .all(|(g, c)| (g - c).abs() < 1e-3),
+        "checked beats kept: {guided:?}"
+    );
+    let rest: Vec<f64> = guided.iter().copied().filter(|t| *t > 10.0).collect();
+    assert!(rest.len() >= 15, "{rest:?}");
+    let median = |v: &[f64]| {
+        let mut d: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
+        d.sort_by(f64::total_cmp);
+        d[d.len() / 2]
+    };
+    let (half_time, full) = (median(&rest), median(&plain));
+    assert!(
+        (half_time / full - 2.0).abs() < 0.1,
+        "half time goes on: {half_time} s vs {full} s"
+    );
+    // On the song's beats, but for at most two while the decoder moves to the stronger of
+    // the two half-time phases (this metal excerpt's backbeat): the tempo is the user's, the
+    // phase only where the music does not clearly say otherwise.
+    let off_grid: Vec<f64> = rest
+        .iter()
+        .copied()
+        .filter(|t| plain.iter().all(|p| (p - t).abs() >= 0.07))
+        .collect();
+    assert!(off_grid.len() <= 2, "off the song's beats: {off_grid:?}");
+    // Bad uses are clear errors.
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .arg(demo())
+        .arg("--continue-from")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one audio file"));
+    let missing = dir.path().join("nope.csv");
+    let out = zerons()
+        .arg("analyze")
+        .arg(demo())
+        .arg("--continue-from")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.csv"));
+}

@@ -8,11 +8,13 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, State};
 use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
-use zerons::formats::{BeatFormat, ExportMeta, Meter, write_beats_file};
+use zerons::formats::{BeatFormat, BeatList, ExportMeta, Meter, write_beats_file};
 use zerons::pipeline::median_tempo_bpm;
 use zerons::store::{
     Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
 };
+use zerons::tracking::Activation;
+use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -349,6 +351,72 @@ pub async fn model_beats(
             Some(m) => wire::encode_beats(Some(m.id), &m.beats, m.beats_per_bar),
             None => wire::encode_beats(None, &Default::default(), None),
         }))
+    })
+    .await
+}
+
+/// How far into the song the user's beats have been checked: the last time the current
+/// beats differ from the model's latest ones (`null` when they do not).
+#[tauri::command]
+pub async fn corrected_until(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+) -> AppResult<Option<f64>> {
+    let p = state.project()?;
+    blocking(move || match p.head(track_id)? {
+        Some(head) => crate::finetune::corrected_until(&p, track_id, &head),
+        None => Ok(None),
+    })
+    .await
+}
+
+/// The current beats up to `until_s`, then the beats the tracker finds after it when it
+/// continues their tempo and phase (engine `tracking::guide`), on the curve the latest
+/// analysis tracked and with the project's tempo settings; raw bytes (see [`wire`]),
+/// revision -1. Nothing is committed: the UI commits it as an edit (undoable).
+#[tauri::command]
+pub async fn continue_beats(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    until_s: f64,
+) -> AppResult<Response> {
+    let p = state.project()?;
+    blocking(move || {
+        let head = p
+            .head(track_id)?
+            .ok_or_else(|| AppError::bad_request(format!("track {track_id} has no beats")))?;
+        let analysis = p.analyses(track_id)?.last().map(|a| a.id).ok_or_else(|| {
+            AppError::app(
+                "not_analysed",
+                "this song has no analysis to continue the beats with",
+                "Re-track the song (tempo button), then continue.",
+            )
+        })?;
+        let curve = p.curves(analysis)?.into_iter().next().ok_or_else(|| {
+            AppError::app(
+                "not_analysed",
+                "the song's analysis has no activation curve",
+                "Re-track the song (tempo button), then continue.",
+            )
+        })?;
+        let settings = p.settings()?;
+        let (config, _) = crate::jobs::analyze_config(&settings, false)?;
+        let activation = Activation::new(curve.values, curve.fps);
+        let guide = BeatGuide {
+            beats_s: &head.beats.times_s,
+            until_s,
+        };
+        let times = complete_beats(
+            &activation,
+            &config.tracker,
+            &guide,
+            &GuideConfig::default(),
+        )?;
+        Ok(Response::new(wire::encode_beats(
+            None,
+            &BeatList::new(times),
+            head.beats_per_bar,
+        )))
     })
     .await
 }

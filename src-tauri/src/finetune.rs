@@ -202,7 +202,7 @@ pub async fn finetune_info(state: State<'_, AppState>) -> AppResult<FinetuneInfo
 
 /// How far into the song the head's beats differ from the model's latest ones (none when
 /// they do not, or when the model never analysed it).
-fn corrected_until(p: &Project, track_id: TrackId, head: &Revision) -> AppResult<Option<f64>> {
+pub fn corrected_until(p: &Project, track_id: TrackId, head: &Revision) -> AppResult<Option<f64>> {
     Ok(model_revision(p, track_id, 0)?
         .and_then(|m| corrected_until_s(&m.beats.times_s, &head.beats.times_s, EDIT_TOLERANCE_S)))
 }

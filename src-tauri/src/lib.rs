@@ -35,6 +35,8 @@ pub fn run() {
             commands::timeline,
             commands::beats,
             commands::model_beats,
+            commands::corrected_until,
+            commands::continue_beats,
             commands::commit_beats,
             commands::undo,
             commands::redo,

@@ -4,6 +4,9 @@
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
+/// Environment variable that lets [`select_device`] use a software wgpu adapter (tests).
+pub const ALLOW_SOFTWARE_GPU_ENV: &str = "ZERONS_ALLOW_SOFTWARE_GPU";
+
 /// The user's choice of compute device.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -56,7 +59,8 @@ impl SelectedDevice {
 /// requested, or when this build has wgpu and `Auto` found none).
 ///
 /// A software adapter (Mesa lavapipe / llvmpipe: no physical card behind it) counts as no
-/// GPU: it is far slower than the CPU backend.
+/// GPU: it is far slower than the CPU backend. Setting [`ALLOW_SOFTWARE_GPU_ENV`] to `1`
+/// accepts it anyway: that is how the wgpu path is tested on machines without a GPU.
 pub fn select_device(choice: DeviceChoice) -> SelectedDevice {
     let _span = tracing::info_span!("select_device", ?choice).entered();
     if choice == DeviceChoice::Cpu {
@@ -103,6 +107,9 @@ fn probe_gpu() -> Result<(Device, String), String> {
                 .map_err(|e| format!("no wgpu adapter: {e}"))?;
             match device.identity() {
                 Some(id) if id.physical.is_some() => Ok((device, id.name)),
+                Some(id) if std::env::var(ALLOW_SOFTWARE_GPU_ENV).is_ok_and(|v| v == "1") => {
+                    Ok((device, format!("{} (software)", id.name)))
+                }
                 Some(id) => Err(format!(
                     "wgpu adapter '{}' is a software renderer, slower than the CPU backend",
                     id.name

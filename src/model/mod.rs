@@ -45,7 +45,9 @@ mod net;
 pub mod paper;
 mod split;
 
-pub use device::{ComputeDevice, DeviceChoice, SelectedDevice, select_device};
+pub use device::{
+    ALLOW_SOFTWARE_GPU_ENV, ComputeDevice, DeviceChoice, SelectedDevice, select_device,
+};
 pub use infer::{InferConfig, ModelActivations, infer, infer_with_progress};
 pub use io::{
     FeatureSpec, LoadedModel, MANIFEST_FILE, MODEL_ENV, MODEL_FORMAT_VERSION, ModelManifest,

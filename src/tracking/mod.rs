@@ -4,11 +4,13 @@
 //! - [`ellis`]: librosa's dynamic-programming `beat_track` (Ellis 2007).
 //! - [`tempo`]: librosa's global tempo estimate (autocorrelation tempogram).
 //! - [`peaks`]: greedy peak picking (librosa `peak_pick` semantics).
+//! - [`guide`]: tracking that continues the beats a user has checked (tempo and phase).
 //!
 //! [`TrackerConfig`] / [`Tracker`] pick one of the three by name for the pipeline.
 
 pub mod dbn;
 pub mod ellis;
+pub mod guide;
 pub mod peaks;
 pub mod tempo;
 

@@ -107,6 +107,9 @@
       // The analysis before the latest one put beat 10 0.2 s later (a re-tracking moved it).
       case "model_beats": return args.back === 1 ? beats(0, beatTimes.map((t, i) => (i === 10 ? t + 0.2 : t))) : beats(1);
       case "commit_beats": rev += 1; return track();
+      case "corrected_until": return window.__MOCK_UNTIL__ === undefined ? 10.0 : window.__MOCK_UNTIL__;
+      // The continuation: the checked beats, then the grid half a beat later (an off-beat fixed).
+      case "continue_beats": return beats(-1, beatTimes.map((t) => (t > args.untilS ? t + period / 2 : t)));
       case "undo": rev = Math.max(1, rev - 1); return track();
       case "redo": return track();
       case "export_formats": return [

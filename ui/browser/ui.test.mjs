@@ -310,3 +310,35 @@ test("pinch zoom: two fingers on a touch screen and a trackpad pinch (ctrl+wheel
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("continue my beats: the checked start stays, the rest follows its phase; nothing to continue says so", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  const before = await page.evaluate(() => Array.from(window.__zerons.beatTimes()));
+  await page.locator("#btn-continue").click();
+  await page.waitForFunction(() => window.__MOCK_CALLS__.includes("commit_beats"));
+  const after = await page.evaluate(() => Array.from(window.__zerons.beatTimes()));
+  const period = before[2] - before[1];
+  // Up to the checked 10 s: unchanged; after it: the continuation (half a beat later).
+  assert.deepEqual(after.filter((t) => t <= 10), before.filter((t) => t <= 10));
+  const rest = after.filter((t) => t > 10);
+  assert.ok(rest.length > 20);
+  for (const t of rest) {
+    const d = Math.min(...before.map((b) => Math.abs(b + period / 2 - t)));
+    assert.ok(d < 1e-6, `beat ${t} is on the continued grid`);
+  }
+  await page.waitForSelector("#toasts .toast.info");
+  assert.match(await page.locator("#toasts .toast.info").last().textContent(), /tempo and phase of yours/);
+  // The key does the same; with nothing corrected it explains what to do first.
+  await page.evaluate(() => {
+    window.__MOCK_UNTIL__ = null;
+    document.querySelectorAll("#toasts .toast").forEach((t) => t.remove());
+  });
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("c");
+  await page.waitForSelector("#toasts .toast.info");
+  assert.match(await page.locator("#toasts .toast.info").textContent(), /Correct the first beats/);
+  await page.screenshot({ path: path.join(shots, "mock-12-continued.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -177,6 +177,30 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     await driver.wait(async () => storeHead().author === "model", 10_000);
   });
 
+  await t.test("continue my beats: the dragged beat is the last correction; the rest is re-tracked from it", async () => {
+    await driver.findElement(By.id("btn-redo")).click();
+    await driver.wait(async () => storeHead().author === "user", 10_000);
+    const corrected = storeHead();
+    await js("document.querySelectorAll('#toasts .toast').forEach((t) => t.remove())");
+    await driver.findElement(By.id("btn-continue")).click();
+    await driver.wait(async () => (await js("return document.querySelectorAll('#toasts .toast').length")) > 0, 30_000);
+    const toast = await js("const t = document.querySelector('#toasts .toast'); return { cls: t.className, text: t.textContent };");
+    assert.match(toast.cls, /info/, `no error: ${toast.text}`);
+    assert.match(toast.text, /already follow your corrections|tempo and phase of yours/);
+    assert.equal(await idle(), true);
+    const head = storeHead();
+    // The beats up to the correction are the user's, exactly.
+    for (let i = 0; i <= k; i++) assert.ok(Math.abs(head.times[i] - corrected.times[i]) < 1e-9, `beat ${i} kept`);
+    if (/tempo and phase of yours/.test(toast.text)) {
+      assert.match(head.note, /continued the beats checked up to/);
+      await driver.findElement(By.id("btn-undo")).click();
+      await driver.wait(async () => storeHead().id === corrected.id, 10_000);
+    }
+    await shot("04b-continued");
+    await driver.findElement(By.id("btn-undo")).click();
+    await driver.wait(async () => storeHead().author === "model", 10_000);
+  });
+
   await t.test("export CSV and JAMS", async () => {
     await js("window.__zerons.timeline.fit()");
     await driver.findElement(By.id("btn-export")).click();

@@ -214,6 +214,12 @@ export const api = {
   async modelBeats(trackId: number, back = 0) {
     return parseBeats(await invoke<ArrayBuffer>("model_beats", { trackId, back }));
   },
+  /** How far the current beats have been checked (last difference from the model's), or null. */
+  correctedUntil: (trackId: number) => invoke<number | null>("corrected_until", { trackId }),
+  /** The beats up to `untilS`, then the tracker's continuation of their tempo and phase (not committed). */
+  async continueBeats(trackId: number, untilS: number) {
+    return parseBeats(await invoke<ArrayBuffer>("continue_beats", { trackId, untilS }));
+  },
   commitBeats(trackId: number, beats: Beats, baseRevision: number, beatsPerBar: number, note: string) {
     return invoke<TrackView>("commit_beats", encodeBeats(beats, baseRevision, beatsPerBar), {
       headers: { "x-zerons-track": String(trackId), "x-zerons-note": encodeURIComponent(note) },

@@ -273,7 +273,7 @@ export class LearnPanel {
         li.append(
           b,
           ` — ${e.n_beats} beats, ${e.changed} changed` +
-            (e.head_moved ? " (shown now)" : " (your corrected beats stay in front; the new beats are in the history)"),
+            (e.head_moved ? " (shown now)" : " (your corrected beats stay in front; open the song and press Continue → (C) to re-track after them)"),
         );
         ul.append(li);
         $("learn-status").textContent = `Re-tracked ${e.index + 1}/${e.total}…`;

@@ -10,6 +10,7 @@ import {
   replaceRange,
   setDownbeat,
   stretchBeats,
+  unmatchedBeats,
   type Beats,
 } from "./timeline-math";
 import { Transport } from "./transport";
@@ -162,6 +163,32 @@ async function replaceWithModel() {
   }
   const next = replaceRange(timeline.beats, model.times, r[0], r[1], state.beatsPerBar);
   commitEdit(next, `model beats from ${r[0].toFixed(2)} s to ${r[1].toFixed(2)} s`);
+}
+
+/**
+ * "Continue my beats": the beats the user has checked (up to the last one that differs from
+ * the model's) stay; the rest of the song is re-tracked following their tempo and phase.
+ */
+async function continueFromCorrections() {
+  const trackId = state.trackId;
+  if (trackId === null) return;
+  const until = await guard(api.correctedUntil(trackId));
+  if (until === undefined) return;
+  if (until === null) {
+    toast("Correct the first beats of the song (add, move, delete or tap), then continue: the rest follows their tempo and phase.", "info");
+    return;
+  }
+  const cont = await guard(api.continueBeats(trackId, until));
+  if (!cont || state.trackId !== trackId) return;
+  const before = timeline.beats.times;
+  const next = replaceRange(timeline.beats, cont.times, until + 1e-6, Number.POSITIVE_INFINITY, state.beatsPerBar);
+  const changed = unmatchedBeats(next.times, before).length + unmatchedBeats(before, next.times).length;
+  if (changed === 0) {
+    toast(`The beats after ${formatTime(until, 0.1)} already follow your corrections.`, "info");
+    return;
+  }
+  commitEdit(next, `continued the beats checked up to ${until.toFixed(2)} s`);
+  toast(`Beats after ${formatTime(until, 0.1)} re-tracked at the tempo and phase of yours (${changed} changed). Ctrl+Z undoes it.`, "info");
 }
 
 /** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
@@ -611,6 +638,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["A", "Select the beats in the ruler range (all without one)"],
       ["Alt+← / →", "Stretch the selection (last beat by a frame; Shift: ten)"],
       ["M", "Replace the ruler range with the model's beats"],
+      ["C", "Continue my beats: re-track the rest of the song at the tempo and phase of the beats I corrected"],
       ["S", "Snap to activation peak on/off"],
     ],
   ],
@@ -760,6 +788,10 @@ document.addEventListener("keydown", (e) => {
     case "M":
       void replaceWithModel();
       break;
+    case "c":
+    case "C":
+      void continueFromCorrections();
+      break;
     case " ":
       e.preventDefault();
       void transport.toggle();
@@ -850,6 +882,7 @@ $("tempo-save").onclick = () => void saveTempo("none");
 $("tempo-one").onclick = () => void saveTempo("one");
 $("tempo-all").onclick = () => void saveTempo("all");
 $("btn-suggest").onclick = () => jumpToSuggestion(1);
+$("btn-continue").onclick = () => void continueFromCorrections();
 $("btn-learn").onclick = () => void learn.open();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");

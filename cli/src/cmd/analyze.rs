@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use zerons::formats::{BeatFormat, BeatList, ExportMeta, write_beats_file};
-use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file};
+use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_file};
+use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, median_tempo_bpm};
 use zerons::tracking::TrackerConfig;
+use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 
 use crate::device::bundled_model;
 use crate::progress::{FilesBar, ctrl_c_token};
@@ -121,6 +122,14 @@ pub struct AnalyzeArgs {
     /// Analyse the decodable part of truncated files instead of refusing them.
     #[arg(long)]
     allow_truncated: bool,
+    /// Beats you have already checked for the start of the song (any importable format): they
+    /// are kept as they are, and the tracker continues their tempo and phase through the rest
+    /// (the tempo range becomes theirs ±30 %). One input only.
+    #[arg(long, value_name = "BEATS")]
+    continue_from: Option<PathBuf>,
+    /// End of the checked part of `--continue-from` (s); default: its last beat.
+    #[arg(long, value_name = "SECONDS", requires = "continue_from")]
+    until: Option<f64>,
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
@@ -143,6 +152,22 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         Some(path) => Some(load_model(path, args.device)?),
         None => None,
     };
+    let checked = match &args.continue_from {
+        Some(path) => {
+            if args.inputs.len() != 1 {
+                bail!("--continue-from takes one audio file (its beats belong to one song)");
+            }
+            let beats = read_beats(path)
+                .with_context(|| format!("reading the checked beats {}", path.display()))?;
+            let until = match args.until {
+                Some(u) if u.is_finite() && u >= 0.0 => u,
+                Some(u) => bail!("--until must be a time ≥ 0 s (got {u})"),
+                None => beats.times_s.last().copied().unwrap_or(0.0),
+            };
+            Some((beats.times_s, until))
+        }
+        None => None,
+    };
     let cancel = ctrl_c_token();
     let bar = FilesBar::new(args.inputs.len());
     let mut failures = 0usize;
@@ -157,7 +182,10 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             &mut |p| bar.update(index, &name, p),
             &cancel,
         );
-        let analysis = match result {
+        let analysis = match result.and_then(|a| match &checked {
+            Some((beats_s, until_s)) => continue_beats(a, &config, beats_s, *until_s),
+            None => Ok(a),
+        }) {
             Ok(a) => a,
             Err(zerons::Error::Cancelled) => {
                 bar.finish();
@@ -212,6 +240,25 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The analysis with its beats replaced by `beats_s` up to `until_s` and the guided
+/// continuation after it ([`complete_beats`]).
+fn continue_beats(
+    mut analysis: Analysis,
+    config: &AnalyzeConfig,
+    beats_s: &[f64],
+    until_s: f64,
+) -> zerons::Result<Analysis> {
+    let guide = BeatGuide { beats_s, until_s };
+    analysis.beats_s = complete_beats(
+        &analysis.activation,
+        &config.tracker,
+        &guide,
+        &GuideConfig::default(),
+    )?;
+    analysis.tempo_bpm = median_tempo_bpm(&analysis.beats_s);
+    Ok(analysis)
 }
 
 fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {

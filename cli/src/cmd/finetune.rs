@@ -12,6 +12,7 @@ use zerons::eval::{EvalConfig, evaluate};
 use zerons::formats::read_beats;
 use zerons::model::save_model;
 use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
+use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, changed_beats, finetune};
 
 use crate::device::{DeviceArg, load_model, resolve_model};
@@ -253,6 +254,27 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             line += &format!(
                 "; after {:.1} s (not annotated): F {:.3} → {:.3}, CMLt {:.3} → {:.3}, AMLt {:.3} → {:.3}",
                 end, sb.f_measure, sa.f_measure, sb.cmlt, sa.cmlt, sb.amlt, sa.amlt
+            );
+            // The same, with the decoder continuing the annotated beats (their tempo and
+            // phase), as the app re-tracks a song whose start the user corrected.
+            let checked: Vec<f64> = reference.iter().copied().filter(|b| *b <= end).collect();
+            let guide = BeatGuide {
+                beats_s: &checked,
+                until_s: end,
+            };
+            let guided = |a: &zerons::pipeline::Analysis| {
+                complete_beats(
+                    &a.activation,
+                    &analyze.tracker,
+                    &guide,
+                    &GuideConfig::default(),
+                )
+            };
+            let gb = evaluate(&rest_ref, &rest(&guided(&old)?), &eval_cfg)?;
+            let ga = evaluate(&rest_ref, &rest(&guided(&new)?), &eval_cfg)?;
+            line += &format!(
+                "; continuing the annotated beats: F {:.3} → {:.3}, CMLt {:.3} → {:.3}",
+                gb.f_measure, ga.f_measure, gb.cmlt, ga.cmlt
             );
         }
         println!("{line}");
