@@ -291,6 +291,7 @@ pub async fn timeline(state: State<'_, AppState>, track_id: TrackId) -> AppResul
     if let Some(bytes) = state.cached_timeline(track_id, analysis_id) {
         return Ok(Response::new(Vec::clone(&bytes)));
     }
+    let decodes = state.decodes();
     let bytes = blocking(move || {
         let curves = if analysis_id >= 0 {
             p.curves(analysis_id)?
@@ -298,7 +299,11 @@ pub async fn timeline(state: State<'_, AppState>, track_id: TrackId) -> AppResul
             Vec::new()
         };
         // A missing or changed file still shows its beats and curves, without waveform.
-        let peaks = decode_file(&track.path, &DecodeConfig::default())
+        // The player loads the same file at the same time: one decode for both.
+        let peaks = decodes
+            .get(&track.path, || {
+                decode_file(&track.path, &DecodeConfig::default())
+            })
             .ok()
             .and_then(|d| peak_pyramid(&d.signal, &PeakConfig::default()).ok());
         Ok(Arc::new(wire::encode_timeline(

@@ -11,6 +11,7 @@
 //! Invariant: no command does blocking work (SQLite, decoding, DSP) on the main thread.
 
 pub mod commands;
+pub mod decode_share;
 pub mod dialogs;
 pub mod error;
 pub mod finetune;

@@ -76,9 +76,12 @@ pub async fn playback_load(
 ) -> AppResult<PlaybackView> {
     let p = state.project()?;
     let slot = state.playback();
+    let decodes = state.decodes();
     blocking(move || {
         let track = p.track(track_id)?;
-        let decoded = decode_file(&track.path, &DecodeConfig::default())?;
+        let decoded = decodes.get(&track.path, || {
+            decode_file(&track.path, &DecodeConfig::default())
+        })?;
         let head = p.head(track_id)?;
         let rate_hz = {
             let mut s = slot.lock();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use zerons::pipeline::CancelToken;
 use zerons::store::{Project, TrackId};
 
+use crate::decode_share::DecodeShare;
 use crate::error::{AppError, AppResult};
 use crate::playback::PlaybackSlot;
 
@@ -29,9 +30,16 @@ pub struct AppState {
     retired: Mutex<Vec<Arc<Project>>>,
     /// The audio player (opened on first use) and the track it holds.
     playback: Arc<PlaybackSlot>,
+    /// Decodes shared by the waveform and the player when a song is selected.
+    decodes: Arc<DecodeShare>,
 }
 
 impl AppState {
+    /// Decodes shared between concurrent readers of a file.
+    pub fn decodes(&self) -> Arc<DecodeShare> {
+        self.decodes.clone()
+    }
+
     /// The open project, or `no_project`.
     pub fn project(&self) -> AppResult<Arc<Project>> {
         self.project
