@@ -8,7 +8,7 @@ use zerons::Error;
 use zerons::formats::BeatList;
 use zerons::store::{
     Author, Curve, Model, NewAnalysis, NewRevision, OpenOptions, Project, ProjectSettings,
-    RunStatus, SCHEMA_VERSION, TrackMeta, TrackStatus,
+    RunStatus, SCHEMA_VERSION, TrackMeta, TrackStatus, TrackTempo,
 };
 
 fn meta() -> TrackMeta {
@@ -70,6 +70,22 @@ fn create_open_round_trip() {
     p.set_settings(&settings).unwrap();
     let a = song(dir.path(), "a.wav", b"audio a");
     let t = p.add_track(&a, &meta()).unwrap();
+    // A song with its own tempo range and meter (a waltz among 4/4 songs).
+    let waltz = TrackTempo {
+        min_bpm: 60.0,
+        max_bpm: 100.0,
+        beats_per_bar: 3,
+    };
+    let mut settings = settings;
+    settings.track_tempo.insert(t, waltz);
+    p.set_settings(&settings).unwrap();
+    assert_eq!(settings.tempo_for(Some(t)), waltz);
+    assert_eq!(
+        settings.tempo_for(Some(t + 1)).beats_per_bar,
+        3,
+        "others: the project's"
+    );
+    assert_eq!(settings.tempo_for(None).min_bpm, 80.0);
     let curve = Curve {
         kind: "beat".into(),
         fps: 62.5,
@@ -115,6 +131,21 @@ fn invalid_settings_and_name_are_refused() {
     };
     let e = Project::create(&dir.path().join("x"), "x", &bad).unwrap_err();
     assert_eq!(e.code(), "config");
+    let mut bad_song = ProjectSettings::default();
+    bad_song.track_tempo.insert(
+        7,
+        TrackTempo {
+            min_bpm: 90.0,
+            max_bpm: 90.0,
+            beats_per_bar: 4,
+        },
+    );
+    let e = Project::create(&dir.path().join("x2"), "x", &bad_song).unwrap_err();
+    assert!(e.to_string().contains("track 7"), "{e}");
+    // Settings written before songs had their own tempo still open.
+    let old: ProjectSettings =
+        serde_json::from_str(r#"{"min_bpm": 70, "max_bpm": 140, "beats_per_bar": 4}"#).unwrap();
+    assert!(old.track_tempo.is_empty());
     let e = Project::create(&dir.path().join("y"), " ", &ProjectSettings::default()).unwrap_err();
     assert_eq!(e.code(), "invalid_input");
     let (path, _p) = new_project(dir.path());

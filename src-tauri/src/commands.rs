@@ -12,6 +12,7 @@ use zerons::formats::{BeatFormat, BeatList, ExportMeta, Meter, write_beats_file}
 use zerons::pipeline::median_tempo_bpm;
 use zerons::store::{
     Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
+    TrackTempo,
 };
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -38,23 +39,42 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|_| AppError::internal("a background task stopped without answering"))?
 }
 
-/// Tempo range and meter of the project (what the DBN uses when songs are tracked); the
-/// active model is kept as it is.
+/// Tempo range and meter the DBN uses when songs are tracked: the project's, or with
+/// `track_id` that song's own (`clear_track` removes a song's own and returns it to the
+/// project's). The active model is kept as it is.
 #[tauri::command]
 pub async fn set_project_settings(
     state: State<'_, AppState>,
     min_bpm: f64,
     max_bpm: f64,
     beats_per_bar: u32,
+    track_id: Option<TrackId>,
+    clear_track: Option<bool>,
 ) -> AppResult<ProjectInfo> {
     let p = state.project()?;
     blocking(move || {
-        let settings = ProjectSettings {
-            min_bpm,
-            max_bpm,
-            beats_per_bar,
-            ..p.settings()?
-        };
+        let mut settings = p.settings()?;
+        match track_id {
+            Some(t) if clear_track.unwrap_or(false) => {
+                settings.track_tempo.remove(&t);
+            }
+            Some(t) => {
+                p.track(t)?;
+                settings.track_tempo.insert(
+                    t,
+                    TrackTempo {
+                        min_bpm,
+                        max_bpm,
+                        beats_per_bar,
+                    },
+                );
+            }
+            None => {
+                settings.min_bpm = min_bpm;
+                settings.max_bpm = max_bpm;
+                settings.beats_per_bar = beats_per_bar;
+            }
+        }
         p.set_settings(&settings)?;
         project_info(&p)
     })
@@ -405,7 +425,7 @@ pub async fn continue_beats(
             )
         })?;
         let settings = p.settings()?;
-        let (config, _) = crate::jobs::analyze_config(&settings, false)?;
+        let (config, _) = crate::jobs::analyze_config(&settings, Some(track_id), false)?;
         let activation = Activation::new(curve.values, curve.fps);
         let guide = BeatGuide {
             beats_s: &head.beats.times_s,
@@ -608,7 +628,11 @@ pub async fn export_track(
             .unwrap_or_else(|| format!("track{track_id}"));
         let meter = rev
             .beats_per_bar
-            .or_else(|| p.settings().ok().map(|s| s.beats_per_bar))
+            .or_else(|| {
+                p.settings()
+                    .ok()
+                    .map(|s| s.tempo_for(Some(track_id)).beats_per_bar)
+            })
             .and_then(|n| Meter::new(n, 4).ok());
         let meta = ExportMeta {
             duration_s: Some(track.meta.duration_s),

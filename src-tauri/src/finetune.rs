@@ -637,7 +637,7 @@ fn retrack_one(
     cancel: &CancelToken,
 ) -> AppResult<(usize, usize, bool)> {
     let settings = p.settings()?;
-    let (config, config_json) = analyze_config(&settings, tracks_with_model)?;
+    let (config, config_json) = analyze_config(&settings, Some(track_id), tracks_with_model)?;
     let previous = model_revision(p, track_id, 0)?.map(|r| r.beats.times_s);
     let analysis = analyze_file(path, &config, Some(model), &mut |_| {}, cancel)?;
     let (beats, moved) = store_analysis(

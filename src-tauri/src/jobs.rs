@@ -192,15 +192,17 @@ pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
 /// model decides the beats, the project's tempo range; with their JSON for the store.
 pub fn analyze_config(
     settings: &ProjectSettings,
+    track: Option<TrackId>,
     model_tracks: bool,
 ) -> AppResult<(AnalyzeConfig, String)> {
+    let tempo = settings.tempo_for(track);
     let mut config = AnalyzeConfig::default();
     if model_tracks {
         config.activation = ActivationKind::Max;
     }
     if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
-        dbn.min_bpm = settings.min_bpm;
-        dbn.max_bpm = settings.max_bpm;
+        dbn.min_bpm = tempo.min_bpm;
+        dbn.max_bpm = tempo.max_bpm;
     }
     let json = serde_json::to_string(&config)
         .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
@@ -226,8 +228,12 @@ pub fn store_analysis(
         },
     )?;
     let beats = BeatList::new(analysis.beats_s.clone());
-    let (_, moved) =
-        project.add_model_revision(track, analysis_id, &beats, Some(settings.beats_per_bar))?;
+    let (_, moved) = project.add_model_revision(
+        track,
+        analysis_id,
+        &beats,
+        Some(settings.tempo_for(Some(track)).beats_per_bar),
+    )?;
     Ok((beats, moved))
 }
 
@@ -249,7 +255,7 @@ fn run_job(
         ));
     }
     let settings = project.settings()?;
-    let (config, config_json) = analyze_config(&settings, model_tracks)?;
+    let (config, config_json) = analyze_config(&settings, None, model_tracks)?;
     let analysis = analyze_file(
         &path,
         &config,

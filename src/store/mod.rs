@@ -30,6 +30,7 @@
 
 mod codec;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -71,6 +72,20 @@ pub struct ProjectSettings {
     /// The project's model (a row of `models`) that analyses and re-tracks songs, chosen
     /// after fine-tuning; `None` = the shipped model, with beats from the default activation.
     pub active_model_id: Option<ModelId>,
+    /// Songs with their own tempo range and meter (a waltz or a slow song among others),
+    /// used instead of the project's when they are re-tracked. Absent in older projects.
+    pub track_tempo: BTreeMap<TrackId, TrackTempo>,
+}
+
+/// A song's own tempo range and meter ([`ProjectSettings::track_tempo`]).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct TrackTempo {
+    /// Slowest tempo the tracker considers for this song, BPM.
+    pub min_bpm: f64,
+    /// Fastest tempo the tracker considers for this song, BPM.
+    pub max_bpm: f64,
+    /// Meter numerator of this song.
+    pub beats_per_bar: u32,
 }
 
 impl Default for ProjectSettings {
@@ -80,27 +95,51 @@ impl Default for ProjectSettings {
             max_bpm: 215.0,
             beats_per_bar: 4,
             active_model_id: None,
+            track_tempo: BTreeMap::new(),
         }
     }
 }
 
 impl ProjectSettings {
-    /// [`Error::Config`] unless `0 < min_bpm < max_bpm` and `beats_per_bar >= 1`.
+    /// [`Error::Config`] unless `0 < min_bpm < max_bpm` and `beats_per_bar >= 1`, for the
+    /// project and for every song's own settings.
     pub fn validate(&self) -> Result<()> {
-        if !(self.min_bpm.is_finite() && self.max_bpm.is_finite())
-            || self.min_bpm <= 0.0
-            || self.min_bpm >= self.max_bpm
-        {
-            return Err(Error::Config(format!(
-                "project tempo range must satisfy 0 < min_bpm < max_bpm, got {}..{}",
-                self.min_bpm, self.max_bpm
-            )));
-        }
-        if self.beats_per_bar == 0 {
-            return Err(Error::Config("beats_per_bar must be at least 1".into()));
+        check_tempo("project", self.min_bpm, self.max_bpm, self.beats_per_bar)?;
+        for (track, t) in &self.track_tempo {
+            check_tempo(
+                &format!("track {track}"),
+                t.min_bpm,
+                t.max_bpm,
+                t.beats_per_bar,
+            )?;
         }
         Ok(())
     }
+
+    /// The tempo range and meter `track` is tracked with: its own, else the project's.
+    pub fn tempo_for(&self, track: Option<TrackId>) -> TrackTempo {
+        track
+            .and_then(|t| self.track_tempo.get(&t).copied())
+            .unwrap_or(TrackTempo {
+                min_bpm: self.min_bpm,
+                max_bpm: self.max_bpm,
+                beats_per_bar: self.beats_per_bar,
+            })
+    }
+}
+
+fn check_tempo(whose: &str, min_bpm: f64, max_bpm: f64, beats_per_bar: u32) -> Result<()> {
+    if !(min_bpm.is_finite() && max_bpm.is_finite()) || min_bpm <= 0.0 || min_bpm >= max_bpm {
+        return Err(Error::Config(format!(
+            "{whose} tempo range must satisfy 0 < min_bpm < max_bpm, got {min_bpm}..{max_bpm}"
+        )));
+    }
+    if beats_per_bar == 0 {
+        return Err(Error::Config(format!(
+            "{whose}: beats_per_bar must be at least 1"
+        )));
+    }
+    Ok(())
 }
 
 /// How a [`Project`] is opened.

@@ -54,6 +54,7 @@
     new Float32Array(buf, at, nf).set(curve);
     return buf;
   }
+  const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: {} };
   const beatTimes = Array.from({ length: Math.floor((DUR - 0.3) / period) }, (_, i) => 0.5 + i * period + (i === 37 ? 0.06 : 0));
   function beats(rev, times = beatTimes) {
     const beatTimes_ = times;
@@ -98,7 +99,7 @@
   window.__TAURI_MOCKS__.mockIPC((cmd, args) => {
     window.__MOCK_CALLS__.push(cmd);
     switch (cmd) {
-      case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: 55, max_bpm: 215, beats_per_bar: 4 } };
+      case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "recent_projects": return [];
       case "list_tracks": return [track()];
       case "track_state": return track();
@@ -152,7 +153,11 @@
       case "relink_track": window.__MOCK_MISSING__ = false; window.__MOCK_PATH__ = args.path; return track();
       case "set_project_settings":
         if (!(args.minBpm > 0 && args.minBpm < args.maxBpm)) throw { code: "config", message: "invalid configuration: min_bpm must be below max_bpm", hint: "Check the project settings (tempo range, meter)." };
-        return { path: "/music/demo.zerons", name: "demo", settings: { min_bpm: args.minBpm, max_bpm: args.maxBpm, beats_per_bar: args.beatsPerBar } };
+        if ((args.trackId ?? null) !== null && args.clearTrack) delete settings.track_tempo[args.trackId];
+        else if ((args.trackId ?? null) !== null) settings.track_tempo[args.trackId] = { min_bpm: args.minBpm, max_bpm: args.maxBpm, beats_per_bar: args.beatsPerBar };
+        else Object.assign(settings, { min_bpm: args.minBpm, max_bpm: args.maxBpm, beats_per_bar: args.beatsPerBar });
+        window.__MOCK_SETTINGS__ = settings;
+        return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "retrack": {
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });

@@ -224,6 +224,28 @@ test("tempo range and meter: invalid range is refused, a valid one saves and re-
   assert.match(await page.locator("#tempo-result").textContent(), /demo_groove\.flac: 359 beats, 0 changed/);
   assert.equal(await page.locator("#btn-tempo").textContent(), "100–140 BPM · 3/4");
   await page.screenshot({ path: path.join(shots, "mock-09-tempo.png") });
+  // This song only: its own range, the project's unchanged; unticking hands it back.
+  await page.fill("#tempo-min", "60");
+  await page.fill("#tempo-max", "90");
+  await page.locator("#tempo-only-song").check();
+  assert.match(await page.locator("#tempo-song-name").textContent(), /demo_groove\.flac/);
+  await page.locator("#tempo-save").click();
+  await page.waitForFunction(() => document.getElementById("tempo-result").textContent.includes("for this song"));
+  assert.equal(await page.locator("#btn-tempo").textContent(), "60–90 BPM · 3/4 · this song");
+  let st = await page.evaluate(() => window.__MOCK_SETTINGS__);
+  assert.deepEqual([st.min_bpm, st.max_bpm], [100, 140]);
+  assert.deepEqual(st.track_tempo["1"], { min_bpm: 60, max_bpm: 90, beats_per_bar: 3 });
+  await page.locator("#tempo-cancel").click();
+  await page.locator("#btn-tempo").click();
+  assert.equal(await page.locator("#tempo-only-song").isChecked(), true, "the dialog reopens on the song's own");
+  assert.equal(await page.inputValue("#tempo-min"), "60");
+  await page.locator("#tempo-only-song").uncheck();
+  await page.fill("#tempo-min", "100");
+  await page.fill("#tempo-max", "140");
+  await page.locator("#tempo-save").click();
+  await page.waitForFunction(() => document.getElementById("btn-tempo").textContent === "100–140 BPM · 3/4");
+  st = await page.evaluate(() => window.__MOCK_SETTINGS__);
+  assert.deepEqual(st.track_tempo, {});
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -20,11 +20,26 @@ export function toAppError(e: unknown): AppError {
   return { code: "internal", message: String(e), hint: "" };
 }
 
+export interface TrackTempo {
+  min_bpm: number;
+  max_bpm: number;
+  beats_per_bar: number;
+}
+
 export interface ProjectSettings {
   min_bpm: number;
   max_bpm: number;
   beats_per_bar: number;
   active_model_id?: number | null;
+  /** Songs with their own tempo range and meter, by track id. */
+  track_tempo?: Record<string, TrackTempo>;
+}
+
+/** The tempo range and meter a song is tracked with: its own, else the project's. */
+export function tempoFor(settings: ProjectSettings, trackId: number | null): TrackTempo & { own: boolean } {
+  const own = trackId === null ? undefined : settings.track_tempo?.[String(trackId)];
+  if (own) return { ...own, own: true };
+  return { min_bpm: settings.min_bpm, max_bpm: settings.max_bpm, beats_per_bar: settings.beats_per_bar, own: false };
 }
 
 export interface ProjectInfo {
@@ -238,8 +253,9 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<number>("use_model", { choice: { model_id: modelId }, onEvent: channel });
   },
-  setProjectSettings: (minBpm: number, maxBpm: number, beatsPerBar: number) =>
-    invoke<ProjectInfo>("set_project_settings", { minBpm, maxBpm, beatsPerBar }),
+  /** The project's tempo range and meter, or with `trackId` that song's own (`clearTrack`: back to the project's). */
+  setProjectSettings: (minBpm: number, maxBpm: number, beatsPerBar: number, trackId: number | null = null, clearTrack = false) =>
+    invoke<ProjectInfo>("set_project_settings", { minBpm, maxBpm, beatsPerBar, trackId, clearTrack }),
   retrack(trackIds: number[], onEvent: (e: RetrackEvent) => void) {
     const channel = new Channel<RetrackEvent>();
     channel.onmessage = onEvent;

@@ -1,5 +1,5 @@
 // App shell: project, track list with analysis progress, timeline editing, export, help.
-import { api, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
+import { api, tempoFor, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
 import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
 import {
   addBeat,
@@ -248,11 +248,13 @@ async function history(kind: "undo" | "redo") {
 async function selectTrack(id: number) {
   state.trackId = id;
   renderTracks();
+  renderTempoButton();
   const [data, beats] = await Promise.all([guard(api.timeline(id)), guard(api.beats(id))]);
   if (state.trackId !== id) return;
   state.timeline = data ?? null;
   state.baseRev.set(id, beats?.revision ?? -1);
-  state.beatsPerBar = beats?.beatsPerBar || state.project?.settings.beats_per_bar || 4;
+  state.beatsPerBar =
+    beats?.beatsPerBar || (state.project ? tempoFor(state.project.settings, state.trackId).beats_per_bar : 4);
   timeline.setData(data ?? null, beats ?? { times: new Float64Array(0), positions: null }, state.beatsPerBar);
   renderCurveToggles();
   void transport.load(id);
@@ -575,15 +577,26 @@ async function runExport() {
 // ---- tempo range and meter -------------------------------------------------------------------
 function renderTempoButton() {
   const st = state.project?.settings;
-  $("btn-tempo").textContent = st ? `${Math.round(st.min_bpm)}–${Math.round(st.max_bpm)} BPM · ${st.beats_per_bar}/4` : "";
+  if (!st) {
+    $("btn-tempo").textContent = "";
+    return;
+  }
+  const t = tempoFor(st, state.trackId);
+  $("btn-tempo").textContent = `${Math.round(t.min_bpm)}–${Math.round(t.max_bpm)} BPM · ${t.beats_per_bar}/4${t.own ? " · this song" : ""}`;
+  $("btn-tempo").classList.toggle("own", t.own);
 }
 
 function openTempo() {
   const st = state.project?.settings;
   if (!st) return;
-  $<HTMLInputElement>("tempo-min").value = String(st.min_bpm);
-  $<HTMLInputElement>("tempo-max").value = String(st.max_bpm);
-  $<HTMLInputElement>("tempo-bpb").value = String(st.beats_per_bar);
+  const t = tempoFor(st, state.trackId);
+  $<HTMLInputElement>("tempo-min").value = String(t.min_bpm);
+  $<HTMLInputElement>("tempo-max").value = String(t.max_bpm);
+  $<HTMLInputElement>("tempo-bpb").value = String(t.beats_per_bar);
+  const only = $<HTMLInputElement>("tempo-only-song");
+  only.checked = t.own;
+  only.disabled = state.trackId === null;
+  $("tempo-song-name").textContent = currentTrack()?.name ?? "the selected song";
   $("tempo-result").textContent = "";
   $("tempo-modal").classList.remove("hidden");
 }
@@ -592,16 +605,24 @@ async function saveTempo(scope: "none" | "one" | "all") {
   const min = Number($<HTMLInputElement>("tempo-min").value);
   const max = Number($<HTMLInputElement>("tempo-max").value);
   const bpb = Math.round(Number($<HTMLInputElement>("tempo-bpb").value));
-  const info = await guard(api.setProjectSettings(min, max, bpb));
+  const song = $<HTMLInputElement>("tempo-only-song").checked && state.trackId !== null ? state.trackId : null;
+  const hadOwn = state.project ? tempoFor(state.project.settings, state.trackId).own : false;
+  // Unticking "only this song" hands the song back to the project's settings.
+  const info = await guard(
+    song === null && hadOwn && state.trackId !== null
+      ? api.setProjectSettings(min, max, bpb, state.trackId, true).then(() => api.setProjectSettings(min, max, bpb))
+      : api.setProjectSettings(min, max, bpb, song),
+  );
   if (!info) return;
   state.project = info;
   state.beatsPerBar = bpb;
   renderTempoButton();
   if (scope === "none") {
-    $("tempo-result").textContent = "Saved. Songs added from now on use these settings.";
+    $("tempo-result").textContent =
+      song === null ? "Saved. Songs added from now on use these settings." : "Saved for this song; re-track it to use them.";
     return;
   }
-  const ids = scope === "one" && state.trackId !== null ? [state.trackId] : [];
+  const ids = (scope === "one" || song !== null) && state.trackId !== null ? [state.trackId] : [];
   const lines: string[] = [];
   $("tempo-result").textContent = "Re-tracking…";
   await guard(
