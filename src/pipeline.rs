@@ -171,7 +171,7 @@ pub struct Analysis {
     pub network: Option<Activation>,
     /// Beat times in seconds from the first decoded sample.
     pub beats_s: Vec<f64>,
-    /// Global tempo estimate (median inter-beat interval), if there are ≥ 2 beats.
+    /// Global tempo estimate ([`global_tempo_bpm`]), if there are ≥ 2 beats.
     pub tempo_bpm: Option<f64>,
 }
 
@@ -447,7 +447,7 @@ pub fn track_activation(
 ) -> Result<Analysis> {
     report(progress, Stage::Track);
     let beats_s = Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
-    let tempo_bpm = median_tempo_bpm(&beats_s);
+    let tempo_bpm = global_tempo_bpm(&beats_s);
     report(progress, Stage::Done);
     Ok(Analysis {
         source: SourceInfo {
@@ -466,12 +466,19 @@ pub fn track_activation(
     })
 }
 
-/// Tempo from the median inter-beat interval (robust to a few missed/extra beats).
-pub fn median_tempo_bpm(beats_s: &[f64]) -> Option<f64> {
+/// Global tempo of a beat list: the mean of the inter-beat intervals within ±8 % of their
+/// median (so a few missed or extra beats do not count), in BPM.
+///
+/// Not the median interval itself: tracked beats sit on the activation's frame grid (16 ms at
+/// 62.5 fps), so a steady 120 BPM song alternates 31- and 32-frame intervals and its median
+/// interval reads 121.0 BPM — a number a DJ would see in the track list and in the Rekordbox
+/// and Traktor exports. The mean of the intervals is exact to the grid's resolution over the
+/// whole song.
+pub fn global_tempo_bpm(beats_s: &[f64]) -> Option<f64> {
     let mut ibis: Vec<f64> = beats_s
         .windows(2)
         .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0.0)
+        .filter(|d| *d > 0.0 && d.is_finite())
         .collect();
     if ibis.is_empty() {
         return None;
@@ -483,7 +490,12 @@ pub fn median_tempo_bpm(beats_s: &[f64]) -> Option<f64> {
     } else {
         0.5 * (ibis[n / 2 - 1] + ibis[n / 2])
     };
-    Some(60.0 / median)
+    let near: Vec<f64> = ibis
+        .into_iter()
+        .filter(|d| (d / median - 1.0).abs() <= 0.08)
+        .collect();
+    let mean = near.iter().sum::<f64>() / near.len() as f64;
+    Some(60.0 / mean)
 }
 
 fn report(progress: &mut dyn FnMut(Progress), stage: Stage) {
@@ -498,10 +510,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn median_tempo_of_a_steady_grid() {
+    fn global_tempo_of_a_steady_grid() {
         let beats: Vec<f64> = (0..20).map(|k| 0.25 + k as f64 * 0.5).collect();
-        assert!((median_tempo_bpm(&beats).unwrap() - 120.0).abs() < 1e-9);
-        assert_eq!(median_tempo_bpm(&[1.0]), None);
+        assert!((global_tempo_bpm(&beats).unwrap() - 120.0).abs() < 1e-9);
+        assert_eq!(global_tempo_bpm(&[1.0]), None);
+    }
+
+    /// Regression: beats on a 62.5 fps frame grid (31/32-frame intervals) read 121.0 BPM with
+    /// the median interval; the song is 120 BPM. A missed beat and an extra one do not count.
+    #[test]
+    fn global_tempo_is_not_fooled_by_the_frame_grid() {
+        let fps = 62.5;
+        let mut beats: Vec<f64> = (0..200)
+            .map(|k| ((0.3 + k as f64 * 0.5) * fps).round() / fps)
+            .collect();
+        beats.remove(100);
+        beats.insert(50, beats[50] + 0.2);
+        let bpm = global_tempo_bpm(&beats).unwrap();
+        assert!((bpm - 120.0).abs() < 0.05, "{bpm}");
     }
 
     #[test]

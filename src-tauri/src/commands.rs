@@ -9,7 +9,7 @@ use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, State};
 use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
 use zerons::formats::{BeatFormat, BeatList, ExportMeta, Meter, write_beats_file};
-use zerons::pipeline::median_tempo_bpm;
+use zerons::pipeline::global_tempo_bpm;
 use zerons::store::{
     Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
     TrackTempo,
@@ -162,7 +162,7 @@ fn track_view(p: &Project, t: &Track, check_file: bool) -> AppResult<TrackView> 
         channels: t.meta.channels,
         status,
         head: head.map(revision_view),
-        tempo_bpm: head.and_then(|r| median_tempo_bpm(&r.beats.times_s)),
+        tempo_bpm: head.and_then(|r| global_tempo_bpm(&r.beats.times_s)),
         can_undo: head.is_some_and(|r| r.parent_id.is_some()),
         can_redo: t
             .head
@@ -637,7 +637,7 @@ pub async fn export_track(
         let meta = ExportMeta {
             duration_s: Some(track.meta.duration_s),
             title: stem.clone(),
-            tempo_bpm: median_tempo_bpm(&rev.beats.times_s),
+            tempo_bpm: global_tempo_bpm(&rev.beats.times_s),
             meter,
             audio_path: Some(track.path.clone()),
             sample_rate_hz: Some(track.meta.sample_rate_hz),

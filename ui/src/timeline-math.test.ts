@@ -261,6 +261,10 @@ describe("tempo", () => {
     expect(bpm[4]).toBeCloseTo(150, 6);
     expect(globalTempo(t)).toBeCloseTo(120, 9);
     expect(globalTempo(Float64Array.from([1]))).toBeNull();
+    // Beats on the 62.5 fps frame grid: 120 BPM, not the median interval's 121.0.
+    const grid = Array.from({ length: 200 }, (_, k) => Math.round((0.3 + k * 0.5) * 62.5) / 62.5);
+    grid.splice(100, 1);
+    expect(globalTempo(grid)).toBeCloseTo(120, 1);
   });
 });
 

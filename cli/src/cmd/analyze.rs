@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_file};
-use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, median_tempo_bpm};
+use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, global_tempo_bpm};
 use zerons::tracking::TrackerConfig;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 
@@ -257,7 +257,7 @@ fn continue_beats(
         &guide,
         &GuideConfig::default(),
     )?;
-    analysis.tempo_bpm = median_tempo_bpm(&analysis.beats_s);
+    analysis.tempo_bpm = global_tempo_bpm(&analysis.beats_s);
     Ok(analysis)
 }
 
