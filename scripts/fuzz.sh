@@ -13,15 +13,14 @@ cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 SECONDS_PER_TARGET="${1:-20}"
 TARGETS=(csv beats jams sv_csv svl audacity rekordbox traktor midi)
-# Instrumented builds do not share artifacts with the normal ones: keep them apart.
-export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/zerons/fuzz-target}"
-
 seed_dir=$(mktemp -d)
 trap 'rm -rf "$seed_dir"' EXIT
-# The exporters' output is the best seed: every format, with meter and tempo changes.
-(unset CARGO_TARGET_DIR; cargo run --quiet --locked --release --example export_formats -- "$seed_dir") \
-  || cargo run --quiet --locked --example export_formats -- "$seed_dir"
+# The exporters' output is the best seed: every format, with meter and tempo changes (the
+# example is built by `cargo test` in the usual target dir).
+cargo run --quiet --locked --example export_formats -- "$seed_dir" >/dev/null
 cp tests/fixtures/formats/example* "$seed_dir"/
+# Instrumented builds do not share artifacts with the normal ones: keep them apart.
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/zerons/fuzz-target}"
 
 # Seeds per target: the exporter's file for that format (NAME.<format>.<ext>) and the
 # fixtures with the format's extension.

@@ -13,6 +13,12 @@ echo "== cargo test"
 cargo test --workspace --locked
 echo "== cargo test --features playback (player on ALSA's null device)"
 cargo test -p zerons --locked --features playback --test playback
+echo "== cargo test --features wgpu (the GPU backend on Mesa's lavapipe, a software Vulkan device)"
+# The Vulkan loader wants a runtime dir; lavapipe is accepted as a GPU only for this test.
+XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}" ZERONS_ALLOW_SOFTWARE_GPU=1 \
+  cargo test -p zerons --locked --features wgpu --test model_wgpu
+echo "== fuzz: every importer for 20 s (scripts/fuzz.sh 600 is the 10-minute local run)"
+./scripts/fuzz.sh 20
 echo "== ui: npm ci, tsc, eslint, vitest"
 if command -v npm >/dev/null; then
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
