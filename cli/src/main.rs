@@ -29,6 +29,10 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// Score estimated beats against reference beats (mir_eval metrics).
     Eval(cmd::eval::EvalArgs),
+    /// Convert a beat file to another format, or write a project track's beats to one.
+    Export(cmd::convert::ExportArgs),
+    /// Read a beat file (any format): check it and print its beats, or store them in a project.
+    Import(cmd::convert::ImportArgs),
     /// Convert the authors' PyTorch checkpoint (.pth / .pth.gz) to a ZeroNS Studio model.
     ImportWeights(cmd::import_weights::ImportWeightsArgs),
     /// Manage a project file: tracks, analyses, beat revisions (new|add|list|beats|import|export|undo|redo).
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Export(args) => cmd::convert::export(args),
+        Command::Import(args) => cmd::convert::import(args),
         Command::ImportWeights(args) => cmd::import_weights::run(args),
         Command::Project(args) => cmd::project::run(args),
         Command::Finetune(args) => cmd::finetune::run(args),

@@ -448,3 +448,60 @@ fn analyze_continues_checked_beats() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.csv"));
 }
+
+/// `zerons export` converts beat files between formats and `zerons import` reads any of them
+/// back (or says exactly what is wrong).
+#[test]
+fn export_and_import_convert_plain_beat_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo("tests/fixtures/formats/example.beats");
+    let jams = dir.path().join("song.jams");
+    let out = run_ok(zerons().arg("export").arg(&src).arg("-o").arg(&jams));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("jams"));
+    let read = |path: &std::path::Path| -> Vec<f64> {
+        let out = run_ok(zerons().arg("import").arg(path));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (a, b) = (read(&src), read(&jams));
+    assert!(a.len() > 3 && a.len() == b.len());
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+    // A DJ collection needs the song; with it, the grid reads back.
+    let xml = dir.path().join("grid.xml");
+    let out = zerons()
+        .arg("export")
+        .arg(&src)
+        .arg("-o")
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--audio"));
+    run_ok(
+        zerons()
+            .arg("export")
+            .arg(&src)
+            .arg("-o")
+            .arg(&xml)
+            .arg("--audio")
+            .arg(demo()),
+    );
+    // Rekordbox keeps a tempo grid, which runs on to the end of the song: the source beats
+    // are on it (within the grid's rounding), and it continues past them.
+    let grid = read(&xml);
+    assert!(grid.len() >= a.len(), "{grid:?}");
+    for t in &a {
+        let off = grid.iter().map(|g| (g - t).abs()).fold(f64::MAX, f64::min);
+        assert!(off < 0.005, "beat {t} is {off} s off the Rekordbox grid");
+    }
+    // A malformed file: the line at fault is named.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "0.5\nzero point seven\n1.0\n").unwrap();
+    let out = zerons().arg("import").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:2:"), "{err}");
+}

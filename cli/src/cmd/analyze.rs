@@ -16,7 +16,7 @@ use crate::device::bundled_model;
 use crate::progress::{FilesBar, ctrl_c_token};
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
+pub(crate) enum FormatArg {
     Csv,
     Beats,
     Jams,
