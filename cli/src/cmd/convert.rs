@@ -16,9 +16,10 @@ use clap::Args;
 use zerons::audio::{DecodeConfig, decode_file};
 use zerons::formats::{BeatFormat, ExportMeta, Meter, read_beats, read_beats_as, write_beats_file};
 use zerons::pipeline::global_tempo_bpm;
-use zerons::store::{Author, NewRevision, Project};
+use zerons::store::Project;
 
 use super::analyze::FormatArg;
+use super::project::{import_revision, track_export_meta};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -81,14 +82,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
             let Some(rev) = p.head(track)? else {
                 bail!("track {track} has no beats yet");
             };
-            let meta = ExportMeta {
-                duration_s: Some(t.meta.duration_s),
-                title: stem(&t.path),
-                audio_path: Some(t.path.clone()),
-                sample_rate_hz: Some(t.meta.sample_rate_hz),
-                ..ExportMeta::default()
-            };
-            (rev.beats, meta, Some((p, track, rev.id)))
+            (rev.beats, track_export_meta(&t), Some((p, track, rev.id)))
         }
         (Some(input), None, _) => {
             let beats = match args.from {
@@ -163,18 +157,7 @@ pub fn import(args: ImportArgs) -> Result<ExitCode> {
         }
     );
     if let (Some(project), Some(track)) = (&args.project, args.track) {
-        let p = Project::open(project)?;
-        let note = format!("imported {}", args.input.display());
-        let id = p.commit_beats(
-            track,
-            &NewRevision {
-                beats: &beats,
-                author: Author::Import,
-                note: &note,
-                beats_per_bar: None,
-            },
-        )?;
-        println!("track {track}: revision {id} ({} beats)", beats.len());
+        import_revision(project, track, &beats, &args.input)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::with_capacity(16 * beats.len());

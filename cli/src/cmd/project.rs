@@ -1,12 +1,12 @@
 //! `zerons project …`: script a project file without the app.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use zerons::formats::{BeatFormat, ExportMeta, read_beats, write_beats_file};
+use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_file};
 use zerons::pipeline::{AnalyzeConfig, analyze_file};
 use zerons::store::{
     Author, Curve, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta,
@@ -149,19 +149,8 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
             track,
             beats_file,
         } => {
-            let p = Project::open(&project)?;
             let beats = read_beats(&beats_file)?;
-            let note = format!("imported {}", beats_file.display());
-            let id = p.commit_beats(
-                track,
-                &NewRevision {
-                    beats: &beats,
-                    author: Author::Import,
-                    note: &note,
-                    beats_per_bar: None,
-                },
-            )?;
-            println!("track {track}: revision {id} ({} beats)", beats.len());
+            import_revision(&project, track, &beats, &beats_file)?;
         }
         ProjectCommand::Export {
             project,
@@ -174,18 +163,7 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
                 bail!("track {track} has no beats yet");
             };
             let format = BeatFormat::from_path(&output).unwrap_or(BeatFormat::Csv);
-            let meta = ExportMeta {
-                duration_s: Some(t.meta.duration_s),
-                title: t
-                    .path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                audio_path: Some(t.path.clone()),
-                sample_rate_hz: Some(t.meta.sample_rate_hz),
-                ..ExportMeta::default()
-            };
-            write_beats_file(&output, &rev.beats, format, &meta)?;
+            write_beats_file(&output, &rev.beats, format, &track_export_meta(&t))?;
             p.log_export(track, rev.id, format.name(), &output)?;
             println!("wrote {} ({} beats)", output.display(), rev.beats.len());
         }
@@ -209,6 +187,43 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
         },
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stores `beats` (read from `source`) as the new revision of `track`, and says so.
+pub(crate) fn import_revision(
+    project: &Path,
+    track: i64,
+    beats: &BeatList,
+    source: &Path,
+) -> Result<()> {
+    let p = Project::open(project)?;
+    let note = format!("imported {}", source.display());
+    let id = p.commit_beats(
+        track,
+        &NewRevision {
+            beats,
+            author: Author::Import,
+            note: &note,
+            beats_per_bar: None,
+        },
+    )?;
+    println!("track {track}: revision {id} ({} beats)", beats.len());
+    Ok(())
+}
+
+/// What an export of a project track says about its song: length, title, file, rate.
+pub(crate) fn track_export_meta(t: &Track) -> ExportMeta {
+    ExportMeta {
+        duration_s: Some(t.meta.duration_s),
+        title: t
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        audio_path: Some(t.path.clone()),
+        sample_rate_hz: Some(t.meta.sample_rate_hz),
+        ..ExportMeta::default()
+    }
 }
 
 fn author(a: Author) -> &'static str {
