@@ -15,6 +15,9 @@ use zerons::model::{
     Architecture, InferConfig, ModelActivations, import_pytorch, infer, load_model, save_model,
 };
 
+mod common;
+use common::model::max_abs_diff;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/zerons_torch")
@@ -54,14 +57,6 @@ fn spectrogram(name: &str) -> Spectrogram {
         n_frames: 300,
         fps: 62.5,
     }
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn check_against_torch(out: &ModelActivations, what: &str) {

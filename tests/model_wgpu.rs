@@ -13,13 +13,15 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use zerons::features::Spectrogram;
 use zerons::model::{
     ALLOW_SOFTWARE_GPU_ENV, ComputeDevice, DeviceChoice, InferConfig, LoadedModel, import_pytorch,
     infer, load_model_on, select_device,
 };
 use zerons::pipeline::CancelToken;
 use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, finetune};
+
+mod common;
+use common::model::{max_abs_diff, spectrogram};
 
 /// The GPU device, or `None` (with the reason printed) when the test may be skipped.
 fn gpu() -> Option<Device> {
@@ -41,39 +43,6 @@ fn gpu() -> Option<Device> {
 
 fn fixture(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// A deterministic log-VQT-like input with a pulse every 31 frames.
-fn spectrogram(n_frames: usize, seed: u64) -> Spectrogram {
-    let mut state = seed.wrapping_mul(6364136223846793005) | 1;
-    let data = (0..96 * n_frames)
-        .map(|i| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let pulse = if (i % n_frames).is_multiple_of(31) {
-                3.0
-            } else {
-                0.0
-            };
-            -8.0 + 2.0 * noise + pulse
-        })
-        .collect();
-    Spectrogram {
-        data,
-        n_bins: 96,
-        n_frames,
-        fps: 62.5,
-    }
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn compare(cpu: &LoadedModel, gpu: &LoadedModel, n_frames: usize, config: &InferConfig) {
