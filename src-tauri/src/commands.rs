@@ -410,20 +410,22 @@ pub async fn continue_beats(
         let head = p
             .head(track_id)?
             .ok_or_else(|| AppError::bad_request(format!("track {track_id} has no beats")))?;
-        let analysis = p.analyses(track_id)?.last().map(|a| a.id).ok_or_else(|| {
+        let not_analysed = |what: &str| {
             AppError::app(
                 "not_analysed",
-                "this song has no analysis to continue the beats with",
+                what,
                 "Re-track the song (tempo button), then continue.",
             )
-        })?;
-        let curve = p.curves(analysis)?.into_iter().next().ok_or_else(|| {
-            AppError::app(
-                "not_analysed",
-                "the song's analysis has no activation curve",
-                "Re-track the song (tempo button), then continue.",
-            )
-        })?;
+        };
+        let analysis =
+            p.analyses(track_id)?.last().map(|a| a.id).ok_or_else(|| {
+                not_analysed("this song has no analysis to continue the beats with")
+            })?;
+        let curve = p
+            .curves(analysis)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_analysed("the song's analysis has no activation curve"))?;
         let settings = p.settings()?;
         let (config, _) = crate::jobs::analyze_config(&settings, Some(track_id), false)?;
         let activation = Activation::new(curve.values, curve.fps);
