@@ -635,6 +635,100 @@ def cmd_mma(mma_home: Path, mma_bin: Path, out: Path, seed: int, render_sr: int,
     return failures
 
 
+# ----------------------------------------------------------------------------- MMA training songs
+
+# The development set's groove files: never used for training songs, so the MMA part of the
+# development set stays unseen grooves.
+DEVSET_GROOVE_FILES = {lib for _, lib, *_ in SONGS}
+MMA_TRAIN_LIBS = ("stdlib", "casio", "yamaha", "zoom", "kara", "pflib", "alexis")
+
+
+def groove_files(mma_home: Path):
+    """(lib-relative name, first DefGroove, beats per bar) of every groove file in x/4 with 3 or
+    4 beats per bar that is not one of the development set's."""
+    out = []
+    for lib in MMA_TRAIN_LIBS:
+        for f in sorted((mma_home / "lib" / lib).glob("*.mma")):
+            rel = f"{lib}/{f.stem}"
+            if rel in DEVSET_GROOVE_FILES:
+                continue
+            text = f.read_text(errors="replace")
+            time, groove = None, None
+            for line in text.splitlines():
+                words = line.split("//")[0].split()
+                if len(words) >= 2 and words[0].lower() == "time" and time is None:
+                    time = words[1]
+                if len(words) >= 2 and words[0].lower() == "defgroove" and groove is None:
+                    groove = words[1]
+            if groove is None or time not in ("3", "4", "3/4", "4/4"):
+                continue
+            out.append((rel, groove, int(time[0])))
+    return out
+
+
+def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: int, render_sr: int) -> int:
+    """`count` songs from random groove files (not the development set's), random tempo 70-170 BPM
+    (a fifth with a +-20 % ramp), 40-60 s, rendered as one mix. For supervised training on exact
+    beats; the development set's checks of the MMA + fluidsynth timing apply (same renderer)."""
+    out.mkdir(parents=True, exist_ok=True)
+    src = out / "mma-src"
+    src.mkdir(exist_ok=True)
+    env = dict(os.environ, MMA_HOME=str(mma_home))
+    files = groove_files(mma_home)
+    rng0 = random.Random(seed)
+    log(f"{len(files)} groove files available")
+    failures = 0
+    for idx in range(count):
+        rng = random.Random(seed * 100003 + idx)
+        lib, groove, meter = files[rng0.randrange(len(files))]
+        bpm = round(70 * (170 / 70) ** rng.random())
+        plan = ("const", bpm)
+        if rng.random() < 0.2:
+            plan = ("ramp", bpm, round(bpm * rng.choice([0.8, 1.2])))
+        name = f"train-{idx:03d}-{lib.replace('/', '-')}"
+        if (out / f"{name}.json").exists():
+            continue
+        song = (name, lib, groove, "train", meter, plan)
+        text, bars, _ = mma_script(song, rng)
+        mma_file, mid_file = src / f"{name}.mma", src / f"{name}.mid"
+        mma_file.write_text(text)
+        r = subprocess.run([sys.executable, str(mma_bin), str(mma_file), "-f", str(mid_file)],
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0 or not mid_file.exists():
+            failures += 1
+            log(f"{name}: mma failed")
+            continue
+        mid = mido.MidiFile(str(mid_file))
+        sigs = {(m.numerator, m.denominator) for _, m in meta_events(mid, "time_signature")}
+        if sigs and sigs != {(meter, 4)}:
+            failures += 1
+            log(f"{name}: skipped, time signature {sigs} is not {meter}/4")
+            continue
+        end_tick = bars * meter * mid.ticks_per_beat
+        beats, tmap = beats_from_midi(mid, 0, end_tick - 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "mix.wav"
+            flatten_tempo(mid).save(str(Path(tmp) / "mix.mid"))
+            fluidsynth_render(Path(tmp) / "mix.mid", wav, render_sr)
+            y, _ = read_float_wav(wav)
+        peak = float(np.abs(y).max())
+        if peak < 1e-4:
+            failures += 1
+            log(f"{name}: silent render")
+            continue
+        sf.write(str(out / f"{name}.flac"), y * (10 ** (-1 / 20) / peak), render_sr, subtype="PCM_16")
+        write_beats(out / f"{name}.beats", beats)
+        lo, hi = tmap.bpm_range(0, end_tick - 1)
+        info = {"name": name, "source_package": MMA_PKG, "licence": MMA_LICENCE, "kind": "mma-train",
+                "groove": f"{lib}:{groove}", "audio": f"{name}.flac", "meter": f"{meter}/4",
+                "duration_s": round(duration_s(out / f"{name}.flac"), 3), "bars": bars,
+                "tempo_min_bpm": round(lo, 2), "tempo_max_bpm": round(hi, 2), "tempo_plan": list(plan),
+                "n_beats": len(beats), "seed": seed * 100003 + idx}
+        (out / f"{name}.json").write_text(json.dumps(info, indent=1))
+        log(f"{name}: {lib}:{groove} {meter}/4 {lo:.0f}-{hi:.0f} BPM, {info['duration_s']:.1f} s")
+    return failures
+
+
 # ----------------------------------------------------------------------------- Frets on Fire
 
 # pack folder -> Debian package, licence (from the package's copyright file), style
@@ -923,6 +1017,13 @@ def main() -> int:
     m.add_argument("--seed", type=int, default=4)
     m.add_argument("--sample-rate-hz", type=int, default=44100)
     m.add_argument("--only", default="", help="comma-separated song names (default: all)")
+    t = sub.add_parser("mma-train", help="random-groove songs for supervised training (not the devset's grooves)")
+    t.add_argument("mma_home", type=Path)
+    t.add_argument("mma_bin", type=Path)
+    t.add_argument("out", type=Path)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--count", type=int, default=100)
+    t.add_argument("--sample-rate-hz", type=int, default=22050)
     fo = sub.add_parser("fof")
     fo.add_argument("songs_dir", type=Path, help="Frets on Fire's data/songs folder (holds muldjord/ and sectoid/)")
     fo.add_argument("out", type=Path)
@@ -934,6 +1035,8 @@ def main() -> int:
         cmd_blupi(a.src, a.out, a.excerpt_s)
     elif a.cmd == "mma":
         cmd_mma(a.mma_home, a.mma_bin, a.out, a.seed, a.sample_rate_hz, {x for x in a.only.split(",") if x})
+    elif a.cmd == "mma-train":
+        cmd_mma_train(a.mma_home, a.mma_bin, a.out, a.seed, a.count, a.sample_rate_hz)
     elif a.cmd == "fof":
         cmd_fof(a.songs_dir, a.out, {x for x in a.only.split(",") if x})
     else:

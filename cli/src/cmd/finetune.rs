@@ -31,8 +31,17 @@ enum ModeArg {
 #[derive(Args)]
 pub struct FinetuneArgs {
     /// A song and its corrected beats, as AUDIO=BEATS (any importable beat format). One to ten.
-    #[arg(long = "song", required = true, value_name = "AUDIO=BEATS")]
+    #[arg(
+        long = "song",
+        value_name = "AUDIO=BEATS",
+        required_unless_present = "song_list"
+    )]
     songs: Vec<String>,
+    /// A text file with one AUDIO=BEATS per line (blank lines and `#` comments skipped;
+    /// relative paths are relative to the file), added to the --song arguments. For
+    /// training sets larger than a user's handful of songs.
+    #[arg(long, value_name = "FILE")]
+    song_list: Option<PathBuf>,
     /// The model to start from (default: the bundled model).
     #[arg(long)]
     base: Option<PathBuf>,
@@ -52,6 +61,9 @@ pub struct FinetuneArgs {
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
+    /// Trunk layers trained in `top` mode (default: 3 for lite, 2 for paper).
+    #[arg(long, value_name = "N")]
+    top_layers: Option<usize>,
     /// Seed of song order and dropout.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -84,12 +96,39 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
+/// The songs of a `--song-list` file: one AUDIO=BEATS per line, relative to the file.
+fn read_song_list(path: &Path) -> Result<Vec<SongArg>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the song list {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let song =
+            parse_song(line).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        out.push(SongArg {
+            audio: dir.join(song.audio),
+            beats: dir.join(song.beats),
+        });
+    }
+    if out.is_empty() {
+        bail!("the song list {} names no song", path.display());
+    }
+    Ok(out)
+}
+
 pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
-    let songs: Vec<SongArg> = args
+    let mut songs: Vec<SongArg> = args
         .songs
         .iter()
         .map(|s| parse_song(s))
         .collect::<Result<_>>()?;
+    if let Some(list) = &args.song_list {
+        songs.extend(read_song_list(list)?);
+    }
     if songs.len() > 10 {
         eprintln!(
             "note: {} songs given; fine-tuning is designed for 1–10",
@@ -113,6 +152,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             ModeArg::Full => FinetuneMode::Full,
         },
         learning_rate: args.lr,
+        top_layers: args.top_layers,
         max_epochs: args.max_epochs,
         seed: args.seed,
         ..FinetuneConfig::default()
@@ -316,5 +356,28 @@ mod tests {
         assert_eq!(s.beats, PathBuf::from("a.csv"));
         assert!(parse_song("a.mp3").is_err());
         assert!(parse_song("=a.csv").is_err());
+    }
+
+    #[test]
+    fn song_list_resolves_relative_paths_and_names_bad_lines() {
+        let dir = std::env::temp_dir().join(format!("zerons-song-list-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join("songs.txt");
+        std::fs::write(
+            &list,
+            "# training songs\n\na.flac=a.beats\n/abs/b.flac=b.csv\n",
+        )
+        .unwrap();
+        let songs = read_song_list(&list).unwrap();
+        assert_eq!(songs.len(), 2);
+        assert_eq!(songs[0].audio, dir.join("a.flac"));
+        assert_eq!(songs[0].beats, dir.join("a.beats"));
+        assert_eq!(songs[1].audio, PathBuf::from("/abs/b.flac"));
+        std::fs::write(&list, "a.flac=a.beats\nno-equals-sign\n").unwrap();
+        let err = format!("{:#}", read_song_list(&list).err().unwrap());
+        assert!(err.contains("line 2"), "{err}");
+        std::fs::write(&list, "# nothing\n").unwrap();
+        assert!(read_song_list(&list).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Issue 5's measurement: for every development song, the first N seconds of its reference beats
+count as the user's corrections; `zerons finetune --annotated-until N` fine-tunes the base model
+on them alone, and the rest of the song is scored before and after (as decoded freshly, and with
+the decoder continuing the annotated beats, as the app's *Continue →* does).
+
+Usage:
+  scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
+                            [--mode top] [--only PREFIX]
+Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json.
+Each song's `zerons finetune` output is kept in OUT_DIR/NAME.log (delete it to recompute).
+"""
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+REST = re.compile(
+    r"after [0-9.]+ s \(not annotated\): F ([0-9.]+) → ([0-9.]+), CMLt ([0-9.]+) → ([0-9.]+), "
+    r"AMLt ([0-9.]+) → ([0-9.]+); continuing the annotated beats: F ([0-9.]+) → ([0-9.]+), "
+    r"CMLt ([0-9.]+) → ([0-9.]+)")
+TRAINED = re.compile(r"fine-tuned .* ([0-9.]+) s$", re.M)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("devset")
+    ap.add_argument("out")
+    ap.add_argument("--zerons", default="target/release/zerons")
+    ap.add_argument("--base", default="assets/model")
+    ap.add_argument("--until", type=float, default=30.0)
+    ap.add_argument("--mode", default="top")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.devset, "devset.csv")) as fh:
+        songs = [r for r in csv.DictReader(fh) if r["name"].startswith(a.only)]
+    rows = {}
+    for s in songs:
+        log = os.path.join(a.out, f"{s['name']}.log")
+        if not os.path.exists(log):
+            model_dir = os.path.join(a.out, f"{s['name']}.model")
+            shutil.rmtree(model_dir, ignore_errors=True)
+            audio = os.path.join(a.devset, s["audio"])
+            beats = os.path.join(a.devset, s["beats"])
+            t0 = time.time()
+            r = subprocess.run([a.zerons, "finetune", "--base", a.base, "--song", f"{audio}={beats}",
+                                "--annotated-until", str(a.until), "--mode", a.mode, "-o", model_dir],
+                               capture_output=True, text=True)
+            shutil.rmtree(model_dir, ignore_errors=True)
+            if r.returncode != 0:
+                print(f"{s['name']}: zerons finetune failed:\n{r.stderr}", file=sys.stderr)
+                continue
+            with open(log, "w") as fh:
+                fh.write(r.stdout + f"\nwall_s {time.time() - t0:.1f}\n")
+        text = open(log).read()
+        m = REST.search(text)
+        if not m:
+            print(f"{s['name']}: no rest-of-song scores in {log}", file=sys.stderr)
+            continue
+        v = [float(x) for x in m.groups()]
+        t = TRAINED.search(text)
+        rows[s["name"]] = {
+            "f_before": v[0], "f_after": v[1], "cmlt_before": v[2], "cmlt_after": v[3],
+            "amlt_before": v[4], "amlt_after": v[5], "f_continued_before": v[6],
+            "f_continued_after": v[7], "cmlt_continued_before": v[8], "cmlt_continued_after": v[9],
+            "train_s": float(t.group(1)) if t else None,
+        }
+        r = rows[s["name"]]
+        print(f"{s['name']:40s} F {r['f_before']:.3f} → {r['f_after']:.3f}   continued "
+              f"{r['f_continued_before']:.3f} → {r['f_continued_after']:.3f}")
+    with open(os.path.join(a.out, "finetune.json"), "w") as fh:
+        json.dump(rows, fh, indent=1)
+    for label, prefix in (("planetblupi", "blupi"), ("MMA", "mma"), ("Frets on Fire", "fof"), ("all", "")):
+        keys = [k for k in rows if k.startswith(prefix)]
+        if not keys:
+            continue
+        mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]] if f != "train_s"}
+        good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
+        print(f"mean {label} ({len(keys)}): F {mean['f_before']:.3f} → {mean['f_after']:.3f}, "
+              f"CMLt {mean['cmlt_before']:.3f} → {mean['cmlt_after']:.3f}; continued F "
+              f"{mean['f_continued_before']:.3f} → {mean['f_continued_after']:.3f}, CMLt "
+              f"{mean['cmlt_continued_before']:.3f} → {mean['cmlt_continued_after']:.3f}; "
+              f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
