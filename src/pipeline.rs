@@ -29,8 +29,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivationKind {
-    /// Interim activation: spectral flux of the percussive (HPSS) stem, normalised to
-    /// [0, 1]. Not ZeroNS — a hand-made onset curve used until the network lands.
+    /// Spectral flux of the percussive (HPSS) stem, normalised to [0, 1]: a hand-made onset
+    /// curve, the engine's default only because it needs no model. The CLI and the app track
+    /// with the shipped network unless asked for this (assets/MODEL_CARD.md).
     #[default]
     Flux,
     /// The ZeroNS network: element-wise max (or the model's combination) of both branches.

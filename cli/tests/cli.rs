@@ -231,7 +231,7 @@ fn bundled_model_serves_network_activations_and_plots() {
     );
     let jams = std::fs::read_to_string(dir.path().join("demo.jams")).unwrap();
     assert!(jams.contains("ZeroNS network"), "{jams}");
-    // The default stays the flux activation (the model does not beat it zero-shot yet).
+    // The default is the bundled network too; --activation flux tracks without a network.
     run_ok(
         zerons()
             .arg("analyze")
@@ -240,6 +240,15 @@ fn bundled_model_serves_network_activations_and_plots() {
             .arg(dir.path().join("default.jams")),
     );
     let jams = std::fs::read_to_string(dir.path().join("default.jams")).unwrap();
+    assert!(jams.contains("ZeroNS network"), "{jams}");
+    run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .args(["--activation", "flux", "-o"])
+            .arg(dir.path().join("flux.jams")),
+    );
+    let jams = std::fs::read_to_string(dir.path().join("flux.jams")).unwrap();
     assert!(jams.contains("spectral flux"), "{jams}");
     // The figure of a song: waveform, both branches, the tracked curve, reference hits.
     let reference = dir.path().join("ref.csv");

@@ -217,7 +217,7 @@ fn model_views(p: &Project) -> AppResult<Vec<ModelView>> {
     let active = p.settings()?.active_model_id;
     let mut out = vec![ModelView {
         id: None,
-        name: "Shipped model (beats from onset flux)".into(),
+        name: "Shipped model".into(),
         parent_id: None,
         active: active.is_none(),
     }];
@@ -574,8 +574,7 @@ fn retrack_all(
     let mut settings = p.settings()?;
     settings.active_model_id = model_id;
     p.set_settings(&settings)?;
-    // The shipped model only draws its curves (flux tracks); a fine-tuned one tracks.
-    retrack_tracks(p, None, &model, model_id.is_some(), cancel, events)
+    retrack_tracks(p, None, &model, cancel, events)
 }
 
 /// Re-tracks `only` (or every track) with `model` and the project's current settings,
@@ -584,7 +583,6 @@ fn retrack_tracks(
     p: &Project,
     only: Option<&[TrackId]>,
     model: &LoadedModel,
-    tracks_with_model: bool,
     cancel: &CancelToken,
     events: &Channel<RetrackEvent>,
 ) -> AppResult<()> {
@@ -600,7 +598,7 @@ fn retrack_tracks(
             return Err(zerons::Error::Cancelled.into());
         }
         let name = display_name(&t.path);
-        match retrack_one(p, t.id, &t.path, model, tracks_with_model, cancel) {
+        match retrack_one(p, t.id, &t.path, model, cancel) {
             Ok((n_beats, changed, head_moved)) => {
                 let _ = events.send(RetrackEvent::Track {
                     track_id: t.id,
@@ -633,11 +631,10 @@ fn retrack_one(
     track_id: TrackId,
     path: &Path,
     model: &LoadedModel,
-    tracks_with_model: bool,
     cancel: &CancelToken,
 ) -> AppResult<(usize, usize, bool)> {
     let settings = p.settings()?;
-    let (config, config_json) = analyze_config(&settings, Some(track_id), tracks_with_model)?;
+    let (config, config_json) = analyze_config(&settings, Some(track_id), true)?;
     let previous = model_revision(p, track_id, 0)?.map(|r| r.beats.times_s);
     let analysis = analyze_file(path, &config, Some(model), &mut |_| {}, cancel)?;
     let (beats, moved) = store_analysis(
@@ -666,9 +663,8 @@ pub fn retrack(
 ) -> AppResult<u64> {
     spawn_job(app, &state, "zerons-retrack", move |project, token| {
         let result = base_model(project).and_then(|(model, _, _)| {
-            let tracks_with_model = project.settings()?.active_model_id.is_some();
             let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
-            retrack_tracks(project, only, &model, tracks_with_model, token, &on_event)
+            retrack_tracks(project, only, &model, token, &on_event)
         });
         report_retrack_failure(&on_event, result);
     })

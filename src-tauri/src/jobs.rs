@@ -18,28 +18,27 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Environment variable naming a model to track beats with (the ZeroNS network, combined
-/// branches). Without it the beats come from the engine's default activation (spectral
-/// flux, which the shipped model does not beat yet: assets/MODEL_CARD.md) and the shipped
-/// model's curves are computed beside it for display.
+/// branches) instead of the project's active model or the shipped one.
 pub const MODEL_ENV: &str = "ZERONS_MODEL";
 
 /// The model the analysis thread uses and whether it decides the beats: `$ZERONS_MODEL`,
-/// else the project's active (fine-tuned) model, else the shipped one beside flux.
-fn analysis_model(project: &Project) -> zerons::Result<Option<(Arc<LoadedModel>, bool)>> {
+/// else the project's active (fine-tuned) model, else the shipped one (assets/MODEL_CARD.md).
+/// Without any loadable model the beats come from the spectral flux.
+fn analysis_model(project: &Project) -> zerons::Result<Option<Arc<LoadedModel>>> {
     if let Some(p) = std::env::var_os(MODEL_ENV) {
-        return Ok(Some((Arc::new(load_model(PathBuf::from(p))?), true)));
+        return Ok(Some(Arc::new(load_model(PathBuf::from(p))?)));
     }
     if let Some(id) = project.settings()?.active_model_id
         && let Some(m) = project.models()?.into_iter().find(|m| m.id == id)
     {
-        return Ok(Some((Arc::new(load_model(&m.path)?), true)));
+        return Ok(Some(Arc::new(load_model(&m.path)?)));
     }
     let exe = std::env::current_exe().ok();
     match bundled_model_dir(exe.as_deref()) {
         Some(dir) => match load_model(&dir) {
-            Ok(m) => Ok(Some((Arc::new(m), false))),
+            Ok(m) => Ok(Some(Arc::new(m))),
             Err(e) => {
-                // The curves are a display extra: analyse with flux alone rather than fail.
+                // Analyse with flux alone rather than fail.
                 tracing::warn!("shipped model at {} not loaded: {e}", dir.display());
                 Ok(None)
             }
@@ -129,11 +128,8 @@ pub fn add_tracks(
                         ),
                     },
                     Ok(model) => {
-                        let (model, tracks) = match model {
-                            Some((m, tracks)) => (Some(m.as_ref()), *tracks),
-                            None => (None, false),
-                        };
-                        match run_job(&project, &path, model, tracks, job_id, &token, &on_event) {
+                        match run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
+                        {
                             Ok((track_id, n_beats, tempo_bpm)) => JobEvent::Done {
                                 job_id,
                                 track_id,
@@ -188,16 +184,16 @@ pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
     curves
 }
 
-/// The analysis settings of a project: the default stages, the network's curve when the
-/// model decides the beats, the project's tempo range; with their JSON for the store.
+/// The analysis settings of a project: the default stages, the network's curve when there
+/// is a model (else the spectral flux), the song's tempo range; with their JSON for the store.
 pub fn analyze_config(
     settings: &ProjectSettings,
     track: Option<TrackId>,
-    model_tracks: bool,
+    with_model: bool,
 ) -> AppResult<(AnalyzeConfig, String)> {
     let tempo = settings.tempo_for(track);
     let mut config = AnalyzeConfig::default();
-    if model_tracks {
+    if with_model {
         config.activation = ActivationKind::Max;
     }
     if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
@@ -241,7 +237,6 @@ fn run_job(
     project: &Project,
     path: &Path,
     model: Option<&LoadedModel>,
-    model_tracks: bool,
     job_id: u64,
     cancel: &CancelToken,
     events: &Channel<JobEvent>,
@@ -255,7 +250,7 @@ fn run_job(
         ));
     }
     let settings = project.settings()?;
-    let (config, config_json) = analyze_config(&settings, None, model_tracks)?;
+    let (config, config_json) = analyze_config(&settings, None, model.is_some())?;
     let analysis = analyze_file(
         &path,
         &config,

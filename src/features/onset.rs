@@ -1,4 +1,5 @@
-//! Spectral flux: an onset-strength curve used as the pipeline's interim beat activation.
+//! Spectral flux: an onset-strength curve, the activation tracked when no network is used
+//! (`zerons analyze --activation flux`).
 //!
 //! The curve is the SuperFlux variant of spectral flux (Böck & Widmer, "Maximum filter
 //! vibrato suppression for onset detection", DAFx 2013; the same processing chain as madmom's

@@ -120,7 +120,7 @@
       ];
       case "finetune_info": return {
         candidates: [{ track_id: 1, name: "demo_groove.flac", corrected: rev > 1, corrected_until_s: rev > 1 ? 19.0 : null, n_beats: beatTimes.length, duration_s: DUR }],
-        models: [{ id: null, name: "Shipped model (beats from onset flux)", parent_id: null, active: !window.__MOCK_ACTIVE__ },
+        models: [{ id: null, name: "Shipped model", parent_id: null, active: !window.__MOCK_ACTIVE__ },
           ...(window.__MOCK_ACTIVE__ !== undefined ? [{ id: 7, name: "fine-tuned #1 on 1 song (top)", parent_id: 1, active: !!window.__MOCK_ACTIVE__ }] : [])],
         device: "CPU (burn flex)", device_is_gpu: false, device_note: null,
       };

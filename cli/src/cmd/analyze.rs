@@ -52,7 +52,7 @@ impl From<FormatArg> for BeatFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ActivationArg {
-    /// Spectral flux of the percussive stem (interim, not ZeroNS).
+    /// Spectral flux of the percussive stem (no network).
     Flux,
     /// The network: both branches combined (needs --model).
     Max,
@@ -93,12 +93,12 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// A ZeroNS model (directory, MODEL.json or .bpk from `zerons import-weights`,
-    /// `zerons pretrain` or `zerons finetune`). Without it, `--activation max|anchor|postve`
-    /// use the bundled pretrained `lite` model (assets/model; $ZERONS_MODEL overrides it).
+    /// `zerons pretrain` or `zerons finetune`). Default: the bundled `lite` model
+    /// (assets/model; $ZERONS_MODEL overrides it).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// The activation curve to track (default: max with a model, else flux: the spectral
-    /// flux of the percussive stem, which the bundled model does not beat zero-shot yet).
+    /// The activation curve to track (default: max, the network's combined branches; flux:
+    /// the spectral flux of the percussive stem, no network).
     #[arg(long, value_enum)]
     activation: Option<ActivationArg>,
     /// Where the network runs.
@@ -133,19 +133,19 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
-    // The network: --model, or the bundled model when a network activation is asked for.
-    // Without either, the default is the spectral-flux activation: the bundled pretrained
-    // `lite` model does not beat it zero-shot yet (assets/MODEL_CARD.md); it is the base that
-    // `zerons finetune` adapts to the user's corrections.
-    let wants_network = matches!(
-        args.activation,
-        Some(ActivationArg::Max | ActivationArg::Anchor | ActivationArg::Postve)
-    );
-    let model_path = match (&args.model, wants_network) {
+    // The network: --model, else the bundled model (assets/MODEL_CARD.md), unless the
+    // spectral-flux activation is asked for. Without any model the flux is the fallback.
+    let model_path = match (&args.model, args.activation) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => bundled_model(),
-        (None, false) => None,
+        (None, Some(ActivationArg::Flux)) => None,
+        (None, _) => bundled_model(),
     };
+    if model_path.is_none() && args.activation.is_none() {
+        eprintln!(
+            "note: no bundled model found (assets/model, share/zerons/model or $ZERONS_MODEL): \
+             tracking the spectral flux of the percussive stem instead"
+        );
+    }
     let config = build_config(&args, model_path.is_some())?;
     let outputs = plan_outputs(&args)?;
     let model = match &model_path {

@@ -34,7 +34,7 @@ pub struct PlotArgs {
     /// The model to track with (default: the bundled model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Track the interim spectral-flux activation instead of a network.
+    /// Track the spectral-flux activation instead of a network.
     #[arg(long, conflicts_with = "model")]
     flux: bool,
     /// Where the network runs.
