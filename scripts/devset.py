@@ -275,10 +275,11 @@ def xcorr_lag(ref: np.ndarray, other: np.ndarray, max_lag: int, center: int = 0)
     return lo + i - zero + frac, float(seg[i] / n)
 
 
-def fluidsynth_render(mid_path: Path, wav_path: Path, sr: int, gain: float = 0.5) -> None:
+def fluidsynth_render(mid_path: Path, wav_path: Path, sr: int, gain: float = 0.5,
+                      soundfont: str = SOUNDFONT) -> None:
     subprocess.run(
         ["nice", "-n", "10", "fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(sr), "-O", "float",
-         "-T", "wav", "-F", str(wav_path), SOUNDFONT, str(mid_path)],
+         "-T", "wav", "-F", str(wav_path), soundfont, str(mid_path)],
         check=True, stdout=subprocess.DEVNULL)
 
 
@@ -666,10 +667,13 @@ def groove_files(mma_home: Path):
     return out
 
 
-def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: int, render_sr: int) -> int:
+def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: int, render_sr: int,
+                  soundfonts: list[str]) -> int:
     """`count` songs from random groove files (not the development set's), random tempo 70-170 BPM
-    (a fifth with a +-20 % ramp), 40-60 s, rendered as one mix. For supervised training on exact
-    beats; the development set's checks of the MMA + fluidsynth timing apply (same renderer)."""
+    (a fifth with a +-20 % ramp), 60-86 s, rendered as one mix with one of `soundfonts` (drawn per
+    song from its own seeded generator, so the songs are the same whatever the list). For
+    supervised training on exact beats; the development set's checks of the MMA + fluidsynth
+    timing apply (same renderer)."""
     out.mkdir(parents=True, exist_ok=True)
     src = out / "mma-src"
     src.mkdir(exist_ok=True)
@@ -681,6 +685,7 @@ def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: in
     for idx in range(count):
         rng = random.Random(seed * 100003 + idx)
         lib, groove, meter = files[rng0.randrange(len(files))]
+        soundfont = soundfonts[random.Random(seed * 7919 + idx).randrange(len(soundfonts))]
         bpm = round(70 * (170 / 70) ** rng.random())
         plan = ("const", bpm)
         if rng.random() < 0.2:
@@ -709,7 +714,7 @@ def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: in
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "mix.wav"
             flatten_tempo(mid).save(str(Path(tmp) / "mix.mid"))
-            fluidsynth_render(Path(tmp) / "mix.mid", wav, render_sr)
+            fluidsynth_render(Path(tmp) / "mix.mid", wav, render_sr, soundfont=soundfont)
             y, _ = read_float_wav(wav)
         peak = float(np.abs(y).max())
         if peak < 1e-4:
@@ -723,9 +728,10 @@ def cmd_mma_train(mma_home: Path, mma_bin: Path, out: Path, seed: int, count: in
                 "groove": f"{lib}:{groove}", "audio": f"{name}.flac", "meter": f"{meter}/4",
                 "duration_s": round(duration_s(out / f"{name}.flac"), 3), "bars": bars,
                 "tempo_min_bpm": round(lo, 2), "tempo_max_bpm": round(hi, 2), "tempo_plan": list(plan),
-                "n_beats": len(beats), "seed": seed * 100003 + idx}
+                "n_beats": len(beats), "seed": seed * 100003 + idx, "soundfont": Path(soundfont).name}
         (out / f"{name}.json").write_text(json.dumps(info, indent=1))
-        log(f"{name}: {lib}:{groove} {meter}/4 {lo:.0f}-{hi:.0f} BPM, {info['duration_s']:.1f} s")
+        log(f"{name}: {lib}:{groove} {meter}/4 {lo:.0f}-{hi:.0f} BPM, {info['duration_s']:.1f} s, "
+            f"{Path(soundfont).name}")
     return failures
 
 
@@ -1024,6 +1030,8 @@ def main() -> int:
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--count", type=int, default=100)
     t.add_argument("--sample-rate-hz", type=int, default=22050)
+    t.add_argument("--soundfonts", default="", help="comma-separated sound fonts, one drawn per song "
+                   "(default: $SOUNDFONT)")
     fo = sub.add_parser("fof")
     fo.add_argument("songs_dir", type=Path, help="Frets on Fire's data/songs folder (holds muldjord/ and sectoid/)")
     fo.add_argument("out", type=Path)
@@ -1036,7 +1044,8 @@ def main() -> int:
     elif a.cmd == "mma":
         cmd_mma(a.mma_home, a.mma_bin, a.out, a.seed, a.sample_rate_hz, {x for x in a.only.split(",") if x})
     elif a.cmd == "mma-train":
-        cmd_mma_train(a.mma_home, a.mma_bin, a.out, a.seed, a.count, a.sample_rate_hz)
+        cmd_mma_train(a.mma_home, a.mma_bin, a.out, a.seed, a.count, a.sample_rate_hz,
+                      [x for x in a.soundfonts.split(",") if x] or [SOUNDFONT])
     elif a.cmd == "fof":
         cmd_fof(a.songs_dir, a.out, {x for x in a.only.split(",") if x})
     else:
