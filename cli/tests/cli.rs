@@ -221,35 +221,29 @@ fn import_weights_then_analyze_with_the_model() {
 #[test]
 fn bundled_model_serves_network_activations_and_plots() {
     let dir = tempfile::tempdir().unwrap();
-    // --activation max without --model: the bundled pretrained lite model (assets/model).
-    run_ok(
-        zerons()
-            .arg("analyze")
-            .arg(demo())
-            .args(["--activation", "max", "-o"])
-            .arg(dir.path().join("demo.jams")),
-    );
-    let jams = std::fs::read_to_string(dir.path().join("demo.jams")).unwrap();
-    assert!(jams.contains("ZeroNS network"), "{jams}");
-    // The default is the bundled network too; --activation flux tracks without a network.
-    run_ok(
-        zerons()
-            .arg("analyze")
-            .arg(demo())
-            .arg("-o")
-            .arg(dir.path().join("default.jams")),
-    );
-    let jams = std::fs::read_to_string(dir.path().join("default.jams")).unwrap();
-    assert!(jams.contains("ZeroNS network"), "{jams}");
-    run_ok(
-        zerons()
-            .arg("analyze")
-            .arg(demo())
-            .args(["--activation", "flux", "-o"])
-            .arg(dir.path().join("flux.jams")),
-    );
-    let jams = std::fs::read_to_string(dir.path().join("flux.jams")).unwrap();
-    assert!(jams.contains("spectral flux"), "{jams}");
+    // The JAMS of the demo analysed with `extra` arguments (it names the tracked activation).
+    let analyze_jams = |extra: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        run_ok(
+            zerons()
+                .arg("analyze")
+                .arg(demo())
+                .args(extra)
+                .arg("-o")
+                .arg(&out),
+        );
+        std::fs::read_to_string(out).unwrap()
+    };
+    // --activation max without --model, and the default: the bundled lite model
+    // (assets/model); --activation flux tracks without a network.
+    for (extra, name, tracked) in [
+        (&["--activation", "max"][..], "demo.jams", "ZeroNS network"),
+        (&[][..], "default.jams", "ZeroNS network"),
+        (&["--activation", "flux"][..], "flux.jams", "spectral flux"),
+    ] {
+        let jams = analyze_jams(extra, name);
+        assert!(jams.contains(tracked), "{extra:?}: {jams}");
+    }
     // The figure of a song: waveform, both branches, the tracked curve, reference hits.
     let reference = dir.path().join("ref.csv");
     std::fs::write(&reference, "time_s\n1.0\n1.5\n2.0\n").unwrap();
