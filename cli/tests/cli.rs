@@ -420,15 +420,16 @@ fn analyze_continues_checked_beats() {
         (half_time / full - 2.0).abs() < 0.1,
         "half time goes on: {half_time} s vs {full} s"
     );
-    // On the song's beats, but for at most two while the decoder moves to the stronger of
-    // the two half-time phases (this metal excerpt's backbeat): the tempo is the user's, the
-    // phase only where the music does not clearly say otherwise.
+    // On the song's beats, but for at most three while the decoder moves to the stronger of
+    // the two half-time phases (this metal excerpt's backbeat; the shipped network's curve
+    // takes three beats, the flux two): the tempo is the user's, the phase only where the
+    // music does not clearly say otherwise.
     let off_grid: Vec<f64> = rest
         .iter()
         .copied()
         .filter(|t| plain.iter().all(|p| (p - t).abs() >= 0.07))
         .collect();
-    assert!(off_grid.len() <= 2, "off the song's beats: {off_grid:?}");
+    assert!(off_grid.len() <= 3, "off the song's beats: {off_grid:?}");
     // Bad uses are clear errors.
     let out = zerons()
         .arg("analyze")
