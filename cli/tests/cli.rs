@@ -20,6 +20,13 @@ fn run_ok(cmd: &mut Command) -> std::process::Output {
     out
 }
 
+/// Runs `cmd` and asserts that it fails; returns its stderr.
+fn run_fails(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "{cmd:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -355,18 +362,8 @@ fn a_project_is_scriptable_from_the_cli() {
         "{list}"
     );
     // Bad input: an unknown track is a clear error.
-    let bad = zerons()
-        .args(["project", "beats"])
-        .arg(&project)
-        .arg("99")
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("99"),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
-    );
+    let err = run_fails(zerons().args(["project", "beats"]).arg(&project).arg("99"));
+    assert!(err.contains("99"), "{err}");
 }
 
 /// `--continue-from`: the checked beats are kept exactly and the rest follows their tempo.
@@ -431,26 +428,24 @@ fn analyze_continues_checked_beats() {
         .collect();
     assert!(off_grid.len() <= 3, "off the song's beats: {off_grid:?}");
     // Bad uses are clear errors.
-    let out = zerons()
-        .arg("analyze")
-        .arg(demo())
-        .arg(demo())
-        .arg("--continue-from")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("one audio file"));
+    let err = run_fails(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg(demo())
+            .arg("--continue-from")
+            .arg(&file),
+    );
+    assert!(err.contains("one audio file"), "{err}");
     let missing = dir.path().join("nope.csv");
-    let out = zerons()
-        .arg("analyze")
-        .arg(demo())
-        .arg("--continue-from")
-        .arg(&missing)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.csv"));
+    let err = run_fails(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .arg("--continue-from")
+            .arg(&missing),
+    );
+    assert!(err.contains("nope.csv"), "{err}");
 }
 
 /// `zerons export` converts beat files between formats and `zerons import` reads any of them
@@ -475,15 +470,8 @@ fn export_and_import_convert_plain_beat_files() {
     assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
     // A DJ collection needs the song; with it, the grid reads back.
     let xml = dir.path().join("grid.xml");
-    let out = zerons()
-        .arg("export")
-        .arg(&src)
-        .arg("-o")
-        .arg(&xml)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--audio"));
+    let err = run_fails(zerons().arg("export").arg(&src).arg("-o").arg(&xml));
+    assert!(err.contains("--audio"), "{err}");
     run_ok(
         zerons()
             .arg("export")
@@ -504,8 +492,6 @@ fn export_and_import_convert_plain_beat_files() {
     // A malformed file: the line at fault is named.
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "0.5\nzero point seven\n1.0\n").unwrap();
-    let out = zerons().arg("import").arg(&bad).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run_fails(zerons().arg("import").arg(&bad));
     assert!(err.contains("bad.csv:2:"), "{err}");
 }

@@ -21,9 +21,9 @@ use crate::state::AppState;
 /// branches) instead of the project's active model or the shipped one.
 pub const MODEL_ENV: &str = "ZERONS_MODEL";
 
-/// The model the analysis thread uses and whether it decides the beats: `$ZERONS_MODEL`,
-/// else the project's active (fine-tuned) model, else the shipped one (assets/MODEL_CARD.md).
-/// Without any loadable model the beats come from the spectral flux.
+/// The model the analysis thread tracks with: `$ZERONS_MODEL`, else the project's active
+/// (fine-tuned) model, else the shipped one (assets/MODEL_CARD.md). `None` when no model
+/// can be loaded: the beats then come from the spectral flux.
 fn analysis_model(project: &Project) -> zerons::Result<Option<Arc<LoadedModel>>> {
     if let Some(p) = std::env::var_os(MODEL_ENV) {
         return Ok(Some(Arc::new(load_model(PathBuf::from(p))?)));

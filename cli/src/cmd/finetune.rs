@@ -360,8 +360,8 @@ mod tests {
 
     #[test]
     fn song_list_resolves_relative_paths_and_names_bad_lines() {
-        let dir = std::env::temp_dir().join(format!("zerons-song-list-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let list = dir.join("songs.txt");
         std::fs::write(
             &list,
@@ -378,6 +378,5 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
         std::fs::write(&list, "# nothing\n").unwrap();
         assert!(read_song_list(&list).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
