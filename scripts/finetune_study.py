@@ -6,7 +6,8 @@ the decoder continuing the annotated beats, as the app's *Continue →* does).
 
 Usage:
   scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
-                            [--mode top] [--only PREFIX]
+                            [--mode top] [--only PREFIX] [--names A,B,...]
+                            [--extra "--max-epochs 50 ..."]
 Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json.
 Each song's `zerons finetune` output is kept in OUT_DIR/NAME.log (delete it to recompute).
 """
@@ -35,11 +36,16 @@ def main():
     ap.add_argument("--base", default="assets/model")
     ap.add_argument("--until", type=float, default=30.0)
     ap.add_argument("--mode", default="top")
-    ap.add_argument("--only", default="")
+    ap.add_argument("--only", default="", help="only songs whose name starts with this")
+    ap.add_argument("--names", default="", help="only these songs (comma-separated names)")
+    ap.add_argument("--extra", default="", help="more `zerons finetune` arguments, space-separated")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.devset, "devset.csv")) as fh:
         songs = [r for r in csv.DictReader(fh) if r["name"].startswith(a.only)]
+    if a.names:
+        wanted = set(a.names.split(","))
+        songs = [r for r in songs if r["name"] in wanted]
     rows = {}
     for s in songs:
         log = os.path.join(a.out, f"{s['name']}.log")
@@ -50,7 +56,8 @@ def main():
             beats = os.path.join(a.devset, s["beats"])
             t0 = time.time()
             r = subprocess.run([a.zerons, "finetune", "--base", a.base, "--song", f"{audio}={beats}",
-                                "--annotated-until", str(a.until), "--mode", a.mode, "-o", model_dir],
+                                "--annotated-until", str(a.until), "--mode", a.mode, "-o", model_dir]
+                               + a.extra.split(),
                                capture_output=True, text=True)
             shutil.rmtree(model_dir, ignore_errors=True)
             if r.returncode != 0:

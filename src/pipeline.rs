@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::{self, ANALYSIS_RATE_HZ, DecodeConfig, Signal};
+use crate::audio::{self, ANALYSIS_RATE_HZ, AudibleConfig, DecodeConfig, Signal, audible_span_s};
 use crate::features::Spectrogram;
 use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::features::vqt::{VqtConfig, log_vqt};
@@ -69,6 +69,8 @@ pub struct AnalyzeConfig {
     pub infer: InferConfig,
     pub activation: ActivationKind,
     pub tracker: TrackerConfig,
+    /// Beats only where the recording is audible ([`gate_activation`]).
+    pub audible: AudibleConfig,
     /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
     /// 1e-4 (−80 dBFS): below any real recording's noise floor.
     pub silence_peak: Option<f32>,
@@ -268,6 +270,7 @@ pub fn analyze_stems(
 ) -> Result<Analysis> {
     check_model(config, model)?;
     report(progress, Stage::Activation);
+    let audible_s = stems_audible_span_s(stems, &config.audible);
     let mut network = None;
     let (activation, branches) = match (config.activation, model) {
         (ActivationKind::Flux, None) => (spectral_flux(&stems.percussive, &config.flux)?, None),
@@ -304,6 +307,18 @@ pub fn analyze_stems(
         }
     };
     cancel.check()?;
+    let network_tracked = config.activation.needs_model();
+    let mut activation = activation;
+    gate_activation(&mut activation, audible_s, network_tracked);
+    let branches = branches.map(|(mut a, mut p)| {
+        gate_activation(&mut a, audible_s, true);
+        gate_activation(&mut p, audible_s, true);
+        (a, p)
+    });
+    let network = network.map(|mut n| {
+        gate_activation(&mut n, audible_s, true);
+        n
+    });
     let mut analysis = track_activation(activation, config, progress)?;
     analysis.source = source;
     analysis.activation_kind = config.activation;
@@ -323,6 +338,8 @@ pub struct SongFeatures {
     pub non_percussive: Spectrogram,
     /// Log-VQT of the percussive stem.
     pub percussive: Spectrogram,
+    /// Where the recording is audible (`None`: everywhere, or the check is off).
+    pub audible_s: Option<(f64, f64)>,
 }
 
 /// Decodes `path`, resamples, separates and computes both stems' log-VQT (stages as in
@@ -354,6 +371,7 @@ pub fn song_features(
     report(progress, Stage::Resample);
     let signal = audio::resample(&decoded.signal, ANALYSIS_RATE_HZ).map_err(named)?;
     drop(decoded);
+    let audible_s = audible_span_s(&signal, &config.audible);
     cancel.check()?;
     report(progress, Stage::Separate);
     let stems = hpss(&signal, &config.separation).map_err(named)?;
@@ -366,6 +384,7 @@ pub fn song_features(
         source,
         non_percussive,
         percussive,
+        audible_s,
     })
 }
 
@@ -396,15 +415,19 @@ pub fn analyze_features(
         ActivationKind::Flux => ActivationKind::Max,
         k => k,
     };
+    let (mut anchor, mut postve, mut combined) = (out.anchor, out.postve, out.combined);
+    for a in [&mut anchor, &mut postve, &mut combined] {
+        gate_activation(a, features.audible_s, true);
+    }
     let chosen = match kind {
-        ActivationKind::Anchor => out.anchor.clone(),
-        ActivationKind::Postve => out.postve.clone(),
-        _ => out.combined,
+        ActivationKind::Anchor => anchor.clone(),
+        ActivationKind::Postve => postve.clone(),
+        _ => combined,
     };
     let mut analysis = track_activation(chosen, config, progress)?;
     analysis.source = features.source.clone();
     analysis.activation_kind = kind;
-    analysis.branches = Some((out.anchor, out.postve));
+    analysis.branches = Some((anchor, postve));
     Ok(analysis)
 }
 
@@ -437,6 +460,37 @@ fn check_model(config: &AnalyzeConfig, model: Option<&LoadedModel>) -> Result<()
             Ok(())
         }
         (false, None) => Ok(()),
+    }
+}
+
+/// The audible span of separated stems (their sum is the mix).
+fn stems_audible_span_s(stems: &Stems, config: &AudibleConfig) -> Option<(f64, f64)> {
+    let (p, n) = (&stems.percussive, &stems.non_percussive);
+    let mix: Vec<f32> = p
+        .samples
+        .iter()
+        .zip(&n.samples)
+        .map(|(a, b)| a + b)
+        .collect();
+    audible_span_s(&Signal::new(mix, p.sample_rate_hz), config)
+}
+
+/// Prepares a curve for tracking and storage:
+/// - frames where the recording is silent (outside `audible_s`, see [`AudibleConfig`]) are
+///   set to 0, and the tracker places no beat in zeros at the edges ([`Tracker::track`]);
+/// - for the network's curves, the first and last frame are lowered to their inner
+///   neighbour's value: the convolutions' zero padding looks like an onset there, and the
+///   network answered ≈ 1.0 on the first frame of every development song (a beat at 0.000 s
+///   before music that starts half a second later).
+pub fn gate_activation(activation: &mut Activation, audible_s: Option<(f64, f64)>, network: bool) {
+    let v = &mut activation.values;
+    if network && v.len() >= 2 {
+        let n = v.len();
+        v[0] = v[0].min(v[1]);
+        v[n - 1] = v[n - 1].min(v[n - 2]);
+    }
+    if let Some(span) = audible_s {
+        activation.silence_outside(span);
     }
 }
 

@@ -2,11 +2,13 @@
 //!
 //! Time zero is the first decoded sample (gapless decoding; see [`decode_file`]).
 
+mod audible;
 mod decode;
 mod mp4_edit;
 pub mod peaks;
 mod resample;
 
+pub use audible::{AudibleConfig, audible_span_s};
 pub use decode::{DecodeConfig, DecodedAudio, decode_file};
 pub use peaks::{PeakConfig, PeakLevel, PeakPyramid, peak_pyramid};
 pub use resample::{ANALYSIS_RATE_HZ, resample};

@@ -49,6 +49,25 @@ impl Activation {
     pub fn duration_s(&self) -> f64 {
         self.values.len() as f64 / self.fps
     }
+
+    /// Sets every frame centred outside `[start_s, end_s]` to 0: where the recording is
+    /// silent there is no evidence of a beat (see [`Tracker::track`]).
+    pub fn silence_outside(&mut self, (start_s, end_s): (f64, f64)) {
+        let fps = self.fps;
+        for (k, v) in self.values.iter_mut().enumerate() {
+            let t = k as f64 / fps;
+            if t < start_s || t > end_s {
+                *v = 0.0;
+            }
+        }
+    }
+
+    /// The first and last frame with any evidence (value > 0); `None` when there is none.
+    pub fn evidence_frames(&self) -> Option<(usize, usize)> {
+        let first = self.values.iter().position(|&v| v > 0.0)?;
+        let last = self.values.iter().rposition(|&v| v > 0.0)?;
+        Some((first, last))
+    }
 }
 
 /// Whether two frame rates agree (relative 1e-9); false when either is NaN.
@@ -150,7 +169,10 @@ impl Tracker {
         }
     }
 
-    /// Beat times in seconds, ascending.
+    /// Beat times in seconds, ascending. No beat lies before the activation's first frame
+    /// with any evidence or after its last ([`Activation::evidence_frames`]): decoders carry
+    /// the beat on through runs of zeros (madmom's DBN does too, unless given a threshold),
+    /// and the pipeline zeroes the frames where the recording is silent.
     pub fn track(&self, activation: &Activation) -> Result<Vec<f64>> {
         let fps = self.fps();
         if !same_fps(activation.fps, fps) {
@@ -159,21 +181,73 @@ impl Tracker {
                 activation.fps
             )));
         }
-        match self {
-            Self::Dbn(t) => t.track(activation),
+        let mut beats = match self {
+            Self::Dbn(t) => t.track(activation)?,
             Self::Ellis { config, fps } => {
-                Ok(ellis::beat_track(&activation.values, *fps, config)?.beat_times_s)
+                ellis::beat_track(&activation.values, *fps, config)?.beat_times_s
             }
             Self::Peaks { config, fps } => {
-                Ok(peaks::pick_peaks(&activation.values, *fps, config)?.times_s)
+                peaks::pick_peaks(&activation.values, *fps, config)?.times_s
             }
+        };
+        match activation.evidence_frames() {
+            Some((first, last)) => {
+                let (lo, hi) = ((first as f64 - 0.5) / fps, (last as f64 + 0.5) / fps);
+                beats.retain(|&t| t >= lo && t <= hi);
+            }
+            None => beats.clear(),
         }
+        Ok(beats)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the DBN carried the beat on through a silenced tail (zeros) to the end of
+    /// the file; now beats stop at the last frame with evidence, on every tracker.
+    #[test]
+    fn no_beats_in_leading_or_trailing_zeros() {
+        let fps = 62.5;
+        // 120 BPM pulses from 2 s to 10 s in a 14 s curve of zeros.
+        let mut values = vec![0.0f32; (14.0 * fps) as usize];
+        let mut t = 2.0;
+        while t <= 10.0 {
+            let k = (t * fps) as usize;
+            values[k] = 1.0;
+            values[k - 1] = 0.5;
+            values[k + 1] = 0.5;
+            t += 0.5;
+        }
+        let act = Activation::new(values, fps);
+        assert_eq!(act.evidence_frames(), Some((124, 626)));
+        for name in TrackerConfig::NAMES {
+            let tracker = Tracker::new(&TrackerConfig::from_name(name).unwrap(), fps).unwrap();
+            let beats = tracker.track(&act).unwrap();
+            assert!(!beats.is_empty(), "{name}");
+            assert!(beats[0] >= 1.98, "{name}: first beat {}", beats[0]);
+            assert!(
+                *beats.last().unwrap() <= 10.02,
+                "{name}: last beat {:?}",
+                beats.last()
+            );
+        }
+        let silent = Activation::new(vec![0.0; 500], fps);
+        let dbn = Tracker::new(&TrackerConfig::default(), fps).unwrap();
+        assert!(dbn.track(&silent).unwrap().is_empty());
+    }
+
+    #[test]
+    fn silence_outside_zeroes_the_edges_only() {
+        let mut a = Activation::new(vec![0.5; 10], 10.0);
+        a.silence_outside((0.25, 0.6));
+        assert_eq!(
+            a.values,
+            vec![0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0]
+        );
+        assert_eq!(a.evidence_frames(), Some((3, 6)));
+    }
 
     #[test]
     fn tracker_config_by_name_and_serde() {
