@@ -310,6 +310,20 @@ fn a_project_is_scriptable_from_the_cli() {
         "160",
     ]));
     run_ok(zerons().args(["project", "add"]).arg(&project).arg(&song));
+    // Tracked with the shipped network, like `analyze` and the app, and stored under the
+    // curve names the app's toggles know (regression: the CLI tracked the flux and stored
+    // it under its long description).
+    {
+        let p = zerons::store::Project::open(&project).unwrap();
+        let analysis = p.analyses(1).unwrap().last().unwrap().id;
+        let kinds: Vec<String> = p
+            .curves(analysis)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(kinds, ["max", "anchor", "postve"]);
+    }
     let list = text(zerons().args(["project", "list"]).arg(&project));
     assert!(
         list.starts_with("1\t") && list.contains("\tok\t") && list.contains("model"),

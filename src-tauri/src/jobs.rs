@@ -8,42 +8,34 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use zerons::formats::BeatList;
-use zerons::model::{LoadedModel, bundled_model_dir, load_model};
+use zerons::model::{LoadedModel, MODEL_ENV, load_model};
 use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, CancelToken, analyze_file};
-use zerons::store::{Curve, ModelId, NewAnalysis, Project, ProjectSettings, TrackId, TrackMeta};
-use zerons::tracking::Activation;
+use zerons::store::{
+    ModelId, NewAnalysis, Project, ProjectSettings, TrackId, TrackMeta, analysis_model_dir,
+    curves_of,
+};
 use zerons::tracking::TrackerConfig;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Environment variable naming a model to track beats with (the ZeroNS network, combined
-/// branches) instead of the project's active model or the shipped one.
-pub const MODEL_ENV: &str = "ZERONS_MODEL";
-
-/// The model the analysis thread tracks with: `$ZERONS_MODEL`, else the project's active
-/// (fine-tuned) model, else the shipped one (assets/MODEL_CARD.md). `None` when no model
-/// can be loaded: the beats then come from the spectral flux.
+/// The model new songs are analysed with ([`analysis_model_dir`]); `None` tracks the
+/// spectral flux. A shipped model that does not load is logged and skipped (flux instead)
+/// rather than failing every analysis; a chosen model that does not load is an error.
 fn analysis_model(project: &Project) -> zerons::Result<Option<Arc<LoadedModel>>> {
-    if let Some(p) = std::env::var_os(MODEL_ENV) {
-        return Ok(Some(Arc::new(load_model(PathBuf::from(p))?)));
-    }
-    if let Some(id) = project.settings()?.active_model_id
-        && let Some(m) = project.models()?.into_iter().find(|m| m.id == id)
-    {
-        return Ok(Some(Arc::new(load_model(&m.path)?)));
-    }
     let exe = std::env::current_exe().ok();
-    match bundled_model_dir(exe.as_deref()) {
-        Some(dir) => match load_model(&dir) {
-            Ok(m) => Ok(Some(Arc::new(m))),
-            Err(e) => {
-                // Analyse with flux alone rather than fail.
-                tracing::warn!("shipped model at {} not loaded: {e}", dir.display());
-                Ok(None)
-            }
-        },
-        None => Ok(None),
+    let Some(dir) = analysis_model_dir(project, exe.as_deref())? else {
+        return Ok(None);
+    };
+    let chosen =
+        std::env::var_os(MODEL_ENV).is_some() || project.settings()?.active_model_id.is_some();
+    match load_model(&dir) {
+        Ok(m) => Ok(Some(Arc::new(m))),
+        Err(e) if !chosen => {
+            tracing::warn!("shipped model at {} not loaded: {e}", dir.display());
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -153,35 +145,6 @@ pub fn add_tracks(
 #[tauri::command]
 pub fn cancel_job(state: State<'_, AppState>, job_id: u64) -> bool {
     state.cancel_job(job_id)
-}
-
-/// Short, stable name of a curve kind (stored in the project).
-fn curve_kind(kind: ActivationKind) -> &'static str {
-    match kind {
-        ActivationKind::Flux => "flux",
-        ActivationKind::Max => "max",
-        ActivationKind::Anchor => "anchor",
-        ActivationKind::Postve => "postve",
-    }
-}
-
-/// The curves of an analysis to store: the tracked one first, then the network's combined
-/// curve (when flux tracked) and both branches.
-pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
-    let curve = |kind: ActivationKind, a: &Activation| Curve {
-        kind: curve_kind(kind).into(),
-        fps: a.fps,
-        values: a.values.clone(),
-    };
-    let mut curves = vec![curve(analysis.activation_kind, &analysis.activation)];
-    if let Some(network) = &analysis.network {
-        curves.push(curve(ActivationKind::Max, network));
-    }
-    if let Some((anchor, postve)) = &analysis.branches {
-        curves.push(curve(ActivationKind::Anchor, anchor));
-        curves.push(curve(ActivationKind::Postve, postve));
-    }
-    curves
 }
 
 /// The analysis settings of a project: the default stages, the network's curve when there

@@ -47,7 +47,7 @@ pub fn audible_span_s(signal: &Signal, config: &AudibleConfig) -> Option<(f64, f
         .map(|c| c.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / c.len() as f64)
         .collect();
     let loudest = energies.iter().copied().fold(0.0, f64::max);
-    if !(loudest > 0.0) {
+    if loudest <= 0.0 || loudest.is_nan() {
         return None;
     }
     let floor = loudest * 10f64.powf(f64::from(config.floor_db) / 10.0);

@@ -41,6 +41,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::formats::BeatList;
+use crate::model::{MODEL_ENV, bundled_model_dir};
+use crate::pipeline::{ActivationKind, Analysis};
+use crate::tracking::Activation;
 use crate::{Error, Result};
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
@@ -291,6 +294,52 @@ pub struct Curve {
     pub fps: f64,
     /// Values.
     pub values: Vec<f32>,
+}
+
+/// The kind under which an activation's curve is stored: `flux`, `max`, `anchor`, `postve`
+/// (the app's curve toggles know these).
+pub fn curve_kind(kind: ActivationKind) -> &'static str {
+    match kind {
+        ActivationKind::Flux => "flux",
+        ActivationKind::Max => "max",
+        ActivationKind::Anchor => "anchor",
+        ActivationKind::Postve => "postve",
+    }
+}
+
+/// The curves of an analysis to store: the tracked one first (what re-tracking and
+/// *Continue* decode again), then the network's combined curve (when flux tracked) and both
+/// branches.
+pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
+    let curve = |kind: ActivationKind, a: &Activation| Curve {
+        kind: curve_kind(kind).into(),
+        fps: a.fps,
+        values: a.values.clone(),
+    };
+    let mut curves = vec![curve(analysis.activation_kind, &analysis.activation)];
+    if let Some(network) = &analysis.network {
+        curves.push(curve(ActivationKind::Max, network));
+    }
+    if let Some((anchor, postve)) = &analysis.branches {
+        curves.push(curve(ActivationKind::Anchor, anchor));
+        curves.push(curve(ActivationKind::Postve, postve));
+    }
+    curves
+}
+
+/// The model a project's songs are analysed with: `$ZERONS_MODEL` if set, else the
+/// project's active model (a fine-tuned one the user chose), else the shipped model found
+/// from the executable `exe` ([`bundled_model_dir`]). `None`: no model at all.
+pub fn analysis_model_dir(project: &Project, exe: Option<&Path>) -> Result<Option<PathBuf>> {
+    if let Some(p) = std::env::var_os(MODEL_ENV) {
+        return Ok(Some(PathBuf::from(p)));
+    }
+    if let Some(id) = project.settings()?.active_model_id
+        && let Some(m) = project.models()?.into_iter().find(|m| m.id == id)
+    {
+        return Ok(Some(m.path));
+    }
+    Ok(bundled_model_dir(exe))
 }
 
 /// A new analysis of a track.

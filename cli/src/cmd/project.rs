@@ -7,13 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_file};
-use zerons::pipeline::{AnalyzeConfig, analyze_file};
+use zerons::pipeline::{ActivationKind, AnalyzeConfig, analyze_file};
 use zerons::store::{
-    Author, Curve, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta,
-    TrackStatus,
+    Author, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta, TrackStatus,
+    analysis_model_dir, curves_of,
 };
 use zerons::tracking::TrackerConfig;
 
+use crate::device::{DeviceArg, load_model};
 use crate::progress::ctrl_c_token;
 
 #[derive(Args)]
@@ -236,7 +237,23 @@ fn author(a: Author) -> &'static str {
 
 fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
     let settings = p.settings()?;
+    // The same model as the app: $ZERONS_MODEL, the project's active model, else the shipped
+    // one; without any, the spectral flux.
+    let exe = std::env::current_exe().ok();
+    let model = match analysis_model_dir(p, exe.as_deref())? {
+        Some(dir) => Some(load_model(&dir, DeviceArg::Auto)?.0),
+        None => {
+            eprintln!(
+                "note: no model found (assets/model, share/zerons/model or $ZERONS_MODEL): \
+                 tracking the spectral flux of the percussive stem instead"
+            );
+            None
+        }
+    };
     let mut config = AnalyzeConfig::default();
+    if model.is_some() {
+        config.activation = ActivationKind::Max;
+    }
     if let TrackerConfig::Dbn(dbn) = &mut config.tracker {
         dbn.min_bpm = settings.min_bpm;
         dbn.max_bpm = settings.max_bpm;
@@ -249,7 +266,7 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
             eprintln!("{}: already in the project, skipped", path.display());
             continue;
         }
-        let analysis = analyze_file(path, &config, None, &mut |_| {}, &cancel)
+        let analysis = analyze_file(path, &config, model.as_ref(), &mut |_| {}, &cancel)
             .with_context(|| format!("analysing {}", path.display()))?;
         let meta = TrackMeta {
             duration_s: analysis.source.duration_s,
@@ -257,17 +274,12 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
             channels: u32::try_from(analysis.source.channels).unwrap_or(u32::MAX),
         };
         let track = p.add_track(path, &meta)?;
-        let curve = Curve {
-            kind: analysis.activation_kind.name().into(),
-            fps: analysis.activation.fps,
-            values: analysis.activation.values.clone(),
-        };
         let a = p.add_analysis(
             track,
             &NewAnalysis {
                 model_id: None,
                 config_json: &config_json,
-                curves: std::slice::from_ref(&curve),
+                curves: &curves_of(&analysis),
             },
         )?;
         let beats = zerons::formats::BeatList::new(analysis.beats_s.clone());
