@@ -565,6 +565,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gate_lowers_the_network_edges_and_zeroes_silence() {
+        let curve = || Activation::new(vec![0.99, 0.2, 0.5, 0.1, 0.3, 0.4, 0.9], 10.0);
+        let mut net = curve();
+        gate_activation(&mut net, None, true);
+        assert_eq!(net.values, vec![0.2, 0.2, 0.5, 0.1, 0.3, 0.4, 0.4]);
+        // Not a network curve: edges kept; outside 0.15–0.45 s zeroed.
+        let mut flux = curve();
+        gate_activation(&mut flux, Some((0.15, 0.45)), false);
+        assert_eq!(flux.values, vec![0.0, 0.0, 0.5, 0.1, 0.3, 0.0, 0.0]);
+    }
+
+    #[test]
     fn global_tempo_of_a_steady_grid() {
         let beats: Vec<f64> = (0..20).map(|k| 0.25 + k as f64 * 0.5).collect();
         assert!((global_tempo_bpm(&beats).unwrap() - 120.0).abs() < 1e-9);

@@ -265,3 +265,54 @@ fn every_tracker_by_name_tracks_a_click_train() {
         assert_eq!(matched(&truth, &beats, fps, 1.0), beats.len(), "{name}");
     }
 }
+
+/// A click train with quiet noise before and after it (−70 dB, a fade's tail). Regression:
+/// the DBN carried the beat on through the tail to the end of the file; with the audible gate
+/// (pipeline::gate_activation) beats stop at the last click.
+#[test]
+fn no_beats_in_the_silence_around_the_music() {
+    use zerons::audio::{AudibleConfig, Signal};
+    use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_signal};
+    let sr = 16000u32;
+    let (start_s, end_s, total_s) = (2.0, 10.0, 16.0);
+    let mut rng = Lcg(7);
+    let mut samples: Vec<f32> = (0..(total_s * f64::from(sr)) as usize)
+        .map(|_| (rng.next() as f32 - 0.5) * 6e-4)
+        .collect();
+    let clicks = beat_times(120.0, 120.0, end_s + 0.01, start_s);
+    for &c in &clicks {
+        let k0 = (c * f64::from(sr)) as usize;
+        for k in 0..400 {
+            let decay = (-(k as f32) / 60.0).exp();
+            samples[k0 + k] += 0.8 * (rng.next() as f32 - 0.5) * 2.0 * decay;
+        }
+    }
+    let signal = Signal::new(samples, sr);
+    let run = |audible: AudibleConfig| {
+        let config = AnalyzeConfig {
+            audible,
+            ..AnalyzeConfig::default()
+        };
+        analyze_signal(&signal, &config, None, &mut |_| {}, &CancelToken::new())
+            .unwrap()
+            .beats_s
+    };
+    let beats = run(AudibleConfig::default());
+    assert!(beats.len() >= clicks.len() - 1, "{beats:?}");
+    assert!(beats[0] >= start_s - 0.07, "first beat {}", beats[0]);
+    let last = *beats.last().unwrap();
+    assert!(last <= end_s + 0.07, "last beat {last}");
+    assert!(
+        matched(&beats, &clicks, 62.5, 4.0) >= clicks.len() - 1,
+        "{beats:?}"
+    );
+    // Without the gate the decoder fills the quiet tail with beats.
+    let ungated = run(AudibleConfig {
+        enabled: false,
+        ..AudibleConfig::default()
+    });
+    assert!(
+        ungated.iter().any(|&t| t > end_s + 0.5),
+        "expected tail beats without the gate: {ungated:?}"
+    );
+}
