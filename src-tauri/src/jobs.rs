@@ -27,12 +27,10 @@ fn analysis_model(project: &Project) -> zerons::Result<Option<Arc<LoadedModel>>>
     let Some(dir) = analysis_model_dir(project, exe.as_deref())? else {
         return Ok(None);
     };
-    let chosen =
-        std::env::var_os(MODEL_ENV).is_some() || project.settings()?.active_model_id.is_some();
-    match load_model(&dir) {
+    match load_model(&dir.path) {
         Ok(m) => Ok(Some(Arc::new(m))),
-        Err(e) if !chosen => {
-            tracing::warn!("shipped model at {} not loaded: {e}", dir.display());
+        Err(e) if dir.shipped => {
+            tracing::warn!("shipped model at {} not loaded: {e}", dir.path.display());
             Ok(None)
         }
         Err(e) => Err(e),

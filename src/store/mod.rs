@@ -327,19 +327,41 @@ pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
     curves
 }
 
+/// Where the model a project analyses with lives, and whether it is the shipped fallback
+/// (rather than one the user chose).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisModelDir {
+    /// Model directory (or file) to load.
+    pub path: PathBuf,
+    /// True when neither `$ZERONS_MODEL` nor the project's active model named it.
+    pub shipped: bool,
+}
+
 /// The model a project's songs are analysed with: `$ZERONS_MODEL` if set, else the
 /// project's active model (a fine-tuned one the user chose), else the shipped model found
 /// from the executable `exe` ([`bundled_model_dir`]). `None`: no model at all.
-pub fn analysis_model_dir(project: &Project, exe: Option<&Path>) -> Result<Option<PathBuf>> {
+pub fn analysis_model_dir(
+    project: &Project,
+    exe: Option<&Path>,
+) -> Result<Option<AnalysisModelDir>> {
+    let chosen = |path: PathBuf| {
+        Some(AnalysisModelDir {
+            path,
+            shipped: false,
+        })
+    };
     if let Some(p) = std::env::var_os(MODEL_ENV) {
-        return Ok(Some(PathBuf::from(p)));
+        return Ok(chosen(PathBuf::from(p)));
     }
     if let Some(id) = project.settings()?.active_model_id
         && let Some(m) = project.models()?.into_iter().find(|m| m.id == id)
     {
-        return Ok(Some(m.path));
+        return Ok(chosen(m.path));
     }
-    Ok(bundled_model_dir(exe))
+    Ok(bundled_model_dir(exe).map(|path| AnalysisModelDir {
+        path,
+        shipped: true,
+    }))
 }
 
 /// A new analysis of a track.

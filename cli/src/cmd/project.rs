@@ -241,7 +241,7 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
     // one; without any, the spectral flux.
     let exe = std::env::current_exe().ok();
     let model = match analysis_model_dir(p, exe.as_deref())? {
-        Some(dir) => Some(load_model(&dir, DeviceArg::Auto)?.0),
+        Some(dir) => Some(load_model(&dir.path, DeviceArg::Auto)?.0),
         None => {
             eprintln!(
                 "note: no model found (assets/model, share/zerons/model or $ZERONS_MODEL): \
