@@ -606,7 +606,7 @@ pub fn finetune(
     }
 
     let initial = match config.mode {
-        FinetuneMode::Full => Trainable::Full(base.network.clone().fork(&ad)),
+        FinetuneMode::Full => Trainable::Full(base.network.clone().fork(&ad).train()),
         _ => Trainable::Top(
             TopPair {
                 anchor: base_net.anchor.top(top_layers)?,
@@ -970,6 +970,37 @@ mod tests {
         let first = out.history.first().unwrap().train_loss;
         let last = out.history.last().unwrap().train_loss;
         assert!(last < first, "{first} → {last}");
+    }
+
+    /// Regression: `full` mode panicked in `backward` ("requires a tracked autodiff tensor")
+    /// because the forked network was not switched to training (no parameter required grads).
+    #[test]
+    fn full_mode_trains_every_layer() {
+        let device = Device::flex();
+        device.seed(5);
+        let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
+        let base = LoadedModel::new(
+            net,
+            ModelConfig::lite(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
+        let (non, perc, beats) = click_song(900, 29, 7);
+        let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
+        let config = FinetuneConfig {
+            mode: FinetuneMode::Full,
+            max_epochs: 4,
+            patience_epochs: 4,
+            fixed_epochs: 4,
+            ..FinetuneConfig::default()
+        };
+        let out = finetune(&base, &[song], &config, &device, &CancelToken::new(), |_| {}).unwrap();
+        assert_eq!(out.history.len(), 4);
+        let first = out.history.first().unwrap().train_loss;
+        let last = out.history.last().unwrap().train_loss;
+        assert!(last < first, "{first} → {last}");
+        assert_eq!(out.model.manifest.provenance.method, "finetuned");
     }
 
     #[test]
