@@ -54,6 +54,24 @@ impl AppError {
     }
 }
 
+/// Runs `work`, turning a panic into an `internal` error, so that a background job that hits
+/// a bug still ends with a `Failed` event (and the page stops waiting) instead of dying silently.
+pub fn guarded<T>(what: &str, work: impl FnOnce() -> AppResult<T>) -> AppResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            Err(AppError::internal(format!(
+                "{what} stopped on an internal error: {detail}"
+            )))
+        }
+    }
+}
+
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.message, self.code)
@@ -117,5 +135,19 @@ mod tests {
         assert!(e.hint.starts_with("Close"), "{}", e.hint);
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["code"], "project_busy");
+    }
+
+    #[test]
+    fn a_panicking_job_becomes_an_internal_error() {
+        let e = guarded("fine-tuning", || -> AppResult<()> { panic!("boom {}", 7) }).unwrap_err();
+        assert_eq!(e.code, "internal");
+        assert!(
+            e.message.contains("fine-tuning") && e.message.contains("boom 7"),
+            "{}",
+            e.message
+        );
+        assert_eq!(guarded("x", || Ok(3)), Ok(3));
+        let e = guarded("x", || -> AppResult<()> { Err(AppError::no_project()) }).unwrap_err();
+        assert_eq!(e.code, "no_project");
     }
 }

@@ -27,7 +27,7 @@ use zerons::train::{
 
 use crate::commands::blocking;
 use crate::commands::model_revision;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, guarded};
 use crate::jobs::{analyze_config, store_analysis};
 use crate::state::AppState;
 
@@ -297,7 +297,9 @@ pub fn finetune_start(
         ));
     }
     spawn_job(app, &state, "zerons-finetune", move |project, token| {
-        let event = match run(project, &track_ids, mode, whole_songs, token, &on_event) {
+        let event = match guarded("fine-tuning", || {
+            run(project, &track_ids, mode, whole_songs, token, &on_event)
+        }) {
             Ok(Some(report)) => TrainEvent::Finished { report },
             Ok(None) => TrainEvent::Cancelled,
             Err(e) if e.code == "cancelled" => TrainEvent::Cancelled,
@@ -545,7 +547,9 @@ pub fn use_model(
     on_event: Channel<RetrackEvent>,
 ) -> AppResult<u64> {
     spawn_job(app, &state, "zerons-retrack", move |project, token| {
-        let result = retrack_all(project, choice.model_id, token, &on_event);
+        let result = guarded("re-tracking", || {
+            retrack_all(project, choice.model_id, token, &on_event)
+        });
         report_retrack_failure(&on_event, result);
     })
 }
@@ -662,9 +666,11 @@ pub fn retrack(
     on_event: Channel<RetrackEvent>,
 ) -> AppResult<u64> {
     spawn_job(app, &state, "zerons-retrack", move |project, token| {
-        let result = base_model(project).and_then(|(model, _, _)| {
-            let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
-            retrack_tracks(project, only, &model, token, &on_event)
+        let result = guarded("re-tracking", || {
+            base_model(project).and_then(|(model, _, _)| {
+                let only = (!track_ids.is_empty()).then_some(track_ids.as_slice());
+                retrack_tracks(project, only, &model, token, &on_event)
+            })
         });
         report_retrack_failure(&on_event, result);
     })

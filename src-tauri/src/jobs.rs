@@ -16,7 +16,7 @@ use zerons::store::{
 };
 use zerons::tracking::TrackerConfig;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, guarded};
 use crate::state::AppState;
 
 /// The model new songs are analysed with ([`analysis_model_dir`]); `None` tracks the
@@ -118,8 +118,9 @@ pub fn add_tracks(
                         ),
                     },
                     Ok(model) => {
-                        match run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
-                        {
+                        match guarded("the analysis", || {
+                            run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
+                        }) {
                             Ok((track_id, n_beats, tempo_bpm)) => JobEvent::Done {
                                 job_id,
                                 track_id,
