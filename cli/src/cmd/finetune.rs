@@ -243,9 +243,10 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     match (&outcome.before, &outcome.after) {
         (Some(b), Some(a)) => {
             println!(
-                "held-out beats ({}; the last {:.0}% of each annotated region):",
+                "held-out beats ({}; {:.0}% of each annotated region, in blocks of ≥ {} s ending it and spread over it):",
                 a.beats,
-                config.holdout_fraction * 100.0
+                config.holdout_fraction * 100.0,
+                config.holdout_block_s
             );
             println!(
                 "  {:<10} {:>9} {:>7} {:>7}",
