@@ -237,6 +237,41 @@ describe("suggestions", () => {
     expect(strengths[21]).toBeCloseTo(0.1 / 0.9, 6);
   });
 
+  it("flags a section that moved to the off-beat since the previous analysis", () => {
+    const prev = grid(60);
+    const t = Float64Array.from(prev, (x, i) => (i >= 20 && i < 32 ? x + 0.25 : x));
+    const c = curveFor(t, () => 0.9);
+    // Alone, the beats only show the interval jumps at the ends of the moved section.
+    const inside = (r: { startS: number; endS: number }) => r.startS < t[26] && r.endS > t[26];
+    expect(suggestRegions(t, c, fps).some(inside)).toBe(false);
+    // Against the previous analysis the whole section is one region to check.
+    const s = suggestRegions(t, c, fps, { previous: prev });
+    const m = s.filter(inside);
+    expect(m.length).toBe(1);
+    expect(m[0].reason).toMatch(/half a beat from the previous analysis: one of them is on the off-beat/);
+    expect(m[0].beats).toBe(12);
+    expect(m[0].startS).toBeLessThanOrEqual(t[20]);
+    expect(m[0].endS).toBeGreaterThanOrEqual(t[31]);
+  });
+
+  it("a few moved beats, or the same beats, are not a disagreement", () => {
+    const prev = grid(60);
+    const t = Float64Array.from(prev, (x, i) => (i >= 20 && i < 23 ? x + 0.1 : x + 0.01));
+    const s = suggestRegions(t, curveFor(t, () => 0.9), fps, { previous: prev });
+    expect(s.every((r) => !r.reason.includes("previous analysis"))).toBe(true);
+    expect(suggestRegions(prev, curveFor(prev, () => 0.9), fps, { previous: prev })).toEqual([]);
+  });
+
+  it("a section moved by a quarter beat is reported as moved, not off-beat", () => {
+    const prev = grid(60);
+    const t = Float64Array.from(prev, (x, i) => (i >= 10 ? x + 0.125 : x));
+    const s = suggestRegions(t, curveFor(t, () => 0.9), fps, { previous: prev });
+    const m = s.find((r) => r.reason.includes("previous analysis"));
+    expect(m?.reason).toMatch(/moved since the previous analysis/);
+    expect(m?.reason).not.toMatch(/off-beat/);
+    expect(m?.beats).toBe(50);
+  });
+
   it("flags a missing beat and an extra beat by the interval jump", () => {
     const full = Array.from(grid(60));
     const missing = Float64Array.from(full.filter((_, i) => i !== 30));

@@ -365,13 +365,25 @@ export function beatStrengths(
  * usually right and is not flagged), beats more than `uneven` of the interval away from the
  * midpoint of their neighbours (a misplaced beat in a steady pulse), and places where the inter-beat
  * interval jumps away from its local median by more than `tempoTol` (a missing, extra or
- * misplaced beat). Overlapping regions are merged.
+ * misplaced beat). With `previous` (the analysis before a re-tracking, e.g. by a fine-tuned
+ * model), also runs of at least `minMoved` consecutive beats that have no previous beat within
+ * `movedTol` s: a section where the two models disagree, so one of them is wrong there (half a
+ * beat apart: one is on the off-beat). Overlapping regions are merged.
  */
 export function suggestRegions(
   times: ArrayLike<number>,
   curve: ArrayLike<number> | null,
   fps: number,
-  opts: { weak?: number; tempoTol?: number; context?: number; minRun?: number; uneven?: number } = {},
+  opts: {
+    weak?: number;
+    tempoTol?: number;
+    context?: number;
+    minRun?: number;
+    uneven?: number;
+    previous?: ArrayLike<number> | null;
+    minMoved?: number;
+    movedTol?: number;
+  } = {},
 ): Suggestion[] {
   const weak = opts.weak ?? 0.35;
   const minRun = opts.minRun ?? 2;
@@ -410,6 +422,42 @@ export function suggestRegions(
         reason: r > 1 ? "gap: a beat may be missing" : "beats too close: an extra beat?",
         beats: 2,
       });
+    }
+  }
+  const prev = opts.previous;
+  if (prev && prev.length >= 2) {
+    const minMoved = opts.minMoved ?? 4;
+    const tol = opts.movedTol ?? 0.07;
+    const moved = (i: number) => {
+      const j = lowerBound(prev, times[i]);
+      const near = (k: number) => k >= 0 && k < prev.length && Math.abs(prev[k] - times[i]) <= tol;
+      return !near(j) && !near(j - 1);
+    };
+    for (let i = 0; i < n; ) {
+      if (!moved(i)) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < n && moved(j + 1)) j++;
+      if (j - i + 1 >= minMoved) {
+        // Where the beats sit between the previous ones: ~0.5 = the other half of the beat.
+        const phases: number[] = [];
+        for (let k = i; k <= j; k++) {
+          const b = lowerBound(prev, times[k]);
+          if (b >= 1 && b < prev.length && prev[b] > prev[b - 1]) phases.push((times[k] - prev[b - 1]) / (prev[b] - prev[b - 1]));
+        }
+        const offBeat = phases.length > 0 && Math.abs(median(phases) - 0.5) < 0.15;
+        raw.push({
+          startS: times[i] - half(i - 1),
+          endS: times[j] + half(j),
+          reason: offBeat
+            ? "half a beat from the previous analysis: one of them is on the off-beat"
+            : "moved since the previous analysis: the models disagree here",
+          beats: j - i + 1,
+        });
+      }
+      i = j + 1;
     }
   }
   // A beat away from the midpoint of its neighbours (a steady pulse puts it there).

@@ -266,7 +266,9 @@ export class Timeline {
     this.ghosts = p ? unmatchedBeats(p, this.beats.times) : null;
     this.addedSincePrevious = p ? unmatchedBeats(this.beats.times, p).length : 0;
     const c = this.confidenceCurve();
-    this.suggestions = this.data ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5) : [];
+    this.suggestions = this.data
+      ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5, { previous: p })
+      : [];
     if (this.currentSuggestion >= this.suggestions.length) this.currentSuggestion = -1;
   }
 
