@@ -175,6 +175,33 @@ test("learn from edits: live chart, before/after, use the model, re-track", asyn
   await page.close();
 });
 
+test("after a re-tracking, a section half a beat from the previous analysis is flagged and N goes there", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  // The previous analysis had beats 50–61 on the off-beat (as a fine-tuned model's parent might).
+  const span = await page.evaluate(() => {
+    const t = window.__zerons.beatTimes();
+    const prev = Float64Array.from(t, (x, i) => (i >= 50 && i < 62 ? x + 0.5 * (t[i + 1] - x) : x));
+    window.__zerons.timeline.setPrevious(prev);
+    return [t[50], t[61]];
+  });
+  const sg = await page.evaluate(() => window.__zerons.timeline.suggestions);
+  const flip = sg.filter((s) => /half a beat from the previous analysis/.test(s.reason));
+  assert.equal(flip.length, 1, JSON.stringify(sg));
+  assert.ok(flip[0].startS <= span[0] && flip[0].endS >= span[1], JSON.stringify(flip[0]));
+  assert.equal(flip[0].beats, 12);
+  await page.locator("#timeline").focus();
+  const i = sg.indexOf(sg.find((s) => s.reason === flip[0].reason));
+  for (let k = 0; k <= i; k++) await page.keyboard.press("n");
+  const v = await page.evaluate(() => window.__zerons.timeline.view);
+  const mid = v.startS + v.widthPx / v.pxPerS / 2;
+  assert.ok(mid > span[0] - 1 && mid < span[1] + 1, `view centred at ${mid}, section ${span}`);
+  assert.match(await page.locator("#btn-suggest").getAttribute("title"), /off-beat/);
+  await page.screenshot({ path: path.join(shots, "mock-08b-disagreement.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("suggestions: the misplaced beat is flagged, N jumps to it, M restores the model's beats there", async () => {
   const { page, errors } = await openPage();
   await waitForSong(page, errors);
