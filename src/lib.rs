@@ -33,3 +33,12 @@ pub mod tracking;
 pub mod train;
 
 pub use error::{Error, Result};
+
+/// Burn keeps one global RNG (network initialisation, dropout, `Device::seed`). Unit tests that
+/// draw from it hold this lock, so a seeded test gets the same draws whatever runs beside it (a
+/// click-track fine-tuning test failed once another test's draws changed its initial weights).
+#[cfg(test)]
+pub(crate) fn test_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -161,6 +161,7 @@ mod tests {
 
     #[test]
     fn paper_branch_has_the_published_parameter_count() {
+        let _rng = crate::test_rng_lock();
         let model = ZeroNs::new(&ModelConfig::paper(), &Device::flex()).unwrap();
         // Spec §2: 13,409,601 per branch (paper: "13.4M"), 26,819,202 in all.
         assert_eq!(model.anchor.num_params(), 13_409_601);
@@ -180,6 +181,7 @@ mod tests {
 
     #[test]
     fn lite_sizes_are_as_documented() {
+        let _rng = crate::test_rng_lock();
         let c = ModelConfig::lite();
         let model = ZeroNs::new(&c, &Device::flex()).unwrap();
         assert_eq!(model.anchor.num_params(), 172_625);
@@ -189,6 +191,7 @@ mod tests {
 
     #[test]
     fn forward_shapes_and_range() {
+        let _rng = crate::test_rng_lock();
         let device = Device::flex();
         for config in [ModelConfig::lite(), tiny_paper()] {
             let model = ZeroNs::new(&config, &device).unwrap();
@@ -212,6 +215,7 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json_and_rejects_bad_values() {
+        let _rng = crate::test_rng_lock();
         let c = tiny_paper();
         let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains("\"kind\":\"paper\""), "{json}");

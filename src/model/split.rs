@@ -211,6 +211,7 @@ mod tests {
 
     #[test]
     fn bottom_then_top_equals_the_whole_branch() {
+        let _rng = crate::test_rng_lock();
         let device = Device::flex();
         let lite = ModelConfig::lite();
         let mut paper = ModelConfig::paper();

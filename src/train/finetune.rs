@@ -1042,15 +1042,9 @@ mod tests {
 
     /// Fine-tuning a random lite model on a click track teaches it the clicks: held-out
     /// F-measure goes up, and the model records its parent and the scores.
-    /// Burn's backends keep one global RNG (`Device::seed`, and `finetune` seeds it too): the
-    /// tests that initialise and train networks take turns, or one test's seed and draws change
-    /// another's initial weights (the click-track test then failed, at F 0.44, once the
-    /// full-mode test ran beside it).
-    static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     #[test]
     fn top_mode_learns_a_click_track_and_reports_before_after() {
-        let _rng = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::test_rng_lock();
         let device = Device::flex();
         device.seed(3);
         let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
@@ -1091,7 +1085,7 @@ mod tests {
     /// because the forked network was not switched to training (no parameter required grads).
     #[test]
     fn full_mode_trains_every_layer() {
-        let _rng = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::test_rng_lock();
         let device = Device::flex();
         device.seed(5);
         let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
@@ -1129,7 +1123,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_before_training() {
-        let _rng = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+        let _rng = crate::test_rng_lock();
         let device = Device::flex();
         let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
         let base = LoadedModel::new(
