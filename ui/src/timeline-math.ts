@@ -335,6 +335,22 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
 }
 
+/** Maximal runs `[i, j]` of consecutive indices below `n` where `flagged` holds, at least `minLen` long. */
+function runsWhere(n: number, flagged: (i: number) => boolean, minLen: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; ) {
+    if (!flagged(i)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < n && flagged(j + 1)) j++;
+    if (j - i + 1 >= minLen) out.push([i, j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 /**
  * How strongly the activation supports each beat: the curve's maximum within ±`radiusFrames`
  * of the beat, divided by the median of that over the song (1 = a typical beat).
@@ -398,17 +414,8 @@ export function suggestRegions(
   const raw: Suggestion[] = [];
   if (curve && curve.length) {
     const s = beatStrengths(times, curve, fps);
-    for (let i = 0; i < n; ) {
-      if (s[i] >= weak) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j + 1 < n && s[j + 1] < weak) j++;
-      if (j - i + 1 >= minRun) {
-        raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
-      }
-      i = j + 1;
+    for (const [i, j] of runsWhere(n, (k) => s[k] < weak, minRun)) {
+      raw.push({ startS: times[i] - half(i - 1), endS: times[j] + half(j), reason: "weak activation", beats: j - i + 1 });
     }
   }
   for (let i = 0; i < ibis.length; i++) {
@@ -428,36 +435,22 @@ export function suggestRegions(
   if (prev && prev.length >= 2) {
     const minMoved = opts.minMoved ?? 4;
     const tol = opts.movedTol ?? 0.07;
-    const moved = (i: number) => {
-      const j = lowerBound(prev, times[i]);
-      const near = (k: number) => k >= 0 && k < prev.length && Math.abs(prev[k] - times[i]) <= tol;
-      return !near(j) && !near(j - 1);
-    };
-    for (let i = 0; i < n; ) {
-      if (!moved(i)) {
-        i++;
-        continue;
+    for (const [i, j] of runsWhere(n, (k) => !hasBeatNear(prev, times[k], tol), minMoved)) {
+      // Where the beats sit between the previous ones: ~0.5 = the other half of the beat.
+      const phases: number[] = [];
+      for (let k = i; k <= j; k++) {
+        const b = lowerBound(prev, times[k]);
+        if (b >= 1 && b < prev.length && prev[b] > prev[b - 1]) phases.push((times[k] - prev[b - 1]) / (prev[b] - prev[b - 1]));
       }
-      let j = i;
-      while (j + 1 < n && moved(j + 1)) j++;
-      if (j - i + 1 >= minMoved) {
-        // Where the beats sit between the previous ones: ~0.5 = the other half of the beat.
-        const phases: number[] = [];
-        for (let k = i; k <= j; k++) {
-          const b = lowerBound(prev, times[k]);
-          if (b >= 1 && b < prev.length && prev[b] > prev[b - 1]) phases.push((times[k] - prev[b - 1]) / (prev[b] - prev[b - 1]));
-        }
-        const offBeat = phases.length > 0 && Math.abs(median(phases) - 0.5) < 0.15;
-        raw.push({
-          startS: times[i] - half(i - 1),
-          endS: times[j] + half(j),
-          reason: offBeat
-            ? "half a beat from the previous analysis: one of them is on the off-beat"
-            : "moved since the previous analysis: the models disagree here",
-          beats: j - i + 1,
-        });
-      }
-      i = j + 1;
+      const offBeat = phases.length > 0 && Math.abs(median(phases) - 0.5) < 0.15;
+      raw.push({
+        startS: times[i] - half(i - 1),
+        endS: times[j] + half(j),
+        reason: offBeat
+          ? "half a beat from the previous analysis: one of them is on the off-beat"
+          : "moved since the previous analysis: the models disagree here",
+        beats: j - i + 1,
+      });
     }
   }
   // A beat away from the midpoint of its neighbours (a steady pulse puts it there).
@@ -548,10 +541,13 @@ export function replaceRange(b: Beats, model: ArrayLike<number>, startS: number,
 /** Beats of `a` with no beat of `b` within `tolS` (both sorted): what changed between two lists. */
 export function unmatchedBeats(a: ArrayLike<number>, b: ArrayLike<number>, tolS = 0.07): Float64Array {
   const out: number[] = [];
-  for (let i = 0; i < a.length; i++) {
-    const j = lowerBound(b, a[i]);
-    const near = (k: number) => k >= 0 && k < b.length && Math.abs(b[k] - a[i]) <= tolS;
-    if (!near(j) && !near(j - 1)) out.push(a[i]);
-  }
+  for (let i = 0; i < a.length; i++) if (!hasBeatNear(b, a[i], tolS)) out.push(a[i]);
   return Float64Array.from(out);
+}
+
+/** Whether sorted `b` has a beat within `tolS` of `t`. */
+function hasBeatNear(b: ArrayLike<number>, t: number, tolS: number): boolean {
+  const j = lowerBound(b, t);
+  const near = (k: number) => k >= 0 && k < b.length && Math.abs(b[k] - t) <= tolS;
+  return near(j) || near(j - 1);
 }
