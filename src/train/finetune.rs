@@ -1040,6 +1040,19 @@ mod tests {
         assert!(e.contains("at least 4"), "{e}");
     }
 
+    /// A freshly initialised lite model as the base (draws from burn's RNG: hold
+    /// [`crate::test_rng_lock`]).
+    fn random_lite(device: &Device) -> LoadedModel {
+        let net = ZeroNs::new(&ModelConfig::lite(), device).unwrap();
+        LoadedModel::new(
+            net,
+            ModelConfig::lite(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        )
+    }
+
     /// Fine-tuning a random lite model on a click track teaches it the clicks: held-out
     /// F-measure goes up, and the model records its parent and the scores.
     #[test]
@@ -1047,14 +1060,7 @@ mod tests {
         let _rng = crate::test_rng_lock();
         let device = Device::flex();
         device.seed(3);
-        let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
-        let mut base = LoadedModel::new(
-            net,
-            ModelConfig::lite(),
-            Provenance::default(),
-            None,
-            device.clone(),
-        );
+        let mut base = random_lite(&device);
         base.manifest.id = "zn-parent".into();
         let (non, perc, beats) = click_song(1900, 29, 7);
         let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
@@ -1088,14 +1094,7 @@ mod tests {
         let _rng = crate::test_rng_lock();
         let device = Device::flex();
         device.seed(5);
-        let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
-        let base = LoadedModel::new(
-            net,
-            ModelConfig::lite(),
-            Provenance::default(),
-            None,
-            device.clone(),
-        );
+        let base = random_lite(&device);
         let (non, perc, beats) = click_song(900, 29, 7);
         let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
         let config = FinetuneConfig {
@@ -1125,14 +1124,7 @@ mod tests {
     fn cancel_stops_before_training() {
         let _rng = crate::test_rng_lock();
         let device = Device::flex();
-        let net = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
-        let base = LoadedModel::new(
-            net,
-            ModelConfig::lite(),
-            Provenance::default(),
-            None,
-            device.clone(),
-        );
+        let base = random_lite(&device);
         let (non, perc, beats) = click_song(1000, 29, 7);
         let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
         let cancel = CancelToken::new();
