@@ -58,6 +58,12 @@ pub struct FinetuneArgs {
     /// Upper bound on epochs.
     #[arg(long, default_value_t = FinetuneConfig::default().max_epochs)]
     max_epochs: usize,
+    /// Stop after this many epochs without a better held-out score.
+    #[arg(long, value_name = "EPOCHS", default_value_t = FinetuneConfig::default().patience_epochs)]
+    patience: usize,
+    /// Early stopping never ends a run before this epoch (default: 60 in full mode, else none).
+    #[arg(long, value_name = "EPOCH")]
+    min_epochs: Option<usize>,
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
@@ -154,6 +160,8 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         learning_rate: args.lr,
         top_layers: args.top_layers,
         max_epochs: args.max_epochs,
+        patience_epochs: args.patience,
+        min_epochs: args.min_epochs,
         seed: args.seed,
         ..FinetuneConfig::default()
     };
