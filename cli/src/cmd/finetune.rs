@@ -341,7 +341,8 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     );
     if outcome.improved {
         println!(
-            "use it with: zerons analyze --model {} AUDIO",
+            "use it with: zerons analyze --model {} AUDIO (with --continue-from BEATS to keep \
+             a song's corrected beats and continue them)",
             args.output.display()
         );
     } else {
