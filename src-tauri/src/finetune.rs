@@ -289,6 +289,7 @@ pub fn finetune_start(
     track_ids: Vec<TrackId>,
     mode: FinetuneMode,
     whole_songs: bool,
+    keep_rest: bool,
     on_event: Channel<TrainEvent>,
 ) -> AppResult<u64> {
     if track_ids.is_empty() {
@@ -298,7 +299,15 @@ pub fn finetune_start(
     }
     spawn_job(app, &state, "zerons-finetune", move |project, token| {
         let event = match guarded("fine-tuning", || {
-            run(project, &track_ids, mode, whole_songs, token, &on_event)
+            run(
+                project,
+                &track_ids,
+                mode,
+                whole_songs,
+                keep_rest,
+                token,
+                &on_event,
+            )
         }) {
             Ok(Some(report)) => TrainEvent::Finished { report },
             Ok(None) => TrainEvent::Cancelled,
@@ -345,6 +354,7 @@ fn run(
     track_ids: &[TrackId],
     mode: FinetuneMode,
     whole_songs: bool,
+    keep_rest: bool,
     cancel: &CancelToken,
     events: &Channel<TrainEvent>,
 ) -> AppResult<Option<FinetuneReport>> {
@@ -409,6 +419,11 @@ fn run(
 
     let config = FinetuneConfig {
         mode,
+        rest_weight: if keep_rest {
+            FinetuneConfig::KEEP_REST_WEIGHT
+        } else {
+            0.0
+        },
         ..FinetuneConfig::default()
     };
     let config_json = serde_json::to_string(&serde_json::json!({
@@ -472,10 +487,15 @@ fn run(
     let dir = models_dir(p.path()).join(format!("run-{run_id}"));
     let manifest = save_model(&outcome.model, &dir)?;
     let model_name = format!(
-        "fine-tuned #{run_id} on {} song{} ({})",
+        "fine-tuned #{run_id} on {} song{} ({}{})",
         songs.len(),
         if songs.len() == 1 { "" } else { "s" },
-        mode.name()
+        mode.name(),
+        if config.rest_weight > 0.0 && mode != FinetuneMode::Full {
+            ", rest kept"
+        } else {
+            ""
+        }
     );
     let model_id = p.add_model(&Model {
         id: 0,

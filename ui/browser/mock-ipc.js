@@ -125,6 +125,7 @@
         device: "CPU (burn flex)", device_is_gpu: false, device_note: null,
       };
       case "finetune_start": {
+        window.__LAST_FINETUNE__ = { mode: args.mode, wholeSongs: args.wholeSongs, keepRest: args.keepRest };
         // A short scripted run: 12 epochs, held-out F rising from the base 0.62 to 0.97.
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });

@@ -158,8 +158,10 @@ test("learn from edits: live chart, before/after, use the model, re-track", asyn
   await page.locator("#learn-start").click();
   assert.match(await page.locator("#learn-status").textContent(), /Tick at least one song/);
   await page.locator("#learn-songs input").check();
+  await page.locator("#learn-keep-rest").check();
   await page.locator("#learn-start").click();
   await page.waitForSelector("#learn-report table");
+  assert.deepEqual(await page.evaluate(() => window.__LAST_FINETUNE__), { mode: "top", wholeSongs: false, keepRest: true });
   const points = await page.evaluate(() => window.__zerons.learn.points.length);
   assert.equal(points, 12, "one chart point per epoch");
   const table = await page.locator("#learn-report table").textContent();

@@ -243,10 +243,11 @@ export const api = {
   undo: (trackId: number) => invoke<TrackView>("undo", { trackId }),
   redo: (trackId: number) => invoke<TrackView>("redo", { trackId }),
   finetuneInfo: () => invoke<FinetuneInfo>("finetune_info"),
-  finetuneStart(trackIds: number[], mode: FinetuneMode, wholeSongs: boolean, onEvent: (e: TrainEvent) => void) {
+  /** `keepRest`: keep the model's own output where the music differs from the corrected parts. */
+  finetuneStart(trackIds: number[], mode: FinetuneMode, wholeSongs: boolean, keepRest: boolean, onEvent: (e: TrainEvent) => void) {
     const channel = new Channel<TrainEvent>();
     channel.onmessage = onEvent;
-    return invoke<number>("finetune_start", { trackIds, mode, wholeSongs, onEvent: channel });
+    return invoke<number>("finetune_start", { trackIds, mode, wholeSongs, keepRest, onEvent: channel });
   },
   useModel(modelId: number | null, onEvent: (e: RetrackEvent) => void) {
     const channel = new Channel<RetrackEvent>();

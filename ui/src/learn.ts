@@ -39,6 +39,10 @@ export class LearnPanel {
   constructor(private hooks: LearnHooks) {
     $("learn-close").onclick = () => this.close();
     $("learn-start").onclick = () => void this.start();
+    // The keep-the-rest term needs the cached lower layers: not with the whole network.
+    $<HTMLSelectElement>("learn-mode").onchange = (e) => {
+      $<HTMLInputElement>("learn-keep-rest").disabled = (e.target as HTMLSelectElement).value === "full";
+    };
     $("learn-cancel").onclick = () => {
       if (this.jobId !== null) void api.cancelJob(this.jobId);
     };
@@ -155,6 +159,7 @@ export class LearnPanel {
     }
     const mode = $<HTMLSelectElement>("learn-mode").value as FinetuneMode;
     const whole = $<HTMLInputElement>("learn-whole").checked;
+    const keepRest = mode !== "full" && $<HTMLInputElement>("learn-keep-rest").checked;
     this.points = [];
     this.baseF = null;
     this.report = null;
@@ -165,7 +170,7 @@ export class LearnPanel {
     this.setButtons("training");
     this.drawChart();
     try {
-      this.jobId = await api.finetuneStart(ids, mode, whole, (e) => this.onTrain(e));
+      this.jobId = await api.finetuneStart(ids, mode, whole, keepRest, (e) => this.onTrain(e));
     } catch (e) {
       this.running = false;
       this.setButtons("idle");

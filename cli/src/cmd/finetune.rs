@@ -64,6 +64,12 @@ pub struct FinetuneArgs {
     /// Early stopping never ends a run before this epoch (default: 60 in full mode, else none).
     #[arg(long, value_name = "EPOCH")]
     min_epochs: Option<usize>,
+    /// Weight of the keep-the-rest term (0 = off; 1 = the app's "only where the music
+    /// resembles my corrections"): the base model's own output on each song's unannotated
+    /// audio is a soft target, so the corrections change the network only where the music
+    /// resembles them. For songs whose sections differ; not with --mode full.
+    #[arg(long, value_name = "W", default_value_t = FinetuneConfig::default().rest_weight)]
+    rest_weight: f64,
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
@@ -162,6 +168,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         max_epochs: args.max_epochs,
         patience_epochs: args.patience,
         min_epochs: args.min_epochs,
+        rest_weight: args.rest_weight,
         seed: args.seed,
         ..FinetuneConfig::default()
     };
