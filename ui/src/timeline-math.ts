@@ -447,7 +447,7 @@ export function suggestRegions(
         startS: times[i] - half(i - 1),
         endS: times[j] + half(j),
         reason: offBeat
-          ? "half a beat from the previous analysis: one of them is on the off-beat"
+          ? "half a beat from the previous analysis: one of them is on the off-beat (if the previous one was right here, learn again with “only where the music resembles my corrections”)"
           : "moved since the previous analysis: the models disagree here",
         beats: j - i + 1,
       });
