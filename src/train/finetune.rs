@@ -825,9 +825,17 @@ pub fn finetune(
                 d.try_into_vec::<f32>()
                     .map_err(|e| Error::Model(format!("cannot read cached features: {e:?}")))
             };
+            let (anchor, postve) = (as_vec(fa)?, as_vec(fp)?);
+            if base_out.len() != n || anchor.len() != channels * n || postve.len() != anchor.len() {
+                return Err(Error::Model(format!(
+                    "{}: the network's output over the whole song has {} frames for {n} input frames",
+                    song.name,
+                    base_out.len()
+                )));
+            }
             rests.push(Some(RestInput {
-                anchor: as_vec(fa)?,
-                postve: as_vec(fp)?,
+                anchor,
+                postve,
                 channels,
                 n,
                 base_out,
