@@ -424,7 +424,7 @@ struct RestInput {
     anchor: Vec<f32>,
     postve: Vec<f32>,
     channels: usize,
-    n: usize,
+    /// The base's output, one value per frame of the song.
     base_out: Vec<f32>,
     /// Where a chunk's scored frames may lie: `[a, b)` outside the annotated window.
     spans: Vec<(usize, usize)>,
@@ -450,13 +450,14 @@ impl RestInput {
                 false
             }
         })?;
+        let n = self.base_out.len();
         let len = self.chunk.min(b - a);
         let c0 = a + (mix(z) % (b - a - len + 1) as u64) as usize;
-        let (e0, e1) = (c0.saturating_sub(halo), (c0 + len + halo).min(self.n));
+        let (e0, e1) = (c0.saturating_sub(halo), (c0 + len + halo).min(n));
         let cut = |v: &[f32]| -> TensorData {
             let mut out = Vec::with_capacity(self.channels * (e1 - e0));
             for c in 0..self.channels {
-                out.extend_from_slice(&v[c * self.n + e0..c * self.n + e1]);
+                out.extend_from_slice(&v[c * n + e0..c * n + e1]);
             }
             TensorData::new(out, [1, self.channels, e1 - e0])
         };
@@ -780,13 +781,19 @@ pub fn finetune(
         }
     }
 
-    // The keep-the-rest term's inputs (cached modes only).
-    let mut rests: Vec<Option<RestInput>> = Vec::with_capacity(songs.len());
-    if config.rest_weight > 0.0 && config.mode != FinetuneMode::Full {
-        let base_top = TopPair {
+    // The base's trained part in the cached modes: the start of training, and the keep-the-rest
+    // term's reference.
+    let base_top = match config.mode {
+        FinetuneMode::Full => None,
+        _ => Some(TopPair {
             anchor: base_net.anchor.top(top_layers)?,
             postve: base_net.postve.top(top_layers)?,
-        };
+        }),
+    };
+
+    // The keep-the-rest term's inputs (cached modes only).
+    let mut rests: Vec<Option<RestInput>> = Vec::with_capacity(songs.len());
+    if let Some(base_top) = base_top.as_ref().filter(|_| config.rest_weight > 0.0) {
         for (song, w) in songs.iter().zip(&windows) {
             let n = song.n_frames();
             let mut spans = Vec::new();
@@ -810,19 +817,13 @@ pub fn finetune(
                 top_layers,
             )?;
             let channels = fa.dims()[1];
-            let (fa, fp) = (fa.into_data(), fp.into_data());
-            let base_out = read_vec(
-                combine.apply(
-                    base_top
-                        .anchor
-                        .forward(Tensor::<3>::from_data(fa.clone(), &plain)),
-                    base_top
-                        .postve
-                        .forward(Tensor::<3>::from_data(fp.clone(), &plain)),
-                ),
-            )?;
-            let as_vec = |d: TensorData| {
-                d.try_into_vec::<f32>()
+            let base_out = read_vec(combine.apply(
+                base_top.anchor.forward(fa.clone()),
+                base_top.postve.forward(fp.clone()),
+            ))?;
+            let as_vec = |t: Tensor<3>| {
+                t.into_data()
+                    .try_into_vec::<f32>()
                     .map_err(|e| Error::Model(format!("cannot read cached features: {e:?}")))
             };
             let (anchor, postve) = (as_vec(fa)?, as_vec(fp)?);
@@ -837,7 +838,6 @@ pub fn finetune(
                 anchor,
                 postve,
                 channels,
-                n,
                 base_out,
                 spans,
                 chunk: w.len,
@@ -848,16 +848,9 @@ pub fn finetune(
         }
     }
 
-    let initial = match config.mode {
-        FinetuneMode::Full => Trainable::Full(base.network.clone().fork(&ad).train()),
-        _ => Trainable::Top(
-            TopPair {
-                anchor: base_net.anchor.top(top_layers)?,
-                postve: base_net.postve.top(top_layers)?,
-            }
-            .fork(&ad)
-            .train(),
-        ),
+    let initial = match base_top {
+        None => Trainable::Full(base.network.clone().fork(&ad).train()),
+        Some(t) => Trainable::Top(t.fork(&ad).train()),
     };
     let before = if validated {
         Some(held_out_scores(
@@ -1233,6 +1226,16 @@ mod tests {
         )
     }
 
+    /// Fine-tunes `base` on one song with no progress callback and no cancel.
+    fn finetune_quietly(
+        base: &LoadedModel,
+        song: AnnotatedSong,
+        config: &FinetuneConfig,
+        device: &Device,
+    ) -> FinetuneOutcome {
+        finetune(base, &[song], config, device, &CancelToken::new(), |_| {}).unwrap()
+    }
+
     /// Fine-tuning a random lite model on a click track teaches it the clicks: held-out
     /// F-measure goes up, and the model records its parent and the scores.
     #[test]
@@ -1284,15 +1287,7 @@ mod tests {
             fixed_epochs: 4,
             ..FinetuneConfig::default()
         };
-        let out = finetune(
-            &base,
-            &[song],
-            &config,
-            &device,
-            &CancelToken::new(),
-            |_| {},
-        )
-        .unwrap();
+        let out = finetune_quietly(&base, song, &config, &device);
         assert_eq!(out.history.len(), 4);
         let first = out.history.first().unwrap().train_loss;
         let last = out.history.last().unwrap().train_loss;
@@ -1322,15 +1317,7 @@ mod tests {
             min_epochs: Some(9),
             ..FinetuneConfig::default()
         };
-        let out = finetune(
-            &base,
-            &[song],
-            &config,
-            &device,
-            &CancelToken::new(),
-            |_| {},
-        )
-        .unwrap();
+        let out = finetune_quietly(&base, song, &config, &device);
         assert!(out.before.is_some(), "the run must be validated");
         // Without the floor this run stops at epoch 6.
         assert!(out.history.len() >= 9, "stopped at {}", out.history.len());
@@ -1362,15 +1349,7 @@ mod tests {
                 rest_weight,
                 ..FinetuneConfig::default()
             };
-            let out = finetune(
-                &base,
-                &[song],
-                &config,
-                &device,
-                &CancelToken::new(),
-                |_| {},
-            )
-            .unwrap();
+            let out = finetune_quietly(&base, song, &config, &device);
             let (b, f) = (full(&base), full(&out.model));
             // The rest: from the end of the annotated window (16 s + the halo) on.
             let from = 1000 + base.config().half_receptive_field_frames();
