@@ -32,7 +32,7 @@ fi
 # 3. UI dependencies and the app (debug, custom-protocol: `tauri build` passes it).
 echo "== npm ci"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/src-tauri/target}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 APP=$TARGET/debug/zerons-studio
 if [ -z "${E2E_SKIP_BUILD:-}" ] || [ ! -x "$APP" ]; then
   echo "== tauri build --debug --no-bundle"

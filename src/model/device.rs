@@ -77,10 +77,12 @@ pub fn select_device(choice: DeviceChoice) -> SelectedDevice {
             }
         }
         Err(reason) => {
-            if choice == DeviceChoice::Gpu || cfg!(feature = "wgpu") {
+            // Only a GPU the user asked for is worth a warning: `Auto` on a machine without
+            // one is the normal case, said at info level (`-v`).
+            if choice == DeviceChoice::Gpu {
                 tracing::warn!(%reason, "no usable GPU, running on the CPU");
             } else {
-                tracing::debug!(%reason, "running on the CPU");
+                tracing::info!(%reason, "no usable GPU, running on the CPU");
             }
             SelectedDevice::cpu(Some(reason))
         }
