@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# One-time setup on a fresh Debian/Ubuntu machine: a C toolchain and Rust (via rustup).
-# Safe to re-run; installs only what is missing. Uses sudo when not root.
+# One-time setup on a fresh Debian/Ubuntu machine. Safe to re-run; installs only what is
+# missing. Uses sudo when not root.
+#
+#   scripts/setup.sh         # what `zerons analyze` needs: a C toolchain and Rust (rustup)
+#   scripts/setup.sh --all   # and everything the tests need: Node.js, WebKitGTK, ALSA and
+#                            # Mesa's Vulkan (lavapipe) headers/drivers, Chromium, Xvfb,
+#                            # WebKitWebDriver, nightly Rust and cargo-fuzz
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+ALL=""; [ "${1:-}" = "--all" ] && ALL=1
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
+if [ -n "$ALL" ]; then
 # Node.js + npm for the UI checks (ui/: tsc, eslint, vitest; vite needs Node >= 20.19).
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # ALSA headers for the engine's `playback` feature (cpal), tested on ALSA's null device.
@@ -15,9 +22,12 @@ dpkg -s libasound2-dev >/dev/null 2>&1 || need_apt+=(libasound2-dev)
 # The desktop app (src-tauri: WebKitGTK) and its tests: headless Chromium for the UI with
 # mocked IPC; Xvfb + WebKitWebDriver for the end-to-end test of the real app.
 # Mesa's lavapipe: a Vulkan device on the CPU, for the test of the `wgpu` (GPU) backend.
-for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver mesa-vulkan-drivers; do
+# `file` and unshare (util-linux) for the package test.
+for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver mesa-vulkan-drivers \
+  libvulkan1 file; do
   dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
@@ -37,6 +47,7 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
 cargo --version
+[ -n "$ALL" ] || exit 0
 # Fuzzing the importers (scripts/fuzz.sh, a short run in scripts/test.sh): nightly + cargo-fuzz.
 if command -v rustup >/dev/null 2>&1 && ! rustup toolchain list | grep -q '^nightly'; then
   rustup toolchain install nightly --profile minimal

@@ -30,6 +30,8 @@ if command -v npm >/dev/null; then
   cargo test -p zerons-studio --locked --features tauri/custom-protocol
   echo "== e2e: the real app under Xvfb, driven through tauri-driver"
   ./scripts/e2e.sh
+  echo "== package: build the .deb, install it, run the installed CLI and app, remove it"
+  ./scripts/package_test.sh
 else
   echo "npm not found: UI and app checks skipped (install Node.js >= 20.19 to run them)"
 fi

@@ -7,7 +7,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     // Node test files (e2e, browser) and the mock script they inject into the page.
-    files: ["e2e/**/*.mjs", "browser/**/*.mjs", "browser/**/*.js"],
+    files: ["e2e/**/*.mjs", "e2e-installed/**/*.mjs", "browser/**/*.mjs", "browser/**/*.js"],
     languageOptions: {
       globals: {
         process: "readonly",

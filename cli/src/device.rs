@@ -46,8 +46,15 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<(LoadedModel, Device
     Ok((model, device))
 }
 
+/// What a user is told when no model is found.
+pub const NO_MODEL: &str = "no bundled model found: looked at $ZERONS_MODEL, share/zerons/model \
+     beside this program (an installed copy) and assets/model of a source checkout; reinstall \
+     ZeroNS Studio, set ZERONS_MODEL to a model directory, or pass --activation flux to track \
+     without the network";
+
 /// The bundled model's directory: `$ZERONS_MODEL`, else `share/zerons/model` beside the
-/// executable's prefix (installed), else `assets/model` in the source tree.
+/// executable's prefix (installed), else `assets/model` of a source checkout
+/// ([`zerons::model::bundled_model_dir`]).
 pub fn bundled_model() -> Option<PathBuf> {
     zerons::model::bundled_model_dir(std::env::current_exe().ok().as_deref())
 }
@@ -58,10 +65,7 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<PathBuf> {
         Some(p) => Ok(p.to_path_buf()),
         None => match bundled_model() {
             Some(p) => Ok(p),
-            None => bail!(
-                "no bundled model found (looked at $ZERONS_MODEL and assets/model); pass a \
-                 model with --base/--model"
-            ),
+            None => bail!("{NO_MODEL}; or pass a model with --base/--model"),
         },
     }
 }

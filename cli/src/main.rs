@@ -43,6 +43,8 @@ enum Command {
     Pretrain(cmd::pretrain::PretrainArgs),
     /// Draw waveform, activation and beats of a song (or a run's training curves) to SVG/PNG.
     Plot(cmd::plot::PlotArgs),
+    /// Time the model on the CPU and the GPU in one run: inference, parity, fine-tuning steps/s.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Analyze(args) => cmd::analyze::run(args),
+        Command::Bench(args) => cmd::bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Export(args) => cmd::convert::export(args),
         Command::Import(args) => cmd::convert::import(args),

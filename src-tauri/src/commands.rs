@@ -246,6 +246,15 @@ pub async fn project_current(state: State<'_, AppState>) -> AppResult<Option<Pro
     }
 }
 
+/// The project file the app was started with (`zerons-studio FILE`, as a file manager runs
+/// it on a double-click), once; the page opens it, and says why when it is not a project.
+#[tauri::command]
+pub fn launch_project(state: State<'_, AppState>) -> Option<String> {
+    state
+        .take_launch_path()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
 /// Recently opened projects that still exist, newest first.
 #[tauri::command]
 pub async fn recent_projects(app: AppHandle) -> AppResult<Vec<String>> {

@@ -215,9 +215,15 @@ fn display_name(path: &Path) -> String {
 
 fn model_views(p: &Project) -> AppResult<Vec<ModelView>> {
     let active = p.settings()?.active_model_id;
+    let exe = std::env::current_exe().ok();
+    let shipped_found = bundled_model_dir(exe.as_deref()).is_some();
     let mut out = vec![ModelView {
         id: None,
-        name: "Shipped model".into(),
+        name: if shipped_found {
+            "Shipped model".into()
+        } else {
+            "Shipped model (missing: reinstall ZeroNS Studio)".into()
+        },
         parent_id: None,
         active: active.is_none(),
     }];

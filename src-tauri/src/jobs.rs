@@ -19,22 +19,19 @@ use zerons::tracking::TrackerConfig;
 use crate::error::{AppError, AppResult, guarded};
 use crate::state::AppState;
 
-/// The model new songs are analysed with ([`analysis_model_dir`]); `None` tracks the
-/// spectral flux. A shipped model that does not load is logged and skipped (flux instead)
-/// rather than failing every analysis; a chosen model that does not load is an error.
-fn analysis_model(project: &Project) -> zerons::Result<Option<Arc<LoadedModel>>> {
+/// The model new songs are analysed with ([`analysis_model_dir`]). A model that is missing
+/// or does not load is an error that names it, never a quiet switch to the spectral flux
+/// under the network's name.
+fn analysis_model(project: &Project) -> zerons::Result<Arc<LoadedModel>> {
     let exe = std::env::current_exe().ok();
     let Some(dir) = analysis_model_dir(project, exe.as_deref())? else {
-        return Ok(None);
+        return Err(zerons::Error::Model(format!(
+            "the shipped model was not found (looked at ${MODEL_ENV}, {} beside the program \
+             and assets/model of a source checkout)",
+            zerons::model::INSTALLED_MODEL_DIR
+        )));
     };
-    match load_model(&dir.path) {
-        Ok(m) => Ok(Some(Arc::new(m))),
-        Err(e) if dir.shipped => {
-            tracing::warn!("shipped model at {} not loaded: {e}", dir.path.display());
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    load_model(&dir.path).map(Arc::new)
 }
 
 /// What happens to one song, in order: `queued`, any number of `progress`, then one of
@@ -114,12 +111,22 @@ pub fn add_tracks(
                         error: AppError::app(
                             e.code(),
                             e.to_string(),
-                            format!("Fix or unset {MODEL_ENV} to analyse with another model."),
+                            format!(
+                                "Reinstall ZeroNS Studio, or set {MODEL_ENV} to a model \
+                                 directory."
+                            ),
                         ),
                     },
                     Ok(model) => {
                         match guarded("the analysis", || {
-                            run_job(&project, &path, model.as_deref(), job_id, &token, &on_event)
+                            run_job(
+                                &project,
+                                &path,
+                                Some(model.as_ref()),
+                                job_id,
+                                &token,
+                                &on_event,
+                            )
                         }) {
                             Ok((track_id, n_beats, tempo_bpm)) => JobEvent::Done {
                                 job_id,

@@ -32,9 +32,34 @@ pub struct AppState {
     playback: Arc<PlaybackSlot>,
     /// Decodes shared by the waveform and the player when a song is selected.
     decodes: Arc<DecodeShare>,
+    /// The project file the app was started with (a double-click in a file manager runs
+    /// `zerons-studio FILE`), until the page asks for it once.
+    launch_path: Mutex<Option<std::path::PathBuf>>,
 }
 
 impl AppState {
+    /// The state of an app started with `args` (the command line after the program name):
+    /// the first `.zerons` file named there is the project to open. Other arguments (a web
+    /// driver's options, say) are not projects and are left alone.
+    pub fn with_launch_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
+        let launch = args
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(zerons::store::PROJECT_EXTENSION))
+            });
+        Self {
+            launch_path: Mutex::new(launch),
+            ..Self::default()
+        }
+    }
+
+    /// The project file the app was started with; `None` after the first call.
+    pub fn take_launch_path(&self) -> Option<std::path::PathBuf> {
+        self.launch_path.lock().ok().and_then(|mut p| p.take())
+    }
+
     /// Decodes shared between concurrent readers of a file.
     pub fn decodes(&self) -> Arc<DecodeShare> {
         self.decodes.clone()
@@ -116,5 +141,23 @@ impl AppState {
         if let Ok(mut t) = self.timelines.lock() {
             t.insert(track, (analysis, bytes));
         }
+    }
+}
+
+#[cfg(test)]
+mod launch_tests {
+    use super::AppState;
+
+    #[test]
+    fn the_project_named_on_the_command_line_is_opened_once() {
+        let args = ["--automation", "about:blank", "/music/Study.ZERONS", "/x/other.zerons"];
+        let state = AppState::with_launch_args(args.map(std::ffi::OsString::from));
+        assert_eq!(
+            state.take_launch_path(),
+            Some(std::path::PathBuf::from("/music/Study.ZERONS"))
+        );
+        assert_eq!(state.take_launch_path(), None);
+        let none = AppState::with_launch_args(["song.mp3"].map(std::ffi::OsString::from));
+        assert_eq!(none.take_launch_path(), None);
     }
 }

@@ -534,21 +534,99 @@ fn paper_config_from_shapes(
 /// Environment variable that overrides the bundled model's location.
 pub const MODEL_ENV: &str = "ZERONS_MODEL";
 
-/// Where the bundled (shipped) model lives, in order: `$ZERONS_MODEL`; `share/zerons/model`
-/// under the prefix of `exe` (an installed binary in `PREFIX/bin`); `assets/model` of the
-/// source tree this engine was built from. The first directory holding a [`MANIFEST_FILE`]
-/// wins (`$ZERONS_MODEL` is returned as given, so a wrong path fails loudly when loaded).
+/// Where an installed copy keeps the shipped model, relative to its prefix (`/usr` for the
+/// `.deb`: the binaries are `/usr/bin/zerons` and `/usr/bin/zerons-studio`).
+pub const INSTALLED_MODEL_DIR: &str = "share/zerons/model";
+
+/// Where the bundled (shipped) model lives, found at run time (never through a path fixed
+/// at build time, so that a copy built on one machine works on another), in order:
+/// 1. `$ZERONS_MODEL`, returned as given (a wrong path fails loudly when loaded);
+/// 2. [`INSTALLED_MODEL_DIR`] under the prefix of `exe` (`PREFIX/bin/zerons` →
+///    `PREFIX/share/zerons/model`): an installed copy;
+/// 3. `assets/model` in a folder above `exe` (a build inside a source checkout,
+///    `target/release/zerons`);
+/// 4. `assets/model` in the current directory or a folder above it (`cargo run` inside a
+///    source checkout whose build directory lives elsewhere).
+///
+/// The first directory that holds a [`MANIFEST_FILE`] wins; `None` when there is none.
 pub fn bundled_model_dir(exe: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(MODEL_ENV) {
         return Some(PathBuf::from(p));
     }
-    let installed = exe
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .map(|prefix| prefix.join("share/zerons/model"));
-    let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/model"));
-    [installed, Some(source)]
+    find_bundled(exe, std::env::current_dir().ok().as_deref())
+}
+
+fn find_bundled(exe: Option<&Path>, cwd: Option<&Path>) -> Option<PathBuf> {
+    bundled_model_candidates(exe, cwd)
         .into_iter()
-        .flatten()
         .find(|p| p.join(MANIFEST_FILE).is_file())
+}
+
+/// The places [`bundled_model_dir`] looks at after `$ZERONS_MODEL`, in order.
+fn bundled_model_candidates(exe: Option<&Path>, cwd: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(prefix) = exe.and_then(Path::parent).and_then(Path::parent) {
+        out.push(prefix.join(INSTALLED_MODEL_DIR));
+    }
+    let checkouts = exe
+        .and_then(Path::parent)
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .chain(cwd.into_iter().flat_map(Path::ancestors));
+    out.extend(checkouts.map(|dir| dir.join("assets").join("model")));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_at(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(MANIFEST_FILE), "{}").unwrap();
+    }
+
+    #[test]
+    fn an_installed_copy_finds_its_model_under_its_prefix() {
+        let root = tempfile::tempdir().unwrap();
+        let exe = root.path().join("usr/bin/zerons-studio");
+        model_at(&root.path().join("usr/share/zerons/model"));
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(
+            find_bundled(Some(&exe), Some(elsewhere.path())),
+            Some(root.path().join("usr/share/zerons/model"))
+        );
+    }
+
+    #[test]
+    fn a_build_in_a_checkout_finds_the_checkouts_model_and_nothing_is_fixed_at_build_time() {
+        let checkout = tempfile::tempdir().unwrap();
+        model_at(&checkout.path().join("assets/model"));
+        let exe = checkout.path().join("target/release/zerons");
+        let elsewhere = tempfile::tempdir().unwrap();
+        let found = checkout.path().join("assets/model");
+        assert_eq!(
+            find_bundled(Some(&exe), Some(elsewhere.path())),
+            Some(found.clone())
+        );
+        // A build directory outside the checkout: found from the working directory.
+        let outside = tempfile::tempdir().unwrap();
+        let exe = outside.path().join("release/zerons");
+        let cwd = checkout.path().join("cli");
+        assert_eq!(find_bundled(Some(&exe), Some(&cwd)), Some(found));
+        // Neither: no model, even though this engine was built from a checkout that has one.
+        assert_eq!(find_bundled(Some(&exe), Some(elsewhere.path())), None);
+    }
+
+    #[test]
+    fn the_installed_model_comes_before_a_checkout() {
+        let root = tempfile::tempdir().unwrap();
+        model_at(&root.path().join("share/zerons/model"));
+        model_at(&root.path().join("assets/model"));
+        let exe = root.path().join("bin/zerons");
+        assert_eq!(
+            find_bundled(Some(&exe), None),
+            Some(root.path().join("share/zerons/model"))
+        );
+    }
 }

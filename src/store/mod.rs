@@ -50,6 +50,10 @@ use crate::{Error, Result};
 /// other SQLite database.
 pub const APPLICATION_ID: i32 = 0x5A4E_5350;
 
+/// The file extension of a project (`song-study.zerons`), registered by the installed
+/// packages as the MIME type `application/x-zerons-project`.
+pub const PROJECT_EXTENSION: &str = "zerons";
+
 /// The schema version this build writes and understands (`PRAGMA user_version`; equals
 /// the highest migration number).
 pub const SCHEMA_VERSION: i64 = 1;

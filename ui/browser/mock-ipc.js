@@ -101,6 +101,7 @@
     switch (cmd) {
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "recent_projects": return [];
+      case "launch_project": return null;
       case "list_tracks": return [track()];
       case "track_state": return track();
       case "timeline": return tl;

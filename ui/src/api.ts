@@ -209,6 +209,7 @@ export const api = {
   projectNew: (path: string) => invoke<ProjectInfo>("project_new", { path }),
   projectOpen: (path: string) => invoke<ProjectInfo>("project_open", { path }),
   projectCurrent: () => invoke<ProjectInfo | null>("project_current"),
+  launchProject: () => invoke<string | null>("launch_project"),
   recentProjects: () => invoke<string[]>("recent_projects"),
   listTracks: () => invoke<TrackView[]>("list_tracks"),
   relinkTrack: (trackId: number, path: string) => invoke<TrackView>("relink_track", { trackId, path }),

@@ -937,8 +937,10 @@ async function showRecent() {
 
 async function start() {
   const current = await guard(api.projectCurrent());
+  const launched = current ? null : await guard(api.launchProject());
   if (current) await showProject(current);
-  else await showRecent();
+  else if (launched) await openProject("open", launched);
+  if (!state.project) await showRecent();
   try {
     const { getCurrentWebview } = await import("@tauri-apps/api/webview");
     await getCurrentWebview().onDragDropEvent((ev) => {

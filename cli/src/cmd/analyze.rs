@@ -134,18 +134,16 @@ pub struct AnalyzeArgs {
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     // The network: --model, else the bundled model (assets/MODEL_CARD.md), unless the
-    // spectral-flux activation is asked for. Without any model the flux is the fallback.
+    // spectral-flux activation is asked for. A missing model is an error, never a quiet
+    // switch to the flux.
     let model_path = match (&args.model, args.activation) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(ActivationArg::Flux)) => None,
-        (None, _) => bundled_model(),
+        (None, _) => match bundled_model() {
+            Some(p) => Some(p),
+            None => bail!("{}", crate::device::NO_MODEL),
+        },
     };
-    if model_path.is_none() && args.activation.is_none() {
-        eprintln!(
-            "note: no bundled model found (assets/model, share/zerons/model or $ZERONS_MODEL): \
-             tracking the spectral flux of the percussive stem instead"
-        );
-    }
     let config = build_config(&args, model_path.is_some())?;
     let outputs = plan_outputs(&args)?;
     let model = match &model_path {
@@ -273,9 +271,9 @@ fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
     };
     if config.activation.needs_model() && !has_model {
         bail!(
-            "--activation {} needs a model: pass --model (no bundled model was found in \
-             assets/model, share/zerons/model or $ZERONS_MODEL)",
-            config.activation.name()
+            "--activation {} needs a model: pass --model ({})",
+            config.activation.name(),
+            crate::device::NO_MODEL
         );
     }
     if let Some(d) = args.max_duration {

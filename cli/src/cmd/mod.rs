@@ -1,4 +1,5 @@
 pub mod analyze;
+pub mod bench;
 pub mod convert;
 pub mod eval;
 pub mod finetune;

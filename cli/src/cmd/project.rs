@@ -238,17 +238,11 @@ fn author(a: Author) -> &'static str {
 fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
     let settings = p.settings()?;
     // The same model as the app: $ZERONS_MODEL, the project's active model, else the shipped
-    // one; without any, the spectral flux.
+    // one; without any, an error (never a quiet switch to the flux).
     let exe = std::env::current_exe().ok();
     let model = match analysis_model_dir(p, exe.as_deref())? {
         Some(dir) => Some(load_model(&dir.path, DeviceArg::Auto)?.0),
-        None => {
-            eprintln!(
-                "note: no model found (assets/model, share/zerons/model or $ZERONS_MODEL): \
-                 tracking the spectral flux of the percussive stem instead"
-            );
-            None
-        }
+        None => bail!("{}", crate::device::NO_MODEL),
     };
     let mut config = AnalyzeConfig::default();
     if model.is_some() {

@@ -1,0 +1,68 @@
+// The installed package, as a user meets it: the app from /usr/bin, launched with the source
+// tree hidden (scripts/package_test.sh mounts an empty folder over it), tracks the demo song
+// with the shipped network found under /usr/share/zerons, and starts a fine-tuning run.
+// Provided by scripts/package_test.sh:
+//   ZERONS_APP      a launcher of /usr/bin/zerons-studio with the source tree hidden
+//   E2E_WORK        a temp dir (the project file); SCREENSHOT_DIR where screenshots go
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { Builder, By, until } from "selenium-webdriver";
+
+const APP = process.env.ZERONS_APP;
+const SHOTS = process.env.SCREENSHOT_DIR;
+const PROJECT = path.join(process.env.E2E_WORK, "installed.zerons");
+
+let driver;
+
+before(async () => {
+  assert.ok(APP && fs.existsSync(APP), `ZERONS_APP=${APP} does not exist`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  driver = await new Builder()
+    .usingServer("http://127.0.0.1:4444/")
+    .withCapabilities({ browserName: "wry", "tauri:options": { application: APP } })
+    .build();
+});
+
+after(async () => {
+  await driver?.quit();
+});
+
+async function shot(name) {
+  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await driver.takeScreenshot(), "base64");
+}
+
+const js = (script, ...args) => driver.executeScript(script, ...args);
+
+test("the installed app tracks with the shipped network and starts fine-tuning", { timeout: 900_000 }, async (t) => {
+  await t.test("a new project, the demo song analysed by the network", async () => {
+    await driver.wait(until.elementLocated(By.id("welcome")), 30_000);
+    await driver.findElement(By.id("btn-new")).click();
+    await driver.wait(async () => (await js("return window.__zerons.state.project?.path ?? ''")) === PROJECT, 30_000);
+    await driver.findElement(By.id("btn-add")).click();
+    await driver.wait(async () => (await js("return window.__zerons.beatTimes().length")) > 10, 300_000);
+    const failed = await js(`return [...document.querySelectorAll("#jobs li.failed")].map((li) => li.textContent)`);
+    assert.deepEqual(failed, []);
+    // The network's combined curve and both branches: not the spectral flux.
+    const kinds = await js("return window.__zerons.state.timeline.curves.map((c) => c.kind)");
+    assert.deepEqual(kinds, ["max", "anchor", "postve"]);
+    await shot("installed-01-tracked");
+  });
+
+  await t.test("the Learn panel names the shipped model and a device; fine-tuning starts", async () => {
+    await driver.findElement(By.id("btn-learn")).click();
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-modal"))), 5_000);
+    await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='1'] input")), 30_000);
+    const panel = await driver.findElement(By.id("learn-modal")).getText();
+    assert.match(panel, /Shipped model/);
+    assert.doesNotMatch(panel, /missing/i);
+    await driver.findElement(By.css("#learn-songs li[data-track='1'] input")).click();
+    await driver.findElement(By.id("learn-whole")).click();
+    await driver.findElement(By.id("learn-start")).click();
+    await driver.wait(async () => (await js("return window.__zerons.learn.points.length")) >= 1, 300_000);
+    await shot("installed-02-learning");
+    await driver.findElement(By.id("learn-cancel")).click();
+    await driver.wait(async () => (await js("return window.__zerons.learn.running")) === false, 120_000);
+  });
+});
