@@ -24,7 +24,9 @@ pub mod wire;
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
-        .manage(state::AppState::with_launch_args(std::env::args_os().skip(1)))
+        .manage(state::AppState::with_launch_args(
+            std::env::args_os().skip(1),
+        ))
         .invoke_handler(tauri::generate_handler![
             commands::project_new,
             commands::project_open,

@@ -42,13 +42,10 @@ impl AppState {
     /// the first `.zerons` file named there is the project to open. Other arguments (a web
     /// driver's options, say) are not projects and are left alone.
     pub fn with_launch_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Self {
-        let launch = args
-            .into_iter()
-            .map(std::path::PathBuf::from)
-            .find(|p| {
-                p.extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case(zerons::store::PROJECT_EXTENSION))
-            });
+        let launch = args.into_iter().map(std::path::PathBuf::from).find(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case(zerons::store::PROJECT_EXTENSION))
+        });
         Self {
             launch_path: Mutex::new(launch),
             ..Self::default()
@@ -150,7 +147,12 @@ mod launch_tests {
 
     #[test]
     fn the_project_named_on_the_command_line_is_opened_once() {
-        let args = ["--automation", "about:blank", "/music/Study.ZERONS", "/x/other.zerons"];
+        let args = [
+            "--automation",
+            "about:blank",
+            "/music/Study.ZERONS",
+            "/x/other.zerons",
+        ];
         let state = AppState::with_launch_args(args.map(std::ffi::OsString::from));
         assert_eq!(
             state.take_launch_path(),
