@@ -73,8 +73,10 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        // Other crates (decoders …) only speak up from -vv on.
-        0 => "error,zerons=warn",
+        // Other crates (decoders, GPU drivers …) only speak up from -v on: without it stderr
+        // holds our own messages only (symphonia logs an ERROR for every file it cannot
+        // probe, before our one-line error that names the file).
+        0 => "off,zerons=warn",
         1 => "warn,zerons=info",
         2 => "info,zerons=debug",
         _ => "trace",

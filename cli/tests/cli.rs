@@ -90,6 +90,28 @@ fn batch_writes_one_file_per_input_and_reports_bad_files() {
     assert!(!out_dir.join("silent.jams").exists());
 }
 
+/// Regression (issue 20): a file that is not audio printed symphonia's own `ERROR probe
+/// reached EOF` log line before our message.
+#[test]
+fn stderr_without_verbose_holds_only_our_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("notes.mp3");
+    std::fs::write(&fake, r#"{"these": "are not the samples you are looking for"}"#).unwrap();
+    let empty = dir.path().join("empty.wav");
+    std::fs::write(&empty, b"").unwrap();
+    for bad in [&fake, &empty] {
+        let stderr = run_fails(zerons().arg("analyze").arg(bad));
+        let name = bad.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(stderr.contains(&name), "{stderr}");
+        for line in stderr.lines() {
+            assert!(
+                !line.contains("ERROR") && !line.contains("WARN") && !line.contains("probe"),
+                "a library's log line on stderr: {line:?}\n{stderr}"
+            );
+        }
+    }
+}
+
 #[test]
 fn missing_file_is_one_line_naming_it() {
     let out = zerons()
