@@ -12,7 +12,7 @@ use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, gl
 use zerons::tracking::TrackerConfig;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 
-use crate::device::bundled_model;
+use crate::device::{DeviceArg, bundled_model, load_model};
 use crate::progress::{FilesBar, ctrl_c_token};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,13 +60,6 @@ enum ActivationArg {
     Anchor,
     /// The network's percussive branch alone (needs --model).
     Postve,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DeviceArg {
-    Cpu,
-    Gpu,
-    Auto,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -147,7 +140,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
     let config = build_config(&args, model_path.is_some())?;
     let outputs = plan_outputs(&args)?;
     let model = match &model_path {
-        Some(path) => Some(load_model(path, args.device)?),
+        Some(path) => Some(load_model(path, args.device)?.0),
         None => None,
     };
     let checked = match &args.continue_from {
@@ -383,22 +376,6 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
     };
     write_beats_file(path, &beats, format, &meta)
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn load_model(path: &Path, device: DeviceArg) -> Result<zerons::model::LoadedModel> {
-    use zerons::model::{DeviceChoice, load_model_on, select_device};
-    let selected = select_device(match device {
-        DeviceArg::Cpu => DeviceChoice::Cpu,
-        DeviceArg::Gpu => DeviceChoice::Gpu,
-        DeviceArg::Auto => DeviceChoice::Auto,
-    });
-    if let (DeviceArg::Gpu, Some(reason)) = (device, &selected.fallback_reason) {
-        eprintln!("warning: no usable GPU ({reason}); running on the CPU");
-    }
-    let model = load_model_on(path, &selected.device)
-        .with_context(|| format!("cannot load the model {}", path.display()))?;
-    tracing::info!(id = %model.manifest.id, device = %selected.name, "model loaded");
-    Ok(model)
 }
 
 fn display_name(p: &Path) -> String {
