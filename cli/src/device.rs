@@ -34,9 +34,6 @@ pub fn pick_device(device: DeviceArg) -> Device {
         eprintln!("warning: no usable GPU ({reason}); running on the CPU");
     }
     tracing::info!(device = %selected.name, "compute device");
-    if let Some(reason) = &selected.fallback_reason {
-        tracing::info!(%reason, "why not the GPU");
-    }
     selected.device
 }
 
