@@ -49,7 +49,7 @@ nproc
 "$BIN" --version
 
 say "1+2. zerons bench: inference parity and speed, fine-tuning steps/s (CPU and GPU)"
-timeout 300 "$BIN" -v bench --audio "$DEMO" --epochs 10 --songs 1,10 --json "$OUT_DIR/bench.json"
+timeout 240 "$BIN" -v bench --audio "$DEMO" --epochs 10 --songs 1,10 --json "$OUT_DIR/bench.json"
 echo "exit $?"
 
 say "3. the path of the app and of zerons finetune (whole processes)"
@@ -60,7 +60,7 @@ for dev in auto cpu; do
   for n in 1 10; do
     if [ "$n" = 1 ]; then songs=(--song "$PWD/$DEMO=$WORK/demo.csv"); else songs=(--song-list "$WORK/ten.txt"); fi
     t0=$(date +%s%N)
-    timeout 150 "$BIN" -v finetune "${songs[@]}" --device "$dev" --annotated-until 24 -o "$WORK/ft-$dev-$n" 2>&1 \
+    timeout 75 "$BIN" -v finetune "${songs[@]}" --device "$dev" --annotated-until 24 --max-epochs 60 -o "$WORK/ft-$dev-$n" 2>&1 \
       | grep -E -i "device|adapter|epoch [0-9]+/|held-out|stopp|best|saved|error" | tail -n 8
     rc=${PIPESTATUS[0]}
     echo "finetune --device $dev, $n song(s): exit $rc, $((($(date +%s%N) - t0) / 1000000)) ms wall"

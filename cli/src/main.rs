@@ -47,7 +47,33 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
 }
 
+/// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on stderr for every
+/// GPU probe when the variable is missing (a root shell, ssh, CI). Without it, point it to a
+/// private folder of our own (removed at exit) so that stderr holds our messages only.
+fn ensure_runtime_dir() -> Option<std::path::PathBuf> {
+    let valid =
+        std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+    if valid {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("zerons-runtime-{}", std::process::id()));
+    #[cfg(unix)]
+    let created = {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).is_ok()
+    };
+    #[cfg(not(unix))]
+    let created = std::fs::create_dir(&dir).is_ok();
+    if !created {
+        return None;
+    }
+    // SAFETY: called first thing in `main`, before any other thread exists.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    Some(dir)
+}
+
 fn main() -> ExitCode {
+    let runtime_dir = ensure_runtime_dir();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
@@ -62,6 +88,9 @@ fn main() -> ExitCode {
         Command::Pretrain(args) => cmd::pretrain::run(args),
         Command::Plot(args) => cmd::plot::run(args),
     };
+    if let Some(dir) = runtime_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
