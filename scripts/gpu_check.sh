@@ -7,7 +7,9 @@
 #      `finetune`, default `top` mode, fixed epochs): `zerons bench`;
 #   3. the same through the path the app and `zerons finetune` take (decode, separate, VQT,
 #      `select_device(Auto)`, held-out early stopping), whole processes timed, for 1 and 10
-#      songs, with `--device auto` (the app's choice) and `--device cpu`.
+#      songs, with `--device auto` (the app's choice) and `--device cpu`;
+#   4. the whole network (`--mode full`, the app's "Whole network"), 20 epochs exactly, for 1
+#      and 10 songs, GPU and CPU: where a GPU matters most.
 #
 #   scripts/gpu_check.sh [ZERONS_BINARY]     # default: target/release/zerons
 #
@@ -65,6 +67,18 @@ for dev in auto cpu; do
     rc=${PIPESTATUS[0]}
     echo "finetune --device $dev, $n song(s): exit $rc, $((($(date +%s%N) - t0) / 1000000)) ms wall"
     rm -rf "$WORK/ft-$dev-$n"
+  done
+done
+say "4. --mode full (the whole network), 20 epochs, GPU and CPU"
+for dev in auto cpu; do
+  for n in 1 10; do
+    if [ "$n" = 1 ]; then songs=(--song "$PWD/$DEMO=$WORK/demo.csv"); else songs=(--song-list "$WORK/ten.txt"); fi
+    t0=$(date +%s%N)
+    timeout 120 "$BIN" finetune "${songs[@]}" --device "$dev" --mode full --annotated-until 24 \
+      --max-epochs 20 --min-epochs 20 --patience 20 -o "$WORK/full-$dev-$n" 2>&1 | grep -E "^fine-tuned" | tail -n 1
+    rc=${PIPESTATUS[0]}
+    echo "finetune --mode full --device $dev, $n song(s): exit $rc, $((($(date +%s%N) - t0) / 1000000)) ms wall"
+    rm -rf "$WORK/full-$dev-$n"
   done
 done
 say "done"

@@ -96,7 +96,11 @@ fn batch_writes_one_file_per_input_and_reports_bad_files() {
 fn stderr_without_verbose_holds_only_our_messages() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("notes.mp3");
-    std::fs::write(&fake, r#"{"these": "are not the samples you are looking for"}"#).unwrap();
+    std::fs::write(
+        &fake,
+        r#"{"these": "are not the samples you are looking for"}"#,
+    )
+    .unwrap();
     let empty = dir.path().join("empty.wav");
     std::fs::write(&empty, b"").unwrap();
     for bad in [&fake, &empty] {
