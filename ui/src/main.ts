@@ -15,6 +15,7 @@ import {
 } from "./timeline-math";
 import { Transport } from "./transport";
 import { LearnPanel } from "./learn";
+import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -517,7 +518,6 @@ function updateStatus() {
   } else {
     $("status-sel").textContent = n > 1 ? `${n} beats selected` : has ? `${timeline.beats.times.length} beats` : "";
   }
-  $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs < 1 ? "<1" : timeline.lastDrawMs.toFixed(1)} ms` : "";
 }
 
 // ---- export -----------------------------------------------------------------------------------
@@ -653,11 +653,12 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["Right-click", "Remove a beat"],
       ["Shift+click", "Add to the selection"],
       ["Delete / Backspace", "Remove selected beats"],
-      ["← / →", "Nudge selection by one frame"],
-      ["Shift+← / →", "Nudge by ten frames"],
+      ["← / →", `Nudge the selection by ${NUDGE_MS.normal} ms`],
+      ["Shift+← / →", `Nudge by ${NUDGE_MS.coarse} ms`],
+      ["Ctrl+← / →", `Nudge by ${NUDGE_MS.fine} ms`],
       ["D", "Make the selected beat a downbeat"],
       ["A", "Select the beats in the ruler range (all without one)"],
-      ["Alt+← / →", "Stretch the selection (last beat by a frame; Shift: ten)"],
+      ["Alt+← / →", `Stretch the selection: its last beat by ${NUDGE_MS.normal} ms (Shift: ${NUDGE_MS.coarse}, Ctrl: ${NUDGE_MS.fine})`],
       ["M", "Replace the ruler range with the model's beats"],
       ["C", "Continue my beats: re-track the rest of the song at the tempo and phase of the beats I corrected"],
       ["S", "Snap to activation peak on/off"],
@@ -734,9 +735,15 @@ function renderHelp() {
 }
 
 // ---- keyboard ---------------------------------------------------------------------------------
+const MODALS = ["export-modal", "help-modal", "learn-modal", "tempo-modal"];
+
+function anyModalOpen(): boolean {
+  return MODALS.some((id) => !$(id).classList.contains("hidden"));
+}
+
 function closeModals(): boolean {
   let closed = false;
-  for (const id of ["export-modal", "help-modal", "learn-modal", "tempo-modal"]) {
+  for (const id of MODALS) {
     if (!$(id).classList.contains("hidden")) {
       $(id).classList.add("hidden");
       closed = true;
@@ -752,6 +759,26 @@ function selectedIndices(): number[] {
 document.addEventListener("keydown", (e) => {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key;
+  const focused = e.target instanceof HTMLElement ? e.target : null;
+  const target = keyTarget(focused);
+  if (focused && keyBelongsToTarget(target, key)) {
+    // Typing in a field: its keys are not shortcuts. Escape, and Enter in a one-line field,
+    // hand the keyboard back to the timeline (the field keeps its value).
+    const oneLine = focused instanceof HTMLInputElement;
+    if (key === "Escape" || (key === "Enter" && oneLine)) {
+      focused.blur();
+      if (!anyModalOpen()) timeline.canvas.focus();
+    }
+    // Escape in a dialog's field closes the dialog (below).
+    if (key !== "Escape" || !anyModalOpen()) return;
+  }
+  if ((target === "control" || target === "arrows") && key === " " && !mod && !anyModalOpen()) {
+    // Space on a checkbox, button, slider or list of the main window plays (below) instead of
+    // also ticking, pressing or opening it: browsers activate those on key up, and the focus
+    // moves to the timeline first, so the key up lands there.
+    e.preventDefault();
+    timeline.canvas.focus();
+  }
   if (key === "Escape") {
     if (!closeModals()) {
       timeline.selected.clear();
@@ -776,22 +803,30 @@ document.addEventListener("keydown", (e) => {
   if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && learn.open());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
-  if (mod) return;
+  const arrow = key === "ArrowLeft" || key === "ArrowRight";
+  if (mod && !arrow) return;
   if (key === "?") {
     $("help-modal").classList.toggle("hidden");
     return;
   }
   if (!state.timeline) return;
   const sel = selectedIndices();
-  if (e.altKey && (key === "ArrowLeft" || key === "ArrowRight")) {
-    if (sel.length >= 2) {
-      e.preventDefault();
-      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
-      const next = stretchBeats(timeline.beats, sel, frames / timeline.fps);
-      if (next !== timeline.beats) commitEdit(next, `stretch ${sel.length} beats by ${frames} frame(s)`);
+  if (arrow && sel.length) {
+    // Nudge (Alt: stretch) in milliseconds: 5 ms, Shift 20 ms, Ctrl 1 ms.
+    e.preventDefault();
+    const dt = (key === "ArrowLeft" ? -1 : 1) * nudgeStepS(e);
+    const ms = `${dt > 0 ? "+" : "−"}${Math.round(Math.abs(dt) * 1000)} ms`;
+    if (e.altKey) {
+      if (sel.length < 2) return;
+      const next = stretchBeats(timeline.beats, sel, dt);
+      if (next !== timeline.beats) commitEdit(next, `stretch ${sel.length} beats by ${ms}`);
+    } else {
+      const next = nudgeBeats(timeline.beats, sel, dt);
+      commitEdit(next, `nudge ${sel.length === 1 ? `beat ${sel[0] + 1}` : `${sel.length} beats`} by ${ms}`);
     }
     return;
   }
+  if (mod) return;
   switch (key) {
     case "n":
       jumpToSuggestion(1);
@@ -836,15 +871,6 @@ document.addEventListener("keydown", (e) => {
         commitEdit(next, sel.length === 1 ? `remove beat ${sel[0] + 1}` : `remove ${sel.length} beats`);
       }
       break;
-    case "ArrowLeft":
-    case "ArrowRight": {
-      if (!sel.length) break;
-      e.preventDefault();
-      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
-      const next = nudgeBeats(timeline.beats, sel, frames / timeline.fps);
-      commitEdit(next, `nudge ${sel.length === 1 ? `beat ${sel[0] + 1}` : `${sel.length} beats`} by ${frames} frame(s)`);
-      break;
-    }
     case ",":
     case ".": {
       const n = timeline.beats.times.length;
