@@ -86,7 +86,10 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   },
   onChange: () => updateStatus(),
   onSeek: (t) => void transport.seek(t),
-  onLoopRange: (r) => void transport.setLoopRange(r),
+  onLoopRange: (r) => {
+    void transport.setLoopRange(r);
+    updateStatus();
+  },
 });
 const transport = new Transport(timeline, (e) => toast(e));
 const learn = new LearnPanel({
@@ -247,6 +250,8 @@ async function history(kind: "undo" | "redo") {
 }
 
 async function selectTrack(id: number) {
+  // The ruler range and Loop belong to the song they were chosen on.
+  if (id !== state.trackId) transport.resetLoop();
   state.trackId = id;
   renderTracks();
   renderTempoButton();
@@ -518,6 +523,12 @@ function updateStatus() {
   } else {
     $("status-sel").textContent = n > 1 ? `${n} beats selected` : has ? `${timeline.beats.times.length} beats` : "";
   }
+  const r = timeline.loopS;
+  const looping = $<HTMLInputElement>("loop").checked;
+  $("status-range").textContent =
+    has && r && r[1] - r[0] > 0.05
+      ? `Range ${formatTime(r[0], 0.01)}–${formatTime(r[1], 0.01)}${looping ? " · looping" : " · L: loop it"}`
+      : "";
 }
 
 // ---- export -----------------------------------------------------------------------------------
@@ -861,6 +872,9 @@ document.addEventListener("keydown", (e) => {
     case "l":
     case "L":
       transport.toggleLoop();
+      if ($<HTMLInputElement>("loop").checked && !transport.hasLoopRange())
+        toast("Loop is on: drag on the ruler to choose the range to loop.", "info");
+      updateStatus();
       break;
     case "Delete":
     case "Backspace":
@@ -940,6 +954,7 @@ $("btn-redo").onclick = () => void history("redo");
 $("btn-zoom-in").onclick = () => timeline.zoomBy(1.5);
 $("btn-zoom-out").onclick = () => timeline.zoomBy(1 / 1.5);
 $("btn-fit").onclick = () => timeline.fit();
+$("loop").addEventListener("change", () => updateStatus());
 $<HTMLInputElement>("snap").onchange = (e) => {
   timeline.snap = (e.target as HTMLInputElement).checked;
 };
