@@ -176,6 +176,8 @@ async function replaceWithModel() {
 async function continueFromCorrections() {
   const trackId = state.trackId;
   if (trackId === null) return;
+  flushTaps();
+  await state.queue;
   const until = await guard(api.correctedUntil(trackId));
   if (until === undefined) return;
   if (until === null) {
@@ -195,23 +197,56 @@ async function continueFromCorrections() {
   toast(`Beats after ${formatTime(until, 0.1)} re-tracked at the tempo and phase of yours (${changed} changed). Ctrl+Z undoes it.`, "info");
 }
 
+/**
+ * Taps in a row: each shows at once, and the run is saved as one revision (one undo step)
+ * when tapping pauses for `TAP_RUN_MS`, or before anything else reads or changes the beats.
+ */
+const TAP_RUN_MS = 2000;
+const taps = { trackId: -1, beats: null as Beats | null, n: 0, first: 0, last: 0, timer: 0 };
+
+/** Saves the pending run of taps (nothing when there is none). */
+function flushTaps() {
+  clearTimeout(taps.timer);
+  taps.timer = 0;
+  const { beats, n, first, last, trackId } = taps;
+  taps.beats = null;
+  taps.n = 0;
+  if (!beats || n === 0) return;
+  saveBeats(trackId, beats, n === 1 ? `tap beat at ${first.toFixed(3)} s` : `tap ${n} beats from ${first.toFixed(3)} s to ${last.toFixed(3)} s`);
+}
+
 /** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
 async function tapBeat() {
   const heard = await transport.heardPosition();
-  if (heard === null || state.trackId === null) return;
+  const trackId = state.trackId;
+  if (heard === null || trackId === null) return;
   const t = timeline.snapTime(Math.max(0, heard - transport.tapOffsetS()));
   const r = addBeat(timeline.beats, t, state.beatsPerBar);
-  if (r.index >= 0) commitEdit(r.beats, `tap beat at ${t.toFixed(3)} s`);
+  if (r.index < 0) return;
+  if (taps.n && taps.trackId !== trackId) flushTaps();
+  if (!taps.n) Object.assign(taps, { trackId, first: t, last: t });
+  Object.assign(taps, { beats: r.beats, n: taps.n + 1, first: Math.min(taps.first, t), last: Math.max(taps.last, t) });
+  timeline.setBeats(r.beats);
+  clearTimeout(taps.timer);
+  taps.timer = window.setTimeout(flushTaps, TAP_RUN_MS);
+  updateStatus();
 }
 
 function currentTrack(): TrackView | undefined {
   return state.tracks.find((t) => t.id === state.trackId);
 }
 
+/** Shows and saves an edit of the open song (after any pending taps, their own step). */
 function commitEdit(next: Beats, note: string) {
   const trackId = state.trackId;
   if (trackId === null) return;
+  flushTaps();
   timeline.setBeats(next);
+  saveBeats(trackId, next, note);
+}
+
+/** Queues a commit of `next` as the song's new revision. */
+function saveBeats(trackId: number, next: Beats, note: string) {
   state.pendingEdits++;
   state.queue = state.queue
     .then(async () => {
@@ -242,6 +277,7 @@ async function reloadBeats() {
 async function history(kind: "undo" | "redo") {
   const id = state.trackId;
   if (id === null) return;
+  flushTaps();
   await state.queue;
   const tv = await guard(kind === "undo" ? api.undo(id) : api.redo(id));
   if (!tv) return;
@@ -250,6 +286,7 @@ async function history(kind: "undo" | "redo") {
 }
 
 async function selectTrack(id: number) {
+  flushTaps();
   // The ruler range and Loop belong to the song they were chosen on.
   if (id !== state.trackId) transport.resetLoop();
   state.trackId = id;
@@ -513,8 +550,9 @@ function updateStatus() {
   const cur = sgs[timeline.currentSuggestion];
   if (cur) sgBtn.title = `${timeline.currentSuggestion + 1}/${sgs.length}: ${cur.reason} (${formatTime(cur.startS, 0.1)}–${formatTime(cur.endS, 0.1)}). N: next, Shift+N: previous`;
   const head = t?.head;
+  const tapping = taps.n && taps.trackId === state.trackId ? ` · ${taps.n} tap${taps.n > 1 ? "s" : ""} (one undo step)` : "";
   $("status-rev").textContent = head
-    ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}`
+    ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}${tapping}`
     : "";
   const n = timeline.selected.size;
   if (n === 1) {
@@ -574,6 +612,7 @@ async function runExport() {
   if (ids.length === 0) return;
   const dir = await guard(api.pickPath("export_dir"));
   if (!dir || dir.length === 0) return;
+  flushTaps();
   await state.queue;
   const written: string[] = [];
   for (const id of ids) {
@@ -652,6 +691,13 @@ async function saveTempo(scope: "none" | "one" | "all") {
       }
     }),
   );
+}
+
+// ---- learning -------------------------------------------------------------------------------
+/** Opens the fine-tuning panel; its song list is read once pending edits are saved. */
+function openLearn() {
+  flushTaps();
+  void learn.open(state.queue);
 }
 
 // ---- help -------------------------------------------------------------------------------------
@@ -811,7 +857,7 @@ document.addEventListener("keydown", (e) => {
   }
   if (mod && key.toLowerCase() === "i") return void (e.preventDefault(), addSongs());
   if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && openExport());
-  if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && learn.open());
+  if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && openLearn());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
   const arrow = key === "ArrowLeft" || key === "ArrowRight";
@@ -944,7 +990,7 @@ $("tempo-one").onclick = () => void saveTempo("one");
 $("tempo-all").onclick = () => void saveTempo("all");
 $("btn-suggest").onclick = () => jumpToSuggestion(1);
 $("btn-continue").onclick = () => void continueFromCorrections();
-$("btn-learn").onclick = () => void learn.open();
+$("btn-learn").onclick = () => openLearn();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");
 $("export-cancel").onclick = () => $("export-modal").classList.add("hidden");
@@ -1003,7 +1049,11 @@ window.__zerons = {
   beatTimes: () => Array.from(timeline.beats.times),
   transport,
   learn,
-  idle: () => state.queue.then(() => state.pendingEdits === 0),
+  /** Saves pending taps and waits until every edit is saved. */
+  idle: () => {
+    flushTaps();
+    return state.queue.then(() => state.pendingEdits === 0);
+  },
   /** Redraw timings of a synthetic 10-minute song at several zoom levels. */
   benchRedraw(durationS = 600, rounds = 20) {
     const saved = { data: timeline.data, beats: timeline.beats, view: timeline.view };
@@ -1015,5 +1065,11 @@ window.__zerons = {
     return r;
   },
 };
+
+// A window closing or hidden saves a run of taps now rather than after the pause.
+window.addEventListener("pagehide", () => flushTaps());
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) flushTaps();
+});
 
 void start();

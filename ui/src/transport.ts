@@ -2,6 +2,7 @@
 // on the timeline follows the position the Rust player reports as heard (latency taken off).
 import { api, toAppError, type AppError, type PlaybackView, type TransportState } from "./api";
 import { formatTime } from "./timeline-math";
+import { NO_OUTPUT_TEXT, outputFailed } from "./messages";
 import type { Timeline } from "./timeline";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -197,24 +198,6 @@ export class Transport {
     $("output-info").textContent = this.unavailable ? "no audio output" : this.outputText;
     if (s) this.timeline.setPlayhead(s.position_s, s.playing);
   }
-}
-
-/** The banner's words when no audio output opens. */
-export const NO_OUTPUT_TEXT =
-  "Playback is off: no speakers or headphones could be opened. Editing, analysis and export work as usual. " +
-  "Connect an audio output, then select a song to try again.";
-
-/**
- * The audio output failed while in use (unplugged, taken by another program): said in the
- * user's words; the driver's (ALSA's "snd_pcm_writei failed: EPIPE") goes to the log.
- */
-export function outputFailed(detail: string): AppError {
-  console.warn("audio output error:", detail);
-  return {
-    code: "audio_device",
-    message: "Playback stopped: the audio output stopped working.",
-    hint: "Check that the speakers or headphones are connected, then select the song again.",
-  };
 }
 
 /** Where the sound goes, for the transport bar. */
