@@ -570,8 +570,33 @@ function updateStatus() {
 }
 
 // ---- export -----------------------------------------------------------------------------------
+/** The export dialog's choices, kept from one export (and session) to the next. */
+const EXPORT_PREFS_KEY = "zerons.export";
+
+function loadExportPrefs(): { formats: string[] | null; scope: string } {
+  try {
+    const p = JSON.parse(localStorage.getItem(EXPORT_PREFS_KEY) ?? "{}") as { formats?: unknown; scope?: unknown };
+    const formats = Array.isArray(p.formats) ? p.formats.filter((f): f is string => typeof f === "string") : null;
+    return { formats, scope: p.scope === "all" ? "all" : "track" };
+  } catch {
+    return { formats: null, scope: "track" };
+  }
+}
+
+function saveExportPrefs() {
+  const formats = [...document.querySelectorAll<HTMLInputElement>("#export-formats input:checked")].map((c) => c.value);
+  const scope = document.querySelector<HTMLInputElement>('input[name="scope"]:checked')?.value ?? "track";
+  try {
+    localStorage.setItem(EXPORT_PREFS_KEY, JSON.stringify({ formats, scope }));
+  } catch {
+    // Storage off (private mode): the choices last until the window closes.
+  }
+}
+
 async function openExport() {
+  flushTaps();
   if (state.formats.length === 0) state.formats = (await guard(api.exportFormats())) ?? [];
+  const prefs = loadExportPrefs();
   const ul = $("export-formats");
   ul.replaceChildren();
   for (const f of state.formats) {
@@ -580,8 +605,9 @@ async function openExport() {
     const cb = document.createElement("input");
     cb.type = "checkbox";
     cb.value = f.name;
-    cb.checked = f.name === "csv" || f.name === "jams";
+    cb.checked = prefs.formats ? prefs.formats.includes(f.name) : f.name === "csv" || f.name === "jams";
     cb.dataset.format = f.name;
+    cb.onchange = saveExportPrefs;
     const text = document.createElement("span");
     text.textContent = f.label;
     const ext = document.createElement("span");
@@ -596,6 +622,10 @@ async function openExport() {
       li.append(lim);
     }
     ul.append(li);
+  }
+  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="scope"]')) {
+    r.checked = r.value === prefs.scope;
+    r.onchange = saveExportPrefs;
   }
   $("export-result").textContent = "";
   $("export-modal").classList.remove("hidden");
