@@ -58,7 +58,8 @@
     for (let i = 0; i < names.length; i++, at += curve.byteLength) new Float32Array(buf, at, nf).set(curve);
     return buf;
   }
-  const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: {} };
+  // `window.__MOCK_TRACK_TEMPO__`: song 1's own tempo range and meter (the per-song label).
+  const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: window.__MOCK_TRACK_TEMPO__ ? { 1: window.__MOCK_TRACK_TEMPO__ } : {} };
   const beatTimes = Array.from({ length: Math.floor((DUR - 0.3) / period) }, (_, i) => 0.5 + i * period + (i === 37 ? 0.06 : 0));
   function beats(rev, times = beatTimes) {
     const beatTimes_ = times;

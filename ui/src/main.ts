@@ -382,6 +382,14 @@ function onJobEvent(e: JobEvent) {
 }
 
 // ---- rendering --------------------------------------------------------------------------------
+/** Text a narrow window leaves out (style.css hides `.wide` below the default width). */
+function wide(text: string): HTMLSpanElement {
+  const el = document.createElement("span");
+  el.className = "wide";
+  el.textContent = text;
+  return el;
+}
+
 function basename(p: string) {
   return p.split(/[\\/]/).pop() ?? p;
 }
@@ -463,7 +471,10 @@ function renderTracks() {
     const parts = [formatTime(t.duration_s)];
     if (t.tempo_bpm) parts.push(`${t.tempo_bpm.toFixed(1)} BPM`);
     parts.push(`${t.head?.n_beats ?? 0} beats`);
-    meta.textContent = parts.join(" · ");
+    const facts = document.createElement("span");
+    facts.className = "facts";
+    facts.textContent = parts.join(" · ");
+    meta.append(facts);
     const badge = document.createElement("span");
     if (t.status !== "ok") {
       badge.className = "badge warn relink";
@@ -502,15 +513,23 @@ async function relink(t: TrackView) {
   if (state.trackId === t.id) await selectTrack(t.id);
 }
 
+/** The curves menu: a row per curve of the song (shown/hidden); the button shows their dots. */
 function renderCurveToggles() {
   const g = $("curve-toggles");
+  const dots = $("curve-dots");
   g.replaceChildren();
-  for (const c of state.timeline?.curves ?? []) {
+  dots.replaceChildren();
+  const curves = state.timeline?.curves ?? [];
+  $("btn-curves").classList.toggle("hidden", curves.length === 0);
+  for (const c of curves) {
     const style = curveStyle(c.kind);
-    const chip = document.createElement("span");
+    const on = !timeline.hiddenCurves.has(c.kind);
+    const chip = document.createElement("button");
     chip.className = "chip";
     chip.dataset.curve = c.kind;
-    chip.classList.toggle("on", !timeline.hiddenCurves.has(c.kind));
+    chip.setAttribute("role", "menuitemcheckbox");
+    chip.setAttribute("aria-checked", String(on));
+    chip.classList.toggle("on", on);
     const dot = document.createElement("span");
     dot.className = "dot";
     dot.style.background = style.color;
@@ -523,7 +542,18 @@ function renderCurveToggles() {
       timeline.invalidate();
     };
     g.append(chip);
+    if (on) {
+      const d = document.createElement("span");
+      d.className = "dot";
+      d.style.background = style.color;
+      dots.append(d);
+    }
   }
+}
+
+function showCurveMenu(open: boolean) {
+  $("curve-toggles").classList.toggle("hidden", !open);
+  $("btn-curves").setAttribute("aria-expanded", String(open));
 }
 
 function updateStatus() {
@@ -540,12 +570,15 @@ function updateStatus() {
   $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
   $<HTMLButtonElement>("btn-learn").disabled = !state.project || state.tracks.length === 0;
   const span = timeline.view.widthPx / timeline.view.pxPerS;
-  $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
-  $("zoom").title = "Visible span";
+  $("zoom").textContent = has
+    ? `View ${span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`}`
+    : "";
   renderDiffButton();
   const sgs = timeline.suggestions;
   const sgBtn = $("btn-suggest");
-  sgBtn.textContent = sgs.length ? `⚑ ${sgs.length} to check` : "⚑ none";
+  // The count stays; " to check" goes in a narrow window.
+  sgBtn.replaceChildren(`⚑ ${sgs.length || "none"}`);
+  if (sgs.length) sgBtn.append(wide(" to check"));
   sgBtn.classList.toggle("none", sgs.length === 0);
   const cur = sgs[timeline.currentSuggestion];
   if (cur) sgBtn.title = `${timeline.currentSuggestion + 1}/${sgs.length}: ${cur.reason} (${formatTime(cur.startS, 0.1)}–${formatTime(cur.endS, 0.1)}). N: next, Shift+N: previous`;
@@ -662,8 +695,15 @@ function renderTempoButton() {
     return;
   }
   const t = tempoFor(st, state.trackId);
-  $("btn-tempo").textContent = `${Math.round(t.min_bpm)}–${Math.round(t.max_bpm)} BPM · ${t.beats_per_bar}/4${t.own ? " · this song" : ""}`;
+  // In a narrow window: "100–140 · 3/4", the song's own range told by the button's colour.
+  $("btn-tempo").replaceChildren(
+    `${Math.round(t.min_bpm)}–${Math.round(t.max_bpm)}`,
+    wide(" BPM"),
+    ` · ${t.beats_per_bar}/4`,
+    ...(t.own ? [wide(" · this song")] : []),
+  );
   $("btn-tempo").classList.toggle("own", t.own);
+  $("btn-tempo").title = `Tempo range and meter the tracker uses${t.own ? ", this song's own" : ""} (re-track with them)`;
 }
 
 function openTempo() {
@@ -867,6 +907,7 @@ document.addEventListener("keydown", (e) => {
     timeline.canvas.focus();
   }
   if (key === "Escape") {
+    if (!$("curve-toggles").classList.contains("hidden")) return showCurveMenu(false);
     if (!closeModals()) {
       timeline.selected.clear();
       timeline.invalidate();
@@ -1019,6 +1060,14 @@ $("tempo-save").onclick = () => void saveTempo("none");
 $("tempo-one").onclick = () => void saveTempo("one");
 $("tempo-all").onclick = () => void saveTempo("all");
 $("btn-suggest").onclick = () => jumpToSuggestion(1);
+$("btn-curves").onclick = (e) => {
+  e.stopPropagation();
+  showCurveMenu($("curve-toggles").classList.contains("hidden"));
+};
+// A click anywhere but in the menu closes it.
+document.addEventListener("mousedown", (e) => {
+  if (!(e.target instanceof Node) || !$("btn-curves").parentElement?.contains(e.target)) showCurveMenu(false);
+});
 $("btn-continue").onclick = () => void continueFromCorrections();
 $("btn-learn").onclick = () => openLearn();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
