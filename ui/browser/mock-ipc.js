@@ -72,7 +72,8 @@
   let rev = 1;
   // `window.__MOCK_TWO_SONGS__`: a second song (id 2) with the same audio and beats.
   const track = (id = 1) => ({
-    id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : "/music/second_song.flac", name: id === 1 ? "demo_groove.flac" : "second_song.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
+    id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : "/music/second_song.flac",
+    name: id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : "second_song.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
     status: window.__MOCK_MISSING__ ? "missing" : "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
     tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
   });
