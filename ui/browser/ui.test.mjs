@@ -683,7 +683,7 @@ test("a ruler drag chooses a range without turning Loop on; the range and Loop s
   assert.match(await page.locator("#status-range").textContent(), /looping/);
   // Another song: no range, Loop off, and the player loops nothing.
   await page.locator("#tracks li[data-track='2']").click();
-  await page.waitForFunction(() => window.__zerons.state.trackId === 2 && window.__zerons.transport.trackId === 1);
+  await page.waitForFunction(() => window.__zerons.state.trackId === 2 && window.__zerons.transport.trackId === 2);
   await page.waitForFunction(() => window.__MOCK_PLAYBACK__.loop === null);
   assert.equal(await page.evaluate(() => window.__zerons.timeline.loopS), null);
   assert.equal(await page.locator("#loop").isChecked(), false);
