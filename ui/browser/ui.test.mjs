@@ -549,6 +549,20 @@ test("layout: one toolbar row and every control in view from the default 1280×8
   await page.screenshot({ path: path.join(shots, "mock-14-curves-menu-800x500.png") });
   await page.keyboard.press("Escape");
   await page.waitForSelector("#curve-toggles.hidden", { state: "attached" });
+  // The dialogs fit across the minimum window (they scroll down when taller).
+  for (const [btn, modal] of [["#btn-learn", "#learn-modal"], ["#btn-export", "#export-modal"], ["#btn-help", "#help-modal"]]) {
+    await page.locator(btn).click();
+    await page.waitForSelector(`${modal}:not(.hidden)`);
+    if (modal === "#learn-modal") await page.waitForSelector("#learn-songs li[data-track]");
+    const fit = await page.evaluate((m) => {
+      const d = document.querySelector(`${m} .dialog`);
+      const r = d.getBoundingClientRect();
+      return { overflowX: d.scrollWidth - d.clientWidth, left: r.left, right: r.right, bottom: r.bottom };
+    }, modal);
+    assert.ok(fit.overflowX <= 1 && fit.left >= 0 && fit.right <= 800 && fit.bottom <= 500, `${modal}: ${JSON.stringify(fit)}`);
+    if (modal === "#learn-modal") await page.screenshot({ path: path.join(shots, "mock-18-learn-800x500.png") });
+    await page.keyboard.press("Escape");
+  }
   assert.deepEqual(errors, []);
   await page.close();
 });
