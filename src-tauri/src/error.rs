@@ -152,7 +152,10 @@ mod tests {
         .into();
         assert_eq!(e.code, "audio_device");
         for text in [&e.message, &e.hint] {
-            assert!(!text.contains("ALSA") && !text.contains("ZERONS_"), "{text}");
+            assert!(
+                !text.contains("ALSA") && !text.contains("ZERONS_"),
+                "{text}"
+            );
         }
     }
 

@@ -720,7 +720,10 @@ mod tests {
             "no wgpu adapter: NotFound",
         ] {
             let note = device_note(reason);
-            assert!(!note.contains("cargo") && !note.contains("wgpu") && !note.contains('`'), "{note}");
+            assert!(
+                !note.contains("cargo") && !note.contains("wgpu") && !note.contains('`'),
+                "{note}"
+            );
         }
     }
 }

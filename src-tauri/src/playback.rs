@@ -189,7 +189,11 @@ fn view(s: &Slot) -> PlaybackView {
         track_id: s.track,
         output: s.player.as_ref().map(|p| p.info().clone()),
         transport: s.player.as_ref().map(Player::state),
-        error: s.player.as_ref().and_then(Player::take_error).map(stream_error),
+        error: s
+            .player
+            .as_ref()
+            .and_then(Player::take_error)
+            .map(stream_error),
     }
 }
 
