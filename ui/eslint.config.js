@@ -19,6 +19,7 @@ export default tseslint.config(
         window: "readonly",
         document: "readonly",
         performance: "readonly",
+        getComputedStyle: "readonly",
       },
     },
   },

@@ -103,14 +103,21 @@ impl From<zerons::Error> for AppError {
                 "Fix the file's permissions, or create a new project in a writable folder."
             }
             "audio_device" => {
-                "Playback is off; editing, analysis and export work as usual. Connect an audio \
-                 output (or set ZERONS_AUDIO_DEVICE) and select the song again."
+                "Playback is off; editing, analysis and export work as usual. Connect speakers \
+                 or headphones, then select the song again."
             }
             _ => "",
         };
+        // The audio driver's own words (ALSA's) mean nothing to the user: they go to the log.
+        let message = if code == "audio_device" {
+            tracing::warn!("audio output: {e}");
+            "The audio output failed".to_string()
+        } else {
+            e.to_string()
+        };
         Self {
             code: code.into(),
-            message: e.to_string(),
+            message,
             hint: hint.into(),
         }
     }
@@ -135,6 +142,21 @@ mod tests {
         assert!(e.hint.starts_with("Close"), "{}", e.hint);
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["code"], "project_busy");
+    }
+
+    #[test]
+    fn audio_device_errors_are_said_in_user_words() {
+        let e: AppError = zerons::Error::AudioDevice(
+            "alsa:default: ALSA function 'snd_pcm_open' failed with error 'ENOENT'".into(),
+        )
+        .into();
+        assert_eq!(e.code, "audio_device");
+        for text in [&e.message, &e.hint] {
+            assert!(
+                !text.contains("ALSA") && !text.contains("ZERONS_"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -194,10 +194,22 @@ pub async fn finetune_info(state: State<'_, AppState>) -> AppResult<FinetuneInfo
             models: model_views(&p)?,
             device: device.name,
             device_is_gpu: device.kind == ComputeDevice::Gpu,
-            device_note: device.fallback_reason,
+            device_note: device.fallback_reason.as_deref().map(device_note),
         })
     })
     .await
+}
+
+/// Why training runs on the processor, in the user's words (the engine's name a cargo
+/// feature or a wgpu adapter; those go to the log at info level).
+fn device_note(reason: &str) -> String {
+    if reason.contains("no GPU support") {
+        "this version was built without graphics-card support".into()
+    } else if reason.contains("software renderer") {
+        "the only graphics card found is emulated in software, slower than the processor".into()
+    } else {
+        "no usable graphics card was found".into()
+    }
 }
 
 /// How far into the song the head's beats differ from the model's latest ones (none when
@@ -700,4 +712,24 @@ pub fn retrack(
         });
         report_retrack_failure(&on_event, result);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_note;
+
+    #[test]
+    fn the_reason_for_the_cpu_is_said_without_build_words() {
+        for reason in [
+            "this build has no GPU support (cargo feature `wgpu`)",
+            "wgpu adapter 'llvmpipe' is a software renderer, slower than the CPU backend",
+            "no wgpu adapter: NotFound",
+        ] {
+            let note = device_note(reason);
+            assert!(
+                !note.contains("cargo") && !note.contains("wgpu") && !note.contains('`'),
+                "{note}"
+            );
+        }
+    }
 }

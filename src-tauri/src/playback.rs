@@ -49,13 +49,22 @@ pub struct PlaybackView {
     pub error: Option<String>,
 }
 
+/// What the user reads when no output opens; the driver's own words (ALSA's "snd_pcm_open
+/// failed with error 'ENOENT'") go to the log. Shown as the page's banner.
 fn no_device(e: zerons::Error) -> AppError {
-    AppError::app(
-        "audio_device",
-        e.to_string(),
-        "Playback is off: no audio output could be opened. Editing, analysis and export work \
-         as usual. Connect an output (or set ZERONS_AUDIO_DEVICE) and select the song again.",
-    )
+    tracing::warn!("no audio output: {e}");
+    AppError::app("audio_device", NO_OUTPUT, AUDIO_HINT)
+}
+
+const NO_OUTPUT: &str = "No audio output could be opened";
+const AUDIO_HINT: &str = "Playback is off; editing, analysis and export work as usual. Connect \
+                          speakers or headphones, then select the song again.";
+
+/// A stream error in the user's words (the device was unplugged, another program took it);
+/// the driver's own go to the log.
+fn stream_error(raw: String) -> String {
+    tracing::warn!("audio output error: {raw}");
+    "The audio output stopped working".into()
 }
 
 fn accents(r: &Revision) -> Vec<bool> {
@@ -180,7 +189,11 @@ fn view(s: &Slot) -> PlaybackView {
         track_id: s.track,
         output: s.player.as_ref().map(|p| p.info().clone()),
         transport: s.player.as_ref().map(Player::state),
-        error: s.player.as_ref().and_then(Player::take_error),
+        error: s
+            .player
+            .as_ref()
+            .and_then(Player::take_error)
+            .map(stream_error),
     }
 }
 

@@ -39,22 +39,27 @@
       const off = Math.abs((((t + period / 2) % period)) - 0) < 0.02 ? 0.25 : 0;
       curve[k] = Math.max(0, Math.exp(-(d * d) / 0.0004) * (0.7 + 0.3 * r()) + off * r() + 0.04 * r());
     }
-    const name = new TextEncoder().encode("flux");
-    const headerLen = 32 + 8 * levels.length + 12 + 4;
-    const total = headerLen + levels.reduce((s, l) => s + l.mm.byteLength, 0) + curve.byteLength;
+    // `window.__MOCK_CURVES__`: the curve kinds (the real app has flux, max, anchor, postve);
+    // every one carries the same values.
+    const names = (window.__MOCK_CURVES__ ?? ["flux"]).map((k) => new TextEncoder().encode(k));
+    const headerLen = 32 + 8 * levels.length + names.reduce((s, n) => s + 12 + Math.ceil(n.length / 4) * 4, 0);
+    const total = headerLen + levels.reduce((s, l) => s + l.mm.byteLength, 0) + names.length * curve.byteLength;
     const buf = new ArrayBuffer(total), v = new DataView(buf);
     "ZNTL".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)));
     v.setUint32(4, 1, true); v.setFloat64(8, DUR, true); v.setUint32(16, SR, true);
-    v.setUint32(20, levels.length, true); v.setUint32(24, 1, true);
+    v.setUint32(20, levels.length, true); v.setUint32(24, names.length, true);
     let at = 32;
     for (const l of levels) { v.setUint32(at, l.block, true); v.setUint32(at + 4, l.mm.length / 2, true); at += 8; }
-    v.setFloat32(at, FPS, true); v.setUint32(at + 4, nf, true); v.setUint32(at + 8, name.length, true);
-    new Uint8Array(buf, at + 12, name.length).set(name); at += 16;
+    for (const name of names) {
+      v.setFloat32(at, FPS, true); v.setUint32(at + 4, nf, true); v.setUint32(at + 8, name.length, true);
+      new Uint8Array(buf, at + 12, name.length).set(name); at += 12 + Math.ceil(name.length / 4) * 4;
+    }
     for (const l of levels) { new Float32Array(buf, at, l.mm.length).set(l.mm); at += l.mm.byteLength; }
-    new Float32Array(buf, at, nf).set(curve);
+    for (let i = 0; i < names.length; i++, at += curve.byteLength) new Float32Array(buf, at, nf).set(curve);
     return buf;
   }
-  const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: {} };
+  // `window.__MOCK_TRACK_TEMPO__`: song 1's own tempo range and meter (the per-song label).
+  const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: window.__MOCK_TRACK_TEMPO__ ? { 1: window.__MOCK_TRACK_TEMPO__ } : {} };
   const beatTimes = Array.from({ length: Math.floor((DUR - 0.3) / period) }, (_, i) => 0.5 + i * period + (i === 37 ? 0.06 : 0));
   function beats(rev, times = beatTimes) {
     const beatTimes_ = times;
@@ -65,8 +70,10 @@
     return buf;
   }
   let rev = 1;
-  const track = () => ({
-    id: 1, path: window.__MOCK_PATH__ ?? "/music/demo_groove.flac", name: "demo_groove.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
+  // `window.__MOCK_TWO_SONGS__`: a second song (id 2) with the same audio and beats.
+  const track = (id = 1) => ({
+    id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : "/music/second_song.flac",
+    name: id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : "second_song.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
     status: window.__MOCK_MISSING__ ? "missing" : "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
     tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
   });
@@ -79,7 +86,8 @@
     track_id: 1,
     output: { device: "mock:out", sample_rate_hz: 48000, channels: 2, sample_format: "f32" },
     transport: { playing: pb.playing, position_s: pbPos(), duration_s: DUR, speed: pb.speed, music_gain: pb.music_gain, click_gain: pb.click_gain, loop_s: pb.loop, ended: false },
-    error: null,
+    // `window.__MOCK_STREAM_ERROR__`: a stream error (as cpal reports it), reported once.
+    error: window.__MOCK_STREAM_ERROR__ ? [window.__MOCK_STREAM_ERROR__, (window.__MOCK_STREAM_ERROR__ = null)][0] : null,
   });
   window.__MOCK_PLAYBACK__ = pb;
   function control(a) {
@@ -102,13 +110,13 @@
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "recent_projects": return [];
       case "launch_project": return null;
-      case "list_tracks": return [track()];
-      case "track_state": return track();
+      case "list_tracks": return window.__MOCK_TWO_SONGS__ ? [track(1), track(2)] : [track()];
+      case "track_state": return track(args.trackId ?? 1);
       case "timeline": return tl;
       case "beats": return beats(rev);
       // The analysis before the latest one put beat 10 0.2 s later (a re-tracking moved it).
       case "model_beats": return args.back === 1 ? beats(0, beatTimes.map((t, i) => (i === 10 ? t + 0.2 : t))) : beats(1);
-      case "commit_beats": rev += 1; return track();
+      case "commit_beats": rev += 1; window.__MOCK_COMMITS__ = (window.__MOCK_COMMITS__ ?? 0) + 1; return track();
       case "corrected_until": return window.__MOCK_UNTIL__ === undefined ? 10.0 : window.__MOCK_UNTIL__;
       // The continuation: the checked beats, then the grid half a beat later (an off-beat fixed).
       case "continue_beats": return beats(-1, beatTimes.map((t) => (t > args.untilS ? t + period / 2 : t)));
@@ -119,12 +127,13 @@
         { name: "jams", label: "JAMS", extension: "jams", limitations: null },
         { name: "rekordbox", label: "Rekordbox XML", extension: "xml", limitations: "Rekordbox stores a tempo grid, not beats." },
       ];
-      case "finetune_info": return {
+      // `window.__MOCK_INFO_DELAY__`: finetune_info takes this long (ms), as it does on a big project.
+      case "finetune_info": return new Promise((r) => setTimeout(r, window.__MOCK_INFO_DELAY__ ?? 0)).then(() => ({
         candidates: [{ track_id: 1, name: "demo_groove.flac", corrected: rev > 1, corrected_until_s: rev > 1 ? 19.0 : null, n_beats: beatTimes.length, duration_s: DUR }],
         models: [{ id: null, name: "Shipped model", parent_id: null, active: !window.__MOCK_ACTIVE__ },
           ...(window.__MOCK_ACTIVE__ !== undefined ? [{ id: 7, name: "fine-tuned #1 on 1 song (top)", parent_id: 1, active: !!window.__MOCK_ACTIVE__ }] : [])],
-        device: "CPU (burn flex)", device_is_gpu: false, device_note: null,
-      };
+        device: "CPU (burn flex)", device_is_gpu: false, device_note: window.__MOCK_DEVICE_NOTE__ ?? null,
+      }));
       case "finetune_start": {
         window.__LAST_FINETUNE__ = { mode: args.mode, wholeSongs: args.wholeSongs, keepRest: args.keepRest };
         // A short scripted run: 12 epochs, held-out F rising from the base 0.62 to 0.97.
@@ -170,7 +179,9 @@
         return 43;
       }
       case "playback_load":
-        if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: "audio output: this computer has no audio output device", hint: "Playback is off; editing, analysis and export work as usual." };
+        // `window.__MOCK_NO_AUDIO__`: true, or the error message to throw (raw ALSA text, as cpal words it).
+        if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: window.__MOCK_NO_AUDIO__ === true ? "audio output: this computer has no audio output device" : window.__MOCK_NO_AUDIO__, hint: "Playback is off; editing, analysis and export work as usual. Connect an audio output (or set ZERONS_AUDIO_DEVICE) and select the song again." };
+        window.__MOCK_LOADS__ = (window.__MOCK_LOADS__ ?? 0) + 1;
         Object.assign(pb, { playing: false, pos: 0 });
         return pbView();
       case "playback_state": return pbView();

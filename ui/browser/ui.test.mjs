@@ -40,8 +40,8 @@ after(async () => {
   server?.close();
 });
 
-async function openPage(init = "") {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+async function openPage(init = "", viewport = { width: 1280, height: 760 }) {
+  const page = await browser.newPage({ viewport });
   const mocks = fs
     .readFileSync(path.join(here, "..", "node_modules", "@tauri-apps", "api", "mocks.js"), "utf8")
     .replace(/export \{[^}]*\};?\s*$/, "window.__TAURI_MOCKS__ = { mockIPC, clearMocks, mockWindows };");
@@ -135,7 +135,7 @@ test("no audio output: a banner, and editing still works", async () => {
   const { page, errors } = await openPage("window.__MOCK_NO_AUDIO__ = true;");
   await waitForSong(page, errors);
   await page.waitForSelector("#audio-banner:not(.hidden)");
-  assert.match(await page.locator("#audio-banner").textContent(), /no audio output device/);
+  assert.match(await page.locator("#audio-banner").textContent(), /No audio output.*Playback is off/);
   await page.screenshot({ path: path.join(shots, "mock-05-no-audio.png") });
   // The timeline still edits: delete the first beat.
   const n = await page.evaluate(() => window.__zerons.beatTimes().length);
@@ -390,6 +390,371 @@ test("continue my beats: the checked start stays, the rest follows its phase; no
   await page.waitForSelector("#toasts .toast.info");
   assert.match(await page.locator("#toasts .toast.info").textContent(), /Correct the first beats/);
   await page.screenshot({ path: path.join(shots, "mock-12-continued.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// ---- issue 19: the front-end problems seen in the real app ---------------------------------------
+
+test("keys typed in a field are not shortcuts; Space on a checkbox or list plays without changing it", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  const n = await page.evaluate(() => window.__zerons.beatTimes().length);
+  const view = await page.evaluate(() => window.__zerons.timeline.view.pxPerS);
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([5]); });
+  // Typing a tap offset: Backspace, 0 and − edit the field; no beat goes, no zoom changes.
+  await page.locator("#tap-offset").click();
+  await page.keyboard.press("Backspace");
+  await page.keyboard.type("-30");
+  await page.keyboard.press("0");
+  await page.keyboard.press("Delete");
+  await page.keyboard.press(" ");
+  assert.equal(await page.inputValue("#tap-offset"), "-300");
+  assert.equal(await page.evaluate(() => window.__zerons.beatTimes().length), n, "no beat deleted");
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.view.pxPerS), view, "no zoom");
+  assert.equal(await page.evaluate(() => window.__zerons.transport.state?.playing), false, "Space typed, not played");
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.selected.size), 1, "the selection stays");
+  // Enter hands the keys back to the timeline: Backspace deletes the selected beat again.
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "timeline");
+  await page.keyboard.press("Backspace");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.equal(await page.evaluate(() => window.__zerons.beatTimes().length), n - 1);
+  // Space on a focused checkbox (clicked with the mouse a moment ago) plays; the box stays.
+  await page.locator("#follow").click();
+  await page.locator("#follow").click();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "follow");
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === true);
+  assert.equal(await page.locator("#follow").isChecked(), true, "Space did not untick Follow");
+  // The same on a list and a slider; the slider's arrows stay its own.
+  await page.locator("#speed").focus();
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === false);
+  assert.equal(await page.inputValue("#speed"), "1");
+  await page.locator("#music-gain").focus();
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.inputValue("#music-gain"), "0.95");
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === true);
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("nudge in milliseconds: 5 ms, Shift 20 ms, Ctrl 1 ms, listed in the help", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([100]); });
+  await page.locator("#timeline").focus();
+  const t0 = await page.evaluate(() => window.__zerons.beatTimes()[100]);
+  const steps = [["ArrowRight", 5], ["Shift+ArrowRight", 20], ["Control+ArrowRight", 1], ["Control+ArrowLeft", -1], ["ArrowLeft", -5]];
+  let expected = t0;
+  for (const [key, ms] of steps) {
+    await page.keyboard.press(key);
+    await page.evaluate(() => window.__zerons.idle());
+    expected += ms / 1000;
+    const t = await page.evaluate(() => window.__zerons.beatTimes()[100]);
+    assert.ok(Math.abs(t - expected) < 1e-9, `${key}: beat at ${t}, expected ${expected}`);
+  }
+  // Alt stretches two or more beats in the same steps (the last one moves by the step).
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([100, 101, 102]); });
+  const last = await page.evaluate(() => window.__zerons.beatTimes()[102]);
+  await page.keyboard.press("Alt+Shift+ArrowRight");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.ok(Math.abs((await page.evaluate(() => window.__zerons.beatTimes()[102])) - last - 0.02) < 1e-9);
+  await page.keyboard.press("?");
+  const help = await page.locator("#help-grid").textContent();
+  assert.match(help, /Nudge the selection by 5 ms/);
+  assert.match(help, /Nudge by 20 ms/);
+  assert.match(help, /Nudge by 1 ms/);
+  assert.doesNotMatch(help, /frame/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Every toolbar, transport and top-bar control: inside the window, not clipped, one toolbar row. */
+async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const W = window.innerWidth;
+    const H = window.innerHeight;
+    const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const doc = document.documentElement;
+    if (doc.scrollWidth > W || doc.scrollHeight > H) problems.push(`page scrolls: ${doc.scrollWidth}×${doc.scrollHeight}`);
+    for (const sel of [".topbar", ".toolbar", ".tools", ".transport", ".statusbar", ".actions"]) {
+      const el = document.querySelector(sel);
+      if (el.scrollWidth > el.clientWidth + 1) problems.push(`${sel} overflows: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+    const controls = document.querySelectorAll(
+      ".actions button, .tools > button, .tools .menu-anchor > button, .tools label, .transport > *:not(.grow):not(#output-info), .statusbar .key-hint",
+    );
+    const rows = new Set();
+    for (const el of controls) {
+      if (el.classList.contains("hidden") || getComputedStyle(el).display === "none") continue;
+      const r = el.getBoundingClientRect();
+      const name = el.id || el.textContent.trim().slice(0, 20);
+      if (!visible(el) || r.width < 4 || r.height < 4) problems.push(`${name} invisible (${r.width}×${r.height})`);
+      if (r.left < 0 || r.right > W + 0.5 || r.top < 0 || r.bottom > H + 0.5) problems.push(`${name} outside the window: ${JSON.stringify(r)}`);
+      // Not clipped by an ancestor that hides its overflow.
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        const st = getComputedStyle(p);
+        if (st.overflow === "visible" && st.overflowX === "visible") continue;
+        const q = p.getBoundingClientRect();
+        if (r.left < q.left - 0.5 || r.right > q.right + 0.5 || r.top < q.top - 0.5 || r.bottom > q.bottom + 0.5) problems.push(`${name} clipped by ${p.className || p.tagName}`);
+      }
+      if (el.closest(".tools")) rows.add(Math.round(r.top + r.height / 2));
+    }
+    const tops = [...rows];
+    if (Math.max(...tops) - Math.min(...tops) > 4) problems.push(`toolbar on several rows: centres at ${tops.join(", ")}`);
+    return problems;
+  });
+}
+
+test("layout: one toolbar row and every control in view from the default 1280×800 down to the minimum 800×500", async () => {
+  // The real app's worst case: four curves, the Δ chip, a song's own tempo range, a long name.
+  const init = `window.__MOCK_CURVES__ = ["flux", "max", "anchor", "postve"];
+    window.__MOCK_TRACK_TEMPO__ = { min_bpm: 100, max_bpm: 180, beats_per_bar: 4 };
+    window.__MOCK_TWO_SONGS__ = true;
+    window.__MOCK_NAME__ = "A very long song title - extended club mix (remastered 2024).flac";`;
+  const { page, errors } = await openPage(init, { width: 1280, height: 800 });
+  await waitForSong(page, errors);
+  await page.waitForSelector("#btn-diff:not(.hidden)");
+  await page.waitForFunction(() => document.getElementById("btn-tempo").textContent.includes("this song"));
+  // The chip and the label appearing move nothing to their right, and the row does not wrap.
+  const before = await page.evaluate(() => Object.fromEntries(["btn-continue", "snap", "btn-fit", "btn-undo"].map((id) => [id, document.getElementById(id).getBoundingClientRect().left])));
+  await page.evaluate(() => window.__zerons.timeline.setPrevious(null));
+  await page.waitForSelector("#btn-diff.hidden", { state: "attached" });
+  const after = await page.evaluate(() => Object.fromEntries(["btn-continue", "snap", "btn-fit", "btn-undo"].map((id) => [id, document.getElementById(id).getBoundingClientRect().left])));
+  assert.deepEqual(after, before, "hiding the Δ chip moved the tools after it");
+  await page.evaluate(() => window.__zerons.timeline.setPrevious(Float64Array.from(window.__zerons.beatTimes(), (t, i) => (i === 10 ? t + 0.2 : t))));
+  await page.waitForSelector("#btn-diff:not(.hidden)");
+  for (const [w, h] of [[1280, 800], [1440, 900], [1240, 800], [1180, 760], [1100, 700], [1000, 640], [900, 600], [800, 500]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.waitForTimeout(50);
+    assert.deepEqual(await layoutProblems(page), [], `at ${w}×${h}`);
+    if (w === 1280 || w === 800) await page.screenshot({ path: path.join(shots, `mock-13-layout-${w}x${h}.png`) });
+  }
+  // The timeline keeps a usable height at the minimum size, and the curves menu opens in view.
+  assert.ok((await page.locator("#timeline").boundingBox()).height > 250);
+  await page.locator("#btn-curves").click();
+  await page.waitForSelector("#curve-toggles:not(.hidden)");
+  const menu = await page.locator("#curve-toggles").boundingBox();
+  assert.ok(menu.x >= 0 && menu.x + menu.width <= 800 && menu.y + menu.height <= 500, JSON.stringify(menu));
+  await page.locator("#curve-toggles [data-curve=anchor]").click();
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.hiddenCurves.has("anchor")), false);
+  assert.equal(await page.locator("#curve-dots .dot").count(), 3);
+  await page.screenshot({ path: path.join(shots, "mock-14-curves-menu-800x500.png") });
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#curve-toggles.hidden", { state: "attached" });
+  // The dialogs fit across the minimum window (they scroll down when taller).
+  for (const [btn, modal] of [["#btn-learn", "#learn-modal"], ["#btn-export", "#export-modal"], ["#btn-help", "#help-modal"]]) {
+    await page.locator(btn).click();
+    await page.waitForSelector(`${modal}:not(.hidden)`);
+    if (modal === "#learn-modal") await page.waitForSelector("#learn-songs li[data-track]");
+    const fit = await page.evaluate((m) => {
+      const d = document.querySelector(`${m} .dialog`);
+      const r = d.getBoundingClientRect();
+      return { overflowX: d.scrollWidth - d.clientWidth, left: r.left, right: r.right, bottom: r.bottom };
+    }, modal);
+    assert.ok(fit.overflowX <= 1 && fit.left >= 0 && fit.right <= 800 && fit.bottom <= 500, `${modal}: ${JSON.stringify(fit)}`);
+    if (modal === "#learn-modal") await page.screenshot({ path: path.join(shots, "mock-18-learn-800x500.png") });
+    await page.keyboard.press("Escape");
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("no audio output: the banner speaks plainly, once, and stays away on a song switch", async () => {
+  const raw = "audio output: alsa:default: A backend-specific error has occurred: ALSA function 'snd_pcm_open' failed with error 'ENOENT: No such file or directory'";
+  const { page, errors } = await openPage(`window.__MOCK_NO_AUDIO__ = ${JSON.stringify(raw)}; window.__MOCK_TWO_SONGS__ = true;`);
+  await waitForSong(page, errors);
+  await page.waitForSelector("#audio-banner:not(.hidden)");
+  const text = await page.locator("#audio-banner").textContent();
+  assert.match(text, /Playback is off/);
+  assert.doesNotMatch(text, /ALSA|snd_pcm|ZERONS_AUDIO_DEVICE|environment|backend/i);
+  assert.equal(await page.locator("#toasts .toast").count(), 0, "no raw error toast either");
+  await page.locator("#audio-banner-close").click();
+  await page.locator("#tracks li[data-track='2']").click();
+  await page.waitForFunction(() => window.__zerons.state.trackId === 2);
+  await page.waitForFunction(() => window.__MOCK_CALLS__.filter((c) => c === "playback_load").length === 2);
+  await page.waitForTimeout(100);
+  assert.equal(await page.locator("#audio-banner").isHidden(), true, "the banner came back on a song switch");
+  assert.equal(await page.locator("#output-info").textContent(), "no audio output");
+  // Asking to play says it again.
+  await page.locator("#timeline").focus();
+  await page.keyboard.press(" ");
+  await page.waitForSelector("#audio-banner:not(.hidden)");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("an audio output failing while in use is toasted in plain words", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  await page.evaluate(() => { window.__MOCK_STREAM_ERROR__ = "alsa:default: ALSA function 'snd_pcm_writei' failed with error 'EPIPE: Broken pipe'"; });
+  await page.locator("#timeline").focus();
+  await page.keyboard.press(" ");
+  await page.waitForSelector("#toasts .toast[data-code=audio_device]");
+  const text = await page.locator("#toasts .toast[data-code=audio_device]").textContent();
+  assert.match(text, /Playback stopped: the audio output stopped working/);
+  assert.doesNotMatch(text, /ALSA|snd_pcm|EPIPE/);
+  await page.keyboard.press(" ");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("no developer text: no redraw timing; the Learn panel names the device plainly and shows a spinner while it reads the songs", async () => {
+  const { page, errors } = await openPage("window.__MOCK_INFO_DELAY__ = 1500; window.__MOCK_DEVICE_NOTE__ = 'this build has no GPU support (cargo feature `wgpu`)';");
+  await waitForSong(page, errors);
+  assert.doesNotMatch(await page.locator(".statusbar").textContent(), /redraw|ms\b/);
+  const t0 = Date.now();
+  await page.locator("#btn-learn").click();
+  await page.waitForSelector("#learn-modal:not(.hidden)");
+  // At once: a spinner where the songs will be, and Start waits.
+  await page.waitForSelector("#learn-songs .spinner", { timeout: 300 });
+  assert.ok(Date.now() - t0 < 1000);
+  assert.match(await page.locator("#learn-songs").textContent(), /Reading your corrections/);
+  assert.equal(await page.locator("#learn-songs").getAttribute("aria-busy"), "true");
+  assert.equal(await page.locator("#learn-start").isDisabled(), true);
+  await page.screenshot({ path: path.join(shots, "mock-15-learn-loading.png") });
+  await page.waitForSelector("#learn-songs li[data-track='1']");
+  assert.equal(await page.locator("#learn-songs .spinner").count(), 0);
+  assert.equal(await page.locator("#learn-start").isDisabled(), false);
+  const device = await page.locator("#learn-device").textContent();
+  assert.match(device, /^Runs on the processor/);
+  assert.doesNotMatch(device, /cargo|wgpu|burn|flex|`/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("ghost beats: marks along the top in the whole-song view, dashed lines when zoomed in", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  // A re-tracking moved every beat after 30 s by half a beat: hundreds of ghosts.
+  await page.evaluate(() => {
+    const t = window.__zerons.beatTimes();
+    window.__zerons.timeline.setPrevious(Float64Array.from(t, (x) => (x > 30 ? x + 0.25 : x)));
+  });
+  // The rows where drawing the ghosts changes the canvas.
+  const ghostRows = () =>
+    page.evaluate(() => {
+      const tl = window.__zerons.timeline;
+      const c = tl.canvas;
+      const ctx = c.getContext("2d");
+      const grab = (show) => {
+        tl.showGhosts = show;
+        tl.draw();
+        return ctx.getImageData(0, 0, c.width, c.height).data;
+      };
+      const on = grab(true);
+      const lines = tl.ghostLines;
+      const off = grab(false);
+      tl.showGhosts = true;
+      tl.draw();
+      const rows = new Set();
+      for (let i = 0; i < on.length; i += 4) if (on[i] !== off[i] || on[i + 1] !== off[i + 1] || on[i + 2] !== off[i + 2]) rows.add(Math.floor(i / 4 / c.width));
+      return { lines, rows: rows.size, dpr: window.devicePixelRatio };
+    });
+  const whole = await ghostRows();
+  assert.equal(whole.lines, false);
+  assert.ok(whole.rows > 0 && whole.rows <= 5 * whole.dpr, `whole song: ghosts change ${whole.rows} rows`);
+  await page.screenshot({ path: path.join(shots, "mock-16-ghosts-whole.png") });
+  await page.evaluate(() => {
+    const tl = window.__zerons.timeline;
+    tl.setView({ startS: 40, pxPerS: tl.view.widthPx / 6, widthPx: tl.view.widthPx });
+  });
+  const zoomed = await ghostRows();
+  assert.equal(zoomed.lines, true);
+  assert.ok(zoomed.rows > 100, `zoomed: ghosts change ${zoomed.rows} rows`);
+  await page.screenshot({ path: path.join(shots, "mock-17-ghosts-zoomed.png") });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a ruler drag chooses a range without turning Loop on; the range and Loop stay with their song", async () => {
+  const { page, errors } = await openPage("window.__MOCK_TWO_SONGS__ = true;");
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  const box = await page.locator("#timeline").boundingBox();
+  const v = await page.evaluate(() => window.__zerons.timeline.view);
+  const x = (t) => box.x + (t - v.startS) * v.pxPerS;
+  await page.mouse.move(x(20), box.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(x(30), box.y + 10, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => window.__zerons.timeline.loopS !== null);
+  assert.equal(await page.locator("#loop").isChecked(), false, "the drag turned Loop on");
+  assert.equal(await page.evaluate(() => window.__MOCK_PLAYBACK__.loop), null);
+  assert.match(await page.locator("#status-range").textContent(), /^Range 0:\d\d\.\d\d–0:\d\d\.\d\d · L: loop it$/);
+  // L loops it.
+  await page.keyboard.press("l");
+  await page.waitForFunction(() => window.__MOCK_PLAYBACK__.loop !== null);
+  assert.equal(await page.locator("#loop").isChecked(), true);
+  assert.match(await page.locator("#status-range").textContent(), /looping/);
+  // Another song: no range, Loop off, and the player loops nothing.
+  await page.locator("#tracks li[data-track='2']").click();
+  await page.waitForFunction(() => window.__zerons.state.trackId === 2 && window.__zerons.transport.trackId === 2);
+  await page.waitForFunction(() => window.__MOCK_PLAYBACK__.loop === null);
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.loopS), null);
+  assert.equal(await page.locator("#loop").isChecked(), false);
+  assert.equal(await page.locator("#status-range").textContent(), "");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("taps in a row are saved as one undo step", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  const n = await page.evaluate(() => window.__zerons.beatTimes().length);
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("s"); // snap off: the taps land where they are
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => window.__zerons.transport.state?.playing === true);
+  for (const at of [60.25, 60.75, 61.25]) {
+    await page.evaluate((p) => { const pb = window.__MOCK_PLAYBACK__; pb.pos = p; pb.t0 = performance.now(); pb.speed = 0.0001; }, at);
+    await page.keyboard.press(";");
+    await page.waitForFunction((k) => window.__zerons.beatTimes().filter((t) => t > 60.1 && t < 61.4 && Math.abs(((t - 0.5) / 0.5) % 1 - 0.5) < 0.01).length === k, [60.25, 60.75, 61.25].indexOf(at) + 1);
+  }
+  assert.equal(await page.evaluate(() => window.__zerons.beatTimes().length), n + 3, "each tap shows at once");
+  assert.equal(await page.evaluate(() => window.__MOCK_COMMITS__ ?? 0), 0, "nothing saved while tapping");
+  assert.match(await page.locator("#status-rev").textContent(), /3 taps \(one undo step\)/);
+  // Tapping pauses: the run is saved as one revision.
+  await page.waitForFunction(() => window.__MOCK_COMMITS__ === 1, null, { timeout: 4000 });
+  await page.evaluate(() => window.__zerons.idle());
+  assert.equal(await page.evaluate(() => window.__MOCK_COMMITS__), 1);
+  await page.keyboard.press(" ");
+  // One undo takes the three taps away.
+  await page.keyboard.press("Control+z");
+  await page.waitForFunction((k) => window.__zerons.beatTimes().length === k, n);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("export choices are kept from one export to the next, and after a restart", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  const checked = () => page.evaluate(() => [...document.querySelectorAll("#export-formats input:checked")].map((c) => c.value));
+  await page.locator("#btn-export").click();
+  await page.waitForSelector("#export-modal:not(.hidden)");
+  assert.deepEqual(await checked(), ["csv", "jams"], "the defaults the first time");
+  await page.locator("#export-formats input[value=jams]").uncheck();
+  await page.locator("#export-formats input[value=rekordbox]").check();
+  await page.locator('input[name="scope"][value="all"]').check();
+  await page.locator("#export-cancel").click();
+  await page.locator("#btn-export").click();
+  assert.deepEqual(await checked(), ["csv", "rekordbox"]);
+  assert.equal(await page.locator('input[name="scope"][value="all"]').isChecked(), true);
+  await page.reload();
+  await waitForSong(page, errors);
+  await page.locator("#btn-export").click();
+  await page.waitForSelector("#export-modal:not(.hidden)");
+  assert.deepEqual(await checked(), ["csv", "rekordbox"]);
+  assert.equal(await page.locator('input[name="scope"][value="all"]').isChecked(), true);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -12,6 +12,7 @@ import {
   type TrainEvent,
 } from "./api";
 import { formatTime } from "./timeline-math";
+import { deviceText } from "./messages";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -57,7 +58,8 @@ export class LearnPanel {
     return !$("learn-modal").classList.contains("hidden");
   }
 
-  async open() {
+  /** Opens the panel; the song list is read after `saved` (the edits being saved). */
+  async open(saved: Promise<unknown> = Promise.resolve()) {
     $("learn-modal").classList.remove("hidden");
     if (!this.running) {
       this.points = [];
@@ -68,7 +70,32 @@ export class LearnPanel {
       this.setButtons("idle");
       this.drawChart();
     }
+    // Reading every song's corrections takes a few seconds on a big project.
+    this.showLoading();
+    await saved.catch(() => undefined);
     await this.refresh();
+  }
+
+  /** Whether the song list is being read (Start waits for it). */
+  loading = false;
+
+  private showLoading() {
+    this.loading = true;
+    $<HTMLButtonElement>("learn-start").disabled = true;
+    for (const [id, text] of [
+      ["learn-songs", "Reading your corrections…"],
+      ["learn-models", "Reading the models…"],
+    ]) {
+      const li = document.createElement("li");
+      li.className = "loading muted";
+      const spin = document.createElement("span");
+      spin.className = "spinner";
+      spin.setAttribute("aria-hidden", "true");
+      li.append(spin, text);
+      $(id).replaceChildren(li);
+      $(id).setAttribute("aria-busy", "true");
+    }
+    $("learn-device").textContent = "";
   }
 
   close() {
@@ -79,13 +106,18 @@ export class LearnPanel {
     try {
       this.info = await api.finetuneInfo();
     } catch (e) {
+      if (this.loading) for (const id of ["learn-songs", "learn-models"]) $(id).replaceChildren();
       this.hooks.onError(toAppError(e));
       return;
+    } finally {
+      this.loading = false;
+      $<HTMLButtonElement>("learn-start").disabled = false;
+      $("learn-songs").removeAttribute("aria-busy");
+      $("learn-models").removeAttribute("aria-busy");
     }
     this.renderSongs();
     this.renderModels();
-    const i = this.info;
-    $("learn-device").textContent = `Runs on ${i.device}${i.device_note ? ` — ${i.device_note}` : ""}`;
+    $("learn-device").textContent = deviceText(this.info);
   }
 
   private renderSongs() {

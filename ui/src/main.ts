@@ -15,6 +15,7 @@ import {
 } from "./timeline-math";
 import { Transport } from "./transport";
 import { LearnPanel } from "./learn";
+import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -85,7 +86,10 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   },
   onChange: () => updateStatus(),
   onSeek: (t) => void transport.seek(t),
-  onLoopRange: (r) => void transport.setLoopRange(r),
+  onLoopRange: (r) => {
+    void transport.setLoopRange(r);
+    updateStatus();
+  },
 });
 const transport = new Transport(timeline, (e) => toast(e));
 const learn = new LearnPanel({
@@ -172,6 +176,8 @@ async function replaceWithModel() {
 async function continueFromCorrections() {
   const trackId = state.trackId;
   if (trackId === null) return;
+  flushTaps();
+  await state.queue;
   const until = await guard(api.correctedUntil(trackId));
   if (until === undefined) return;
   if (until === null) {
@@ -191,23 +197,56 @@ async function continueFromCorrections() {
   toast(`Beats after ${formatTime(until, 0.1)} re-tracked at the tempo and phase of yours (${changed} changed). Ctrl+Z undoes it.`, "info");
 }
 
+/**
+ * Taps in a row: each shows at once, and the run is saved as one revision (one undo step)
+ * when tapping pauses for `TAP_RUN_MS`, or before anything else reads or changes the beats.
+ */
+const TAP_RUN_MS = 2000;
+const taps = { trackId: -1, beats: null as Beats | null, n: 0, first: 0, last: 0, timer: 0 };
+
+/** Saves the pending run of taps (nothing when there is none). */
+function flushTaps() {
+  clearTimeout(taps.timer);
+  taps.timer = 0;
+  const { beats, n, first, last, trackId } = taps;
+  taps.beats = null;
+  taps.n = 0;
+  if (!beats || n === 0) return;
+  saveBeats(trackId, beats, n === 1 ? `tap beat at ${first.toFixed(3)} s` : `tap ${n} beats from ${first.toFixed(3)} s to ${last.toFixed(3)} s`);
+}
+
 /** Adds a beat where the music is heard now, less the tap offset (Sonic Visualiser's `;`). */
 async function tapBeat() {
   const heard = await transport.heardPosition();
-  if (heard === null || state.trackId === null) return;
+  const trackId = state.trackId;
+  if (heard === null || trackId === null) return;
   const t = timeline.snapTime(Math.max(0, heard - transport.tapOffsetS()));
   const r = addBeat(timeline.beats, t, state.beatsPerBar);
-  if (r.index >= 0) commitEdit(r.beats, `tap beat at ${t.toFixed(3)} s`);
+  if (r.index < 0) return;
+  if (taps.n && taps.trackId !== trackId) flushTaps();
+  if (!taps.n) Object.assign(taps, { trackId, first: t, last: t });
+  Object.assign(taps, { beats: r.beats, n: taps.n + 1, first: Math.min(taps.first, t), last: Math.max(taps.last, t) });
+  timeline.setBeats(r.beats);
+  clearTimeout(taps.timer);
+  taps.timer = window.setTimeout(flushTaps, TAP_RUN_MS);
+  updateStatus();
 }
 
 function currentTrack(): TrackView | undefined {
   return state.tracks.find((t) => t.id === state.trackId);
 }
 
+/** Shows and saves an edit of the open song (after any pending taps, their own step). */
 function commitEdit(next: Beats, note: string) {
   const trackId = state.trackId;
   if (trackId === null) return;
+  flushTaps();
   timeline.setBeats(next);
+  saveBeats(trackId, next, note);
+}
+
+/** Queues a commit of `next` as the song's new revision. */
+function saveBeats(trackId: number, next: Beats, note: string) {
   state.pendingEdits++;
   state.queue = state.queue
     .then(async () => {
@@ -238,6 +277,7 @@ async function reloadBeats() {
 async function history(kind: "undo" | "redo") {
   const id = state.trackId;
   if (id === null) return;
+  flushTaps();
   await state.queue;
   const tv = await guard(kind === "undo" ? api.undo(id) : api.redo(id));
   if (!tv) return;
@@ -246,6 +286,9 @@ async function history(kind: "undo" | "redo") {
 }
 
 async function selectTrack(id: number) {
+  flushTaps();
+  // The ruler range and Loop belong to the song they were chosen on.
+  if (id !== state.trackId) transport.resetLoop();
   state.trackId = id;
   renderTracks();
   renderTempoButton();
@@ -339,6 +382,14 @@ function onJobEvent(e: JobEvent) {
 }
 
 // ---- rendering --------------------------------------------------------------------------------
+/** Text a narrow window leaves out (style.css hides `.wide` below the default width). */
+function wide(text: string): HTMLSpanElement {
+  const el = document.createElement("span");
+  el.className = "wide";
+  el.textContent = text;
+  return el;
+}
+
 function basename(p: string) {
   return p.split(/[\\/]/).pop() ?? p;
 }
@@ -420,7 +471,10 @@ function renderTracks() {
     const parts = [formatTime(t.duration_s)];
     if (t.tempo_bpm) parts.push(`${t.tempo_bpm.toFixed(1)} BPM`);
     parts.push(`${t.head?.n_beats ?? 0} beats`);
-    meta.textContent = parts.join(" · ");
+    const facts = document.createElement("span");
+    facts.className = "facts";
+    facts.textContent = parts.join(" · ");
+    meta.append(facts);
     const badge = document.createElement("span");
     if (t.status !== "ok") {
       badge.className = "badge warn relink";
@@ -459,15 +513,23 @@ async function relink(t: TrackView) {
   if (state.trackId === t.id) await selectTrack(t.id);
 }
 
+/** The curves menu: a row per curve of the song (shown/hidden); the button shows their dots. */
 function renderCurveToggles() {
   const g = $("curve-toggles");
+  const dots = $("curve-dots");
   g.replaceChildren();
-  for (const c of state.timeline?.curves ?? []) {
+  dots.replaceChildren();
+  const curves = state.timeline?.curves ?? [];
+  $("btn-curves").classList.toggle("hidden", curves.length === 0);
+  for (const c of curves) {
     const style = curveStyle(c.kind);
-    const chip = document.createElement("span");
+    const on = !timeline.hiddenCurves.has(c.kind);
+    const chip = document.createElement("button");
     chip.className = "chip";
     chip.dataset.curve = c.kind;
-    chip.classList.toggle("on", !timeline.hiddenCurves.has(c.kind));
+    chip.setAttribute("role", "menuitemcheckbox");
+    chip.setAttribute("aria-checked", String(on));
+    chip.classList.toggle("on", on);
     const dot = document.createElement("span");
     dot.className = "dot";
     dot.style.background = style.color;
@@ -480,7 +542,18 @@ function renderCurveToggles() {
       timeline.invalidate();
     };
     g.append(chip);
+    if (on) {
+      const d = document.createElement("span");
+      d.className = "dot";
+      d.style.background = style.color;
+      dots.append(d);
+    }
   }
+}
+
+function showCurveMenu(open: boolean) {
+  $("curve-toggles").classList.toggle("hidden", !open);
+  $("btn-curves").setAttribute("aria-expanded", String(open));
 }
 
 function updateStatus() {
@@ -497,18 +570,22 @@ function updateStatus() {
   $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
   $<HTMLButtonElement>("btn-learn").disabled = !state.project || state.tracks.length === 0;
   const span = timeline.view.widthPx / timeline.view.pxPerS;
-  $("zoom").textContent = has ? (span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`) : "";
-  $("zoom").title = "Visible span";
+  $("zoom").textContent = has
+    ? `View ${span >= 60 ? formatTime(span) : span >= 1 ? `${span.toFixed(1)} s` : `${(span * 1000).toFixed(0)} ms`}`
+    : "";
   renderDiffButton();
   const sgs = timeline.suggestions;
   const sgBtn = $("btn-suggest");
-  sgBtn.textContent = sgs.length ? `⚑ ${sgs.length} to check` : "⚑ none";
+  // The count stays; " to check" goes in a narrow window.
+  sgBtn.replaceChildren(`⚑ ${sgs.length || "none"}`);
+  if (sgs.length) sgBtn.append(wide(" to check"));
   sgBtn.classList.toggle("none", sgs.length === 0);
   const cur = sgs[timeline.currentSuggestion];
   if (cur) sgBtn.title = `${timeline.currentSuggestion + 1}/${sgs.length}: ${cur.reason} (${formatTime(cur.startS, 0.1)}–${formatTime(cur.endS, 0.1)}). N: next, Shift+N: previous`;
   const head = t?.head;
+  const tapping = taps.n && taps.trackId === state.trackId ? ` · ${taps.n} tap${taps.n > 1 ? "s" : ""} (one undo step)` : "";
   $("status-rev").textContent = head
-    ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}`
+    ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}${tapping}`
     : "";
   const n = timeline.selected.size;
   if (n === 1) {
@@ -517,12 +594,42 @@ function updateStatus() {
   } else {
     $("status-sel").textContent = n > 1 ? `${n} beats selected` : has ? `${timeline.beats.times.length} beats` : "";
   }
-  $("status-draw").textContent = has ? `redraw ${timeline.lastDrawMs < 1 ? "<1" : timeline.lastDrawMs.toFixed(1)} ms` : "";
+  const r = timeline.loopS;
+  const looping = $<HTMLInputElement>("loop").checked;
+  $("status-range").textContent =
+    has && r && r[1] - r[0] > 0.05
+      ? `Range ${formatTime(r[0], 0.01)}–${formatTime(r[1], 0.01)}${looping ? " · looping" : " · L: loop it"}`
+      : "";
 }
 
 // ---- export -----------------------------------------------------------------------------------
+/** The export dialog's choices, kept from one export (and session) to the next. */
+const EXPORT_PREFS_KEY = "zerons.export";
+
+function loadExportPrefs(): { formats: string[] | null; scope: string } {
+  try {
+    const p = JSON.parse(localStorage.getItem(EXPORT_PREFS_KEY) ?? "{}") as { formats?: unknown; scope?: unknown };
+    const formats = Array.isArray(p.formats) ? p.formats.filter((f): f is string => typeof f === "string") : null;
+    return { formats, scope: p.scope === "all" ? "all" : "track" };
+  } catch {
+    return { formats: null, scope: "track" };
+  }
+}
+
+function saveExportPrefs() {
+  const formats = [...document.querySelectorAll<HTMLInputElement>("#export-formats input:checked")].map((c) => c.value);
+  const scope = document.querySelector<HTMLInputElement>('input[name="scope"]:checked')?.value ?? "track";
+  try {
+    localStorage.setItem(EXPORT_PREFS_KEY, JSON.stringify({ formats, scope }));
+  } catch {
+    // Storage off (private mode): the choices last until the window closes.
+  }
+}
+
 async function openExport() {
+  flushTaps();
   if (state.formats.length === 0) state.formats = (await guard(api.exportFormats())) ?? [];
+  const prefs = loadExportPrefs();
   const ul = $("export-formats");
   ul.replaceChildren();
   for (const f of state.formats) {
@@ -531,8 +638,9 @@ async function openExport() {
     const cb = document.createElement("input");
     cb.type = "checkbox";
     cb.value = f.name;
-    cb.checked = f.name === "csv" || f.name === "jams";
+    cb.checked = prefs.formats ? prefs.formats.includes(f.name) : f.name === "csv" || f.name === "jams";
     cb.dataset.format = f.name;
+    cb.onchange = saveExportPrefs;
     const text = document.createElement("span");
     text.textContent = f.label;
     const ext = document.createElement("span");
@@ -547,6 +655,10 @@ async function openExport() {
       li.append(lim);
     }
     ul.append(li);
+  }
+  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="scope"]')) {
+    r.checked = r.value === prefs.scope;
+    r.onchange = saveExportPrefs;
   }
   $("export-result").textContent = "";
   $("export-modal").classList.remove("hidden");
@@ -563,6 +675,7 @@ async function runExport() {
   if (ids.length === 0) return;
   const dir = await guard(api.pickPath("export_dir"));
   if (!dir || dir.length === 0) return;
+  flushTaps();
   await state.queue;
   const written: string[] = [];
   for (const id of ids) {
@@ -582,8 +695,15 @@ function renderTempoButton() {
     return;
   }
   const t = tempoFor(st, state.trackId);
-  $("btn-tempo").textContent = `${Math.round(t.min_bpm)}–${Math.round(t.max_bpm)} BPM · ${t.beats_per_bar}/4${t.own ? " · this song" : ""}`;
+  // In a narrow window: "100–140 · 3/4", the song's own range told by the button's colour.
+  $("btn-tempo").replaceChildren(
+    `${Math.round(t.min_bpm)}–${Math.round(t.max_bpm)}`,
+    wide(" BPM"),
+    ` · ${t.beats_per_bar}/4`,
+    ...(t.own ? [wide(" · this song")] : []),
+  );
   $("btn-tempo").classList.toggle("own", t.own);
+  $("btn-tempo").title = `Tempo range and meter the tracker uses${t.own ? ", this song's own" : ""} (re-track with them)`;
 }
 
 function openTempo() {
@@ -643,6 +763,13 @@ async function saveTempo(scope: "none" | "one" | "all") {
   );
 }
 
+// ---- learning -------------------------------------------------------------------------------
+/** Opens the fine-tuning panel; its song list is read once pending edits are saved. */
+function openLearn() {
+  flushTaps();
+  void learn.open(state.queue);
+}
+
 // ---- help -------------------------------------------------------------------------------------
 const SHORTCUTS: [string, [string, string][]][] = [
   [
@@ -653,11 +780,12 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["Right-click", "Remove a beat"],
       ["Shift+click", "Add to the selection"],
       ["Delete / Backspace", "Remove selected beats"],
-      ["← / →", "Nudge selection by one frame"],
-      ["Shift+← / →", "Nudge by ten frames"],
+      ["← / →", `Nudge the selection by ${NUDGE_MS.normal} ms`],
+      ["Shift+← / →", `Nudge by ${NUDGE_MS.coarse} ms`],
+      ["Ctrl+← / →", `Nudge by ${NUDGE_MS.fine} ms`],
       ["D", "Make the selected beat a downbeat"],
       ["A", "Select the beats in the ruler range (all without one)"],
-      ["Alt+← / →", "Stretch the selection (last beat by a frame; Shift: ten)"],
+      ["Alt+← / →", `Stretch the selection: its last beat by ${NUDGE_MS.normal} ms (Shift: ${NUDGE_MS.coarse}, Ctrl: ${NUDGE_MS.fine})`],
       ["M", "Replace the ruler range with the model's beats"],
       ["C", "Continue my beats: re-track the rest of the song at the tempo and phase of the beats I corrected"],
       ["S", "Snap to activation peak on/off"],
@@ -734,9 +862,15 @@ function renderHelp() {
 }
 
 // ---- keyboard ---------------------------------------------------------------------------------
+const MODALS = ["export-modal", "help-modal", "learn-modal", "tempo-modal"];
+
+function anyModalOpen(): boolean {
+  return MODALS.some((id) => !$(id).classList.contains("hidden"));
+}
+
 function closeModals(): boolean {
   let closed = false;
-  for (const id of ["export-modal", "help-modal", "learn-modal", "tempo-modal"]) {
+  for (const id of MODALS) {
     if (!$(id).classList.contains("hidden")) {
       $(id).classList.add("hidden");
       closed = true;
@@ -752,7 +886,28 @@ function selectedIndices(): number[] {
 document.addEventListener("keydown", (e) => {
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key;
+  const focused = e.target instanceof HTMLElement ? e.target : null;
+  const target = keyTarget(focused);
+  if (focused && keyBelongsToTarget(target, key)) {
+    // Typing in a field: its keys are not shortcuts. Escape, and Enter in a one-line field,
+    // hand the keyboard back to the timeline (the field keeps its value).
+    const oneLine = focused instanceof HTMLInputElement;
+    if (key === "Escape" || (key === "Enter" && oneLine)) {
+      focused.blur();
+      if (!anyModalOpen()) timeline.canvas.focus();
+    }
+    // Escape in a dialog's field closes the dialog (below).
+    if (key !== "Escape" || !anyModalOpen()) return;
+  }
+  if ((target === "control" || target === "arrows") && key === " " && !mod && !anyModalOpen()) {
+    // Space on a checkbox, button, slider or list of the main window plays (below) instead of
+    // also ticking, pressing or opening it: browsers activate those on key up, and the focus
+    // moves to the timeline first, so the key up lands there.
+    e.preventDefault();
+    timeline.canvas.focus();
+  }
   if (key === "Escape") {
+    if (!$("curve-toggles").classList.contains("hidden")) return showCurveMenu(false);
     if (!closeModals()) {
       timeline.selected.clear();
       timeline.invalidate();
@@ -773,25 +928,33 @@ document.addEventListener("keydown", (e) => {
   }
   if (mod && key.toLowerCase() === "i") return void (e.preventDefault(), addSongs());
   if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && openExport());
-  if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && learn.open());
+  if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && openLearn());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
-  if (mod) return;
+  const arrow = key === "ArrowLeft" || key === "ArrowRight";
+  if (mod && !arrow) return;
   if (key === "?") {
     $("help-modal").classList.toggle("hidden");
     return;
   }
   if (!state.timeline) return;
   const sel = selectedIndices();
-  if (e.altKey && (key === "ArrowLeft" || key === "ArrowRight")) {
-    if (sel.length >= 2) {
-      e.preventDefault();
-      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
-      const next = stretchBeats(timeline.beats, sel, frames / timeline.fps);
-      if (next !== timeline.beats) commitEdit(next, `stretch ${sel.length} beats by ${frames} frame(s)`);
+  if (arrow && sel.length) {
+    // Nudge (Alt: stretch) in milliseconds: 5 ms, Shift 20 ms, Ctrl 1 ms.
+    e.preventDefault();
+    const dt = (key === "ArrowLeft" ? -1 : 1) * nudgeStepS(e);
+    const ms = `${dt > 0 ? "+" : "−"}${Math.round(Math.abs(dt) * 1000)} ms`;
+    if (e.altKey) {
+      if (sel.length < 2) return;
+      const next = stretchBeats(timeline.beats, sel, dt);
+      if (next !== timeline.beats) commitEdit(next, `stretch ${sel.length} beats by ${ms}`);
+    } else {
+      const next = nudgeBeats(timeline.beats, sel, dt);
+      commitEdit(next, `nudge ${sel.length === 1 ? `beat ${sel[0] + 1}` : `${sel.length} beats`} by ${ms}`);
     }
     return;
   }
+  if (mod) return;
   switch (key) {
     case "n":
       jumpToSuggestion(1);
@@ -826,6 +989,9 @@ document.addEventListener("keydown", (e) => {
     case "l":
     case "L":
       transport.toggleLoop();
+      if ($<HTMLInputElement>("loop").checked && !transport.hasLoopRange())
+        toast("Loop is on: drag on the ruler to choose the range to loop.", "info");
+      updateStatus();
       break;
     case "Delete":
     case "Backspace":
@@ -836,15 +1002,6 @@ document.addEventListener("keydown", (e) => {
         commitEdit(next, sel.length === 1 ? `remove beat ${sel[0] + 1}` : `remove ${sel.length} beats`);
       }
       break;
-    case "ArrowLeft":
-    case "ArrowRight": {
-      if (!sel.length) break;
-      e.preventDefault();
-      const frames = (key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 10 : 1);
-      const next = nudgeBeats(timeline.beats, sel, frames / timeline.fps);
-      commitEdit(next, `nudge ${sel.length === 1 ? `beat ${sel[0] + 1}` : `${sel.length} beats`} by ${frames} frame(s)`);
-      break;
-    }
     case ",":
     case ".": {
       const n = timeline.beats.times.length;
@@ -903,8 +1060,16 @@ $("tempo-save").onclick = () => void saveTempo("none");
 $("tempo-one").onclick = () => void saveTempo("one");
 $("tempo-all").onclick = () => void saveTempo("all");
 $("btn-suggest").onclick = () => jumpToSuggestion(1);
+$("btn-curves").onclick = (e) => {
+  e.stopPropagation();
+  showCurveMenu($("curve-toggles").classList.contains("hidden"));
+};
+// A click anywhere but in the menu closes it.
+document.addEventListener("mousedown", (e) => {
+  if (!(e.target instanceof Node) || !$("btn-curves").parentElement?.contains(e.target)) showCurveMenu(false);
+});
 $("btn-continue").onclick = () => void continueFromCorrections();
-$("btn-learn").onclick = () => void learn.open();
+$("btn-learn").onclick = () => openLearn();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");
 $("export-cancel").onclick = () => $("export-modal").classList.add("hidden");
@@ -914,6 +1079,7 @@ $("btn-redo").onclick = () => void history("redo");
 $("btn-zoom-in").onclick = () => timeline.zoomBy(1.5);
 $("btn-zoom-out").onclick = () => timeline.zoomBy(1 / 1.5);
 $("btn-fit").onclick = () => timeline.fit();
+$("loop").addEventListener("change", () => updateStatus());
 $<HTMLInputElement>("snap").onchange = (e) => {
   timeline.snap = (e.target as HTMLInputElement).checked;
 };
@@ -964,7 +1130,11 @@ window.__zerons = {
   beatTimes: () => Array.from(timeline.beats.times),
   transport,
   learn,
-  idle: () => state.queue.then(() => state.pendingEdits === 0),
+  /** Saves pending taps and waits until every edit is saved. */
+  idle: () => {
+    flushTaps();
+    return state.queue.then(() => state.pendingEdits === 0);
+  },
   /** Redraw timings of a synthetic 10-minute song at several zoom levels. */
   benchRedraw(durationS = 600, rounds = 20) {
     const saved = { data: timeline.data, beats: timeline.beats, view: timeline.view };
@@ -976,5 +1146,11 @@ window.__zerons = {
     return r;
   },
 };
+
+// A window closing or hidden saves a run of taps now rather than after the pause.
+window.addEventListener("pagehide", () => flushTaps());
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) flushTaps();
+});
 
 void start();

@@ -28,6 +28,7 @@ import {
   zoomAt,
   pinchView,
   zoomLimits,
+  marksTooDense,
   type Beats,
   type Viewport,
 } from "./timeline-math";
@@ -325,5 +326,23 @@ describe("diff", () => {
     const now = [1.02, 2.5, 3, 4, 5];
     expect(Array.from(unmatchedBeats(prev, now))).toEqual([2]);
     expect(Array.from(unmatchedBeats(now, prev))).toEqual([2.5, 5]);
+  });
+});
+
+describe("marksTooDense", () => {
+  const beats = Float64Array.from({ length: 400 }, (_, i) => 0.5 * i);
+  it("is true for a beat grid a few pixels apart (whole-song view), false zoomed in", () => {
+    expect(marksTooDense(beats, 0, beats.length, 5)).toBe(true); // 2.5 px apart
+    expect(marksTooDense(beats, 0, beats.length, 100)).toBe(false); // 50 px apart
+  });
+  it("is false for a few scattered marks, whatever the zoom", () => {
+    const few = Float64Array.from([10, 50, 120]);
+    expect(marksTooDense(few, 0, 3, 5)).toBe(false);
+    expect(marksTooDense(Float64Array.from([10, 10.5]), 0, 2, 1)).toBe(false);
+  });
+  it("judges the marks in view only (a dense run among scattered ones)", () => {
+    const mixed = Float64Array.from([1, 40, 80, 100, 100.5, 101, 101.5, 102, 102.5, 103]);
+    expect(marksTooDense(mixed, 0, mixed.length, 5)).toBe(true);
+    expect(marksTooDense(mixed, 0, 3, 5)).toBe(false);
   });
 });

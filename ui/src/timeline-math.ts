@@ -137,6 +137,19 @@ export function visibleBeats(beats: ArrayLike<number>, v: Viewport, padPx = 10):
 }
 
 /**
+ * Whether the marks at `times[i0..i1)` stand too close to draw each as a full-height line
+ * (the median gap under `minGapPx` at `pxPerS`): a whole-song view of a re-tracked section
+ * would be hatched over. Each then gets only a short mark at the top of the lane.
+ */
+export function marksTooDense(times: ArrayLike<number>, i0: number, i1: number, pxPerS: number, minGapPx = 16): boolean {
+  if (i1 - i0 < 3) return false;
+  const gaps: number[] = [];
+  for (let i = i0 + 1; i < i1; i++) gaps.push((times[i] - times[i - 1]) * pxPerS);
+  gaps.sort((a, b) => a - b);
+  return gaps[gaps.length >> 1] < minGapPx;
+}
+
+/**
  * The activation peak nearest to `t` within ±`radiusS`: the largest local maximum of `curve`
  * (sampled at `fps`, frame k at k/fps) in the window, refined by parabolic interpolation.
  * Returns `t` unchanged when the window holds no local maximum.

@@ -24,6 +24,7 @@ import {
   zoomAt,
   pinchView,
   zoomLimits,
+  marksTooDense,
   type Beats,
   type Viewport,
 } from "./timeline-math";
@@ -168,6 +169,8 @@ export class Timeline {
   /** Shown beats that `previous` did not have (new or moved here). */
   addedSincePrevious = 0;
   showGhosts = true;
+  /** Whether the ghosts in view were last drawn as full-height lines (false: top marks only). */
+  ghostLines = true;
   /** The suggestion last jumped to (highlighted). */
   currentSuggestion = -1;
   private drag: DragBeat | DragPan | DragRuler | null = null;
@@ -583,12 +586,22 @@ export class Timeline {
     });
   }
 
-  /** Where the previous analysis put beats that are not there any more: dashed, purple. */
+  /**
+   * Where the previous analysis put beats that are not there any more: dashed, purple; when
+   * they stand closer than a few pixels (a re-tracked section, zoomed out), only a mark each
+   * at the top of the lane, so that the view is not hatched over.
+   */
   private drawGhosts(top: number, h: number) {
     const g = this.ghosts;
     if (!g || !g.length || !this.showGhosts) return;
     const ctx = this.ctx;
     const [i0, i1] = visibleBeats(g, this.view, 10);
+    this.ghostLines = !marksTooDense(g, i0, i1, this.view.pxPerS);
+    ctx.fillStyle = C.ghost;
+    if (!this.ghostLines) {
+      for (let i = i0; i < i1; i++) ctx.fillRect(Math.round(timeToX(this.view, g[i])) - 1, top + 1, 3, 4);
+      return;
+    }
     ctx.strokeStyle = C.ghost;
     ctx.setLineDash([3, 4]);
     ctx.beginPath();

@@ -2,6 +2,7 @@
 // on the timeline follows the position the Rust player reports as heard (latency taken off).
 import { api, toAppError, type AppError, type PlaybackView, type TransportState } from "./api";
 import { formatTime } from "./timeline-math";
+import { NO_OUTPUT_TEXT, outputFailed } from "./messages";
 import type { Timeline } from "./timeline";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -10,8 +11,10 @@ export class Transport {
   /** Track loaded in the player (null: none, or no audio output). */
   trackId: number | null = null;
   state: TransportState | null = null;
-  /** Why playback is off (no audio device), shown in the banner. */
+  /** Why playback is off (no audio device); the banner says so once per session. */
   unavailable: AppError | null = null;
+  /** The no-audio banner was shown (or dismissed): it does not come back on a song switch. */
+  private bannerShown = false;
   private outputText = "";
   private polling = false;
   private loadSeq = 0;
@@ -36,6 +39,7 @@ export class Transport {
       this.timeline.follow = (e.target as HTMLInputElement).checked;
     };
     $("audio-banner-close").onclick = () => $("audio-banner").classList.add("hidden");
+    $("audio-banner-msg").textContent = NO_OUTPUT_TEXT;
   }
 
   /** Loads a track into the player (in the background; the timeline does not wait). */
@@ -64,9 +68,10 @@ export class Transport {
       if (seq !== this.loadSeq) return;
       const err = toAppError(e);
       if (err.code === "audio_device") {
+        // The device's own words (ALSA's) are for the log, not the user.
+        if (!this.unavailable) console.warn("no audio output:", err.message);
         this.unavailable = err;
-        $("audio-banner-msg").textContent = `${err.message}. ${err.hint}`;
-        $("audio-banner").classList.remove("hidden");
+        if (!this.bannerShown) this.showBanner();
       } else {
         this.onError(err);
       }
@@ -77,7 +82,7 @@ export class Transport {
   /** Play/pause (Space). */
   async toggle() {
     if (this.trackId === null) {
-      if (this.unavailable) $("audio-banner").classList.remove("hidden");
+      if (this.unavailable) this.showBanner();
       return;
     }
     await this.control({ action: "toggle" });
@@ -88,17 +93,33 @@ export class Transport {
     if (this.trackId !== null) await this.control({ action: "seek", position_s: t });
   }
 
-  /** Loop range changed on the ruler: loop it if looping is on. */
+  /** Range changed on the ruler: looped if Loop is on (a drag does not turn it on). */
   async setLoopRange(range: [number, number] | null) {
     this.timeline.loopS = range;
-    if (range && range[1] - range[0] > 0.05) $<HTMLInputElement>("loop").checked = true;
     await this.applyLoop();
+  }
+
+  /** Another song: no range, Loop off (the next `load` tells the player). */
+  resetLoop() {
+    this.timeline.loopS = null;
+    $<HTMLInputElement>("loop").checked = false;
+  }
+
+  /** Whether a range long enough to loop is chosen on the ruler. */
+  hasLoopRange(): boolean {
+    const r = this.timeline.loopS;
+    return !!r && r[1] - r[0] > 0.05;
   }
 
   toggleLoop() {
     const cb = $<HTMLInputElement>("loop");
     cb.checked = !cb.checked;
     void this.applyLoop();
+  }
+
+  private showBanner() {
+    this.bannerShown = true;
+    $("audio-banner").classList.remove("hidden");
   }
 
   /** Where the user hears the music now (for tapping beats), or null if not playing. */
@@ -129,13 +150,14 @@ export class Transport {
     try {
       this.apply(await api.playbackControl(action));
     } catch (e) {
-      this.onError(toAppError(e));
+      const err = toAppError(e);
+      this.onError(err.code === "audio_device" ? outputFailed(err.message) : err);
     }
   }
 
   private apply(v: PlaybackView) {
     this.outputText = describeOutput(v);
-    if (v.error) this.onError({ code: "audio_device", message: v.error, hint: "Playback stopped; select the song again." });
+    if (v.error) this.onError(outputFailed(v.error));
     this.state = v.transport;
     this.render();
     if (this.state?.playing && !this.polling) this.poll();
