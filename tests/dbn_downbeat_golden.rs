@@ -83,7 +83,11 @@ fn paths_positions_and_beats_match_madmom() {
             let cfg = config(case, correct);
             let tr = DbnDownbeatTracker::new(&cfg).unwrap();
             let dec = tr.decode(&act).unwrap();
-            assert_eq!(dec.offset as u64, case["offset"].as_u64().unwrap(), "{name}");
+            assert_eq!(
+                dec.offset as u64,
+                case["offset"].as_u64().unwrap(),
+                "{name}"
+            );
             let hmms = case["hmms"].as_array().unwrap();
             assert_eq!(dec.bar_lengths.len(), hmms.len(), "{name}");
             for (i, (got, want)) in dec.bar_lengths.iter().zip(hmms).enumerate() {
@@ -123,7 +127,12 @@ fn paths_positions_and_beats_match_madmom() {
                 );
                 assert!(want["path_f32_equals_f64"].as_bool().unwrap());
                 let first_diff = got.path.iter().zip(&want_path).position(|(a, b)| a != b);
-                assert_eq!(got.path.len(), want_path.len(), "{name} bpb {}", got.beats_per_bar);
+                assert_eq!(
+                    got.path.len(),
+                    want_path.len(),
+                    "{name} bpb {}",
+                    got.beats_per_bar
+                );
                 assert_eq!(
                     first_diff, None,
                     "{name} bpb {}: Viterbi path differs from madmom",
@@ -145,8 +154,16 @@ fn paths_positions_and_beats_match_madmom() {
                         rel(got.log_prob, lp32)
                     );
                 }
-                assert!(rel(got.log_prob, lp64) < 1e-12, "{name}: {} vs {lp64}", got.log_prob);
-                assert!(rel(got.log_prob, lp32) < 1e-5, "{name}: {} vs {lp32}", got.log_prob);
+                assert!(
+                    rel(got.log_prob, lp64) < 1e-12,
+                    "{name}: {} vs {lp64}",
+                    got.log_prob
+                );
+                assert!(
+                    rel(got.log_prob, lp32) < 1e-5,
+                    "{name}: {} vs {lp32}",
+                    got.log_prob
+                );
             }
             assert_eq!(
                 dec.best.map(|b| b as u64),
@@ -156,7 +173,11 @@ fn paths_positions_and_beats_match_madmom() {
             // beats: same frames and numbers, times to 1e-9 s
             let want_beats = case[key].as_array().unwrap();
             assert!(!want_beats.is_empty(), "{name}");
-            assert_eq!(dec.beats.len(), want_beats.len(), "{name} {key}: beat count");
+            assert_eq!(
+                dec.beats.len(),
+                want_beats.len(),
+                "{name} {key}: beat count"
+            );
             for (got, want) in dec.beats.iter().zip(want_beats) {
                 let t = want[0].as_f64().unwrap();
                 let n = want[1].as_u64().unwrap();

@@ -21,7 +21,8 @@ fn split(v: &Value) -> (Vec<f64>, Vec<u32>) {
 
 #[test]
 fn downbeat_scores_match_mir_eval() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/downbeat_eval/cases.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/downbeat_eval/cases.json");
     let all: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let cases = all["cases"].as_object().unwrap();
     assert_eq!(cases.len(), 12);

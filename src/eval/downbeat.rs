@@ -128,7 +128,13 @@ pub fn evaluate_downbeats(
 mod tests {
     use super::*;
 
-    fn bars(n: usize, period_s: f64, start_s: f64, meter: u32, first_pos: u32) -> (Vec<f64>, Vec<u32>) {
+    fn bars(
+        n: usize,
+        period_s: f64,
+        start_s: f64,
+        meter: u32,
+        first_pos: u32,
+    ) -> (Vec<f64>, Vec<u32>) {
         (0..n)
             .map(|k| {
                 (
@@ -164,7 +170,10 @@ mod tests {
             trim: false,
             ..c.clone()
         };
-        assert_eq!(evaluate_downbeats(r, r, &nc).unwrap().reference_downbeats, 15);
+        assert_eq!(
+            evaluate_downbeats(r, r, &nc).unwrap().reference_downbeats,
+            15
+        );
         // empty estimate
         let e = PositionedBeats::new(&[], &[]).unwrap();
         let s = evaluate_downbeats(r, e, &c).unwrap();

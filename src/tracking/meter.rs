@@ -244,7 +244,10 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(c.method, BarPositionMethod::PhaseVote);
-            assert_eq!((c.best.beats_per_bar as usize, c.best.phase as usize), (meter, phase));
+            assert_eq!(
+                (c.best.beats_per_bar as usize, c.best.phase as usize),
+                (meter, phase)
+            );
             assert!((c.best.downbeat_mean - 0.8).abs() < 1e-6);
             assert!(c.confidence > 0.5, "{}", c.confidence);
             assert_eq!(c.scores.len(), 7);
@@ -285,12 +288,18 @@ mod tests {
     fn nothing_to_decide() {
         let (beats, _) = song(4, 0, 16, 0.0);
         let flat = Activation::new(vec![0.3; 1000], 62.5);
-        assert_eq!(choose_meter(&beats, &flat, &MeterConfig::default()).unwrap(), None);
+        assert_eq!(
+            choose_meter(&beats, &flat, &MeterConfig::default()).unwrap(),
+            None
+        );
         let (beats, act) = song(4, 0, 5, 0.0);
         // 5 beats: two bars of 3/4 fit, two of 4/4 do not
         let c = choose_meter(&beats, &act, &MeterConfig::default()).unwrap();
         assert!(c.is_none_or(|c| c.best.beats_per_bar == 3));
-        assert_eq!(choose_meter(&[], &act, &MeterConfig::default()).unwrap(), None);
+        assert_eq!(
+            choose_meter(&[], &act, &MeterConfig::default()).unwrap(),
+            None
+        );
     }
 
     #[test]

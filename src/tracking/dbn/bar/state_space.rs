@@ -180,7 +180,10 @@ mod tests {
         assert_eq!(p[per], POINTER_BEAT);
         assert_eq!(p[2 * per + 17], POINTER_BEAT);
         // interval 17 has 2 (down)beat states: k·16 < 17 for k = 0, 1
-        assert_eq!(&p[..3], &[POINTER_DOWNBEAT, POINTER_DOWNBEAT, POINTER_NO_BEAT]);
+        assert_eq!(
+            &p[..3],
+            &[POINTER_DOWNBEAT, POINTER_DOWNBEAT, POINTER_NO_BEAT]
+        );
         // madmom 0.17: 164 downbeat and 328 beat pointers for 3 beats at 62.5 fps
         assert_eq!(p.iter().filter(|&&x| x == POINTER_DOWNBEAT).count(), 164);
         assert_eq!(p.iter().filter(|&&x| x == POINTER_BEAT).count(), 328);

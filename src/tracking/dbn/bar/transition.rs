@@ -44,10 +44,7 @@ impl BarTransitionModel {
 
     /// The same λ at every beat boundary (what `DBNDownBeatTrackingProcessor` builds).
     pub fn uniform(space: &BarStateSpace, transition_lambda: Option<f64>) -> Result<Self> {
-        Self::new(
-            space,
-            &vec![transition_lambda; space.num_beats() as usize],
-        )
+        Self::new(space, &vec![transition_lambda; space.num_beats() as usize])
     }
 
     /// Source interval indices (ascending) and log probabilities of the transitions into the

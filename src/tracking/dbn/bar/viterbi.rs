@@ -166,7 +166,11 @@ mod tests {
     use super::*;
 
     /// madmom's `HiddenMarkovModel.viterbi` written literally over a dense predecessor list.
-    fn reference(space: &BarStateSpace, tm: &BarTransitionModel, dens: &[[f64; 3]]) -> BarViterbiPath {
+    fn reference(
+        space: &BarStateSpace,
+        tm: &BarTransitionModel,
+        dens: &[[f64; 3]],
+    ) -> BarViterbiPath {
         let s_count = space.num_states();
         let beat = space.beat_space();
         let mut preds: Vec<Vec<(usize, f64)>> = vec![Vec::new(); s_count];
@@ -260,7 +264,11 @@ mod tests {
                     .collect();
                 let got = hmm.viterbi(&dens);
                 let want = reference(&space, &tm, &dens);
-                assert_eq!(got.log_prob.to_bits(), want.log_prob.to_bits(), "{beats} {lambdas:?}");
+                assert_eq!(
+                    got.log_prob.to_bits(),
+                    want.log_prob.to_bits(),
+                    "{beats} {lambdas:?}"
+                );
                 assert_eq!(got.path, want.path, "{beats} {lambdas:?} levels {levels}");
             }
         }
