@@ -230,3 +230,43 @@ fn synthetic_meters_are_recognised() {
     assert_eq!(bpb("rock128_fps62.5_bpb34"), 4);
     assert_eq!(bpb("demo_fps100_bpb34"), 4);
 }
+
+#[test]
+fn phase_vote_on_madmom_beats_agrees_with_the_downbeat_dbn() {
+    // The cheap alternative (`tracking::meter`), given madmom's beats and the downbeat column,
+    // must find the meter and bar phase madmom's DBN decoded.
+    use zerons::tracking::meter::{BarPositionMethod, MeterConfig, choose_meter};
+    let all = cases();
+    for name in [
+        "demo_fps100_bpb34",
+        "waltz96_fps100_bpb34",
+        "rock128_fps62.5_bpb34",
+    ] {
+        let case = &all["cases"][name];
+        let fps = case["fps"].as_f64().unwrap();
+        let act = activations(case["input"].as_str().unwrap());
+        let down = Activation::new(act.iter().map(|f| f[1]).collect(), fps);
+        let beats = case["beats_correct"].as_array().unwrap();
+        let times: Vec<f64> = beats.iter().map(|b| b[0].as_f64().unwrap()).collect();
+        let want: Vec<u32> = beats
+            .iter()
+            .map(|b| b[1].as_u64().unwrap() as u32)
+            .collect();
+        let c = choose_meter(&times, &down, &MeterConfig::default())
+            .unwrap()
+            .unwrap();
+        eprintln!(
+            "{name}: phase vote chose {} beats per bar, phase {}, confidence {:.3}",
+            c.best.beats_per_bar, c.best.phase, c.confidence
+        );
+        assert_eq!(c.method, BarPositionMethod::PhaseVote);
+        assert_eq!(c.positions, want, "{name}");
+        assert!(c.confidence > 0.3, "{name}: {}", c.confidence);
+        // Without the first beat the bar phase moves: the first downbeat is now beat m − 1.
+        let c = choose_meter(&times[1..], &down, &MeterConfig::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.best.phase + 1, c.best.beats_per_bar, "{name}");
+        assert_eq!(c.positions, want[1..], "{name}");
+    }
+}
