@@ -12,7 +12,7 @@
 //! every other state's predecessor is `s − 1`. Each state's density is one of the frame's three
 //! log densities, picked through its observation pointer.
 
-use super::state_space::BarStateSpace;
+use super::state_space::{BarStateSpace, POINTER_NO_BEAT};
 use super::transition::BarTransitionModel;
 
 /// The bar HMM, laid out for decoding. Built once, reused for any number of sequences.
@@ -24,6 +24,10 @@ pub struct BarHmm {
     firsts: Vec<usize>,
     lasts: Vec<usize>,
     pointers: Vec<u8>,
+    /// Per block (`b·n + j`): `Some((k, p))` when the block's first `k` states observe density
+    /// `p` and the rest the no-beat density (always the case: positions ascend inside a block),
+    /// so a block is two shifted copies; `None` falls back to a per-state lookup.
+    prefix: Vec<Option<(usize, u8)>>,
     /// Per beat `b`, per destination interval `j`: the source intervals (ascending) and their
     /// log probabilities.
     sources: Vec<Vec<(Vec<u16>, Vec<f64>)>>,
@@ -64,13 +68,26 @@ impl BarHmm {
                 block_of_state.extend(std::iter::repeat_n((b as u16, j as u16), len as usize));
             }
         }
+        let pointers = space.pointers();
+        let mut prefix = Vec::with_capacity(num_beats * n);
+        for b in 0..num_beats {
+            for (j, &len) in beat.intervals().iter().enumerate() {
+                let f = b * per_beat + beat.first_states()[j] as usize;
+                let block = &pointers[f..f + len as usize];
+                let p = block[0];
+                let k = block.iter().take_while(|&&x| x == p).count();
+                let rest_no_beat = block[k..].iter().all(|&x| x == POINTER_NO_BEAT);
+                prefix.push(rest_no_beat.then_some((k, p)));
+            }
+        }
         Self {
             num_beats,
             per_beat,
             lens: beat.intervals().iter().map(|&l| l as usize).collect(),
             firsts: beat.first_states().iter().map(|&f| f as usize).collect(),
             lasts: beat.last_states().iter().map(|&f| f as usize).collect(),
-            pointers: space.pointers().to_vec(),
+            pointers: pointers.to_vec(),
+            prefix,
             sources,
             block_of_state,
         }
@@ -120,9 +137,19 @@ impl BarHmm {
                     cur[f] = best;
                     choice_t[b * n + j] = arg;
                     let end = f + self.lens[j];
-                    for s in f + 1..end {
-                        // madmom: (prev + ln 1) + density
-                        cur[s] = prev[s - 1] + dens[usize::from(self.pointers[s])];
+                    // madmom: (prev + ln 1) + density
+                    match self.prefix[b * n + j] {
+                        Some((k, p)) => {
+                            let d_first = dens[usize::from(p)];
+                            let d_rest = dens[usize::from(POINTER_NO_BEAT)];
+                            shift_add(&mut cur[f + 1..f + k], &prev[f..f + k - 1], d_first);
+                            shift_add(&mut cur[f + k..end], &prev[f + k - 1..end - 1], d_rest);
+                        }
+                        None => {
+                            for s in f + 1..end {
+                                cur[s] = prev[s - 1] + dens[usize::from(self.pointers[s])];
+                            }
+                        }
                     }
                 }
             }
@@ -157,6 +184,14 @@ impl BarHmm {
             path[t - 1] = state as u32;
         }
         BarViterbiPath { path, log_prob }
+    }
+}
+
+/// `dst[k] = src[k] + d`.
+#[inline(always)]
+fn shift_add(dst: &mut [f64], src: &[f64], d: f64) {
+    for (o, &p) in dst.iter_mut().zip(src) {
+        *o = p + d;
     }
 }
 
