@@ -170,6 +170,69 @@ fn analyze_then_eval_roundtrip_in_every_format() {
 }
 
 #[test]
+fn eval_reports_downbeat_scores_when_both_files_have_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    // 4/4 at 120 BPM from 0.5 s to 30 s; the estimate has the bar phase off by one beat.
+    let beats = |shift: u32| -> String {
+        (0..60)
+            .map(|k| format!("{:.3}\t{}\n", 0.5 + 0.5 * f64::from(k), (k + shift) % 4 + 1))
+            .collect()
+    };
+    let reference = dir.path().join("ref.beats");
+    let rotated = dir.path().join("est.beats");
+    let plain = dir.path().join("plain.csv");
+    std::fs::write(&reference, beats(0)).unwrap();
+    std::fs::write(&rotated, beats(1)).unwrap();
+    let times: String = (0..60)
+        .map(|k| format!("{}\n", 0.5 + 0.5 * f64::from(k)))
+        .collect();
+    std::fs::write(&plain, format!("time_s\n{times}")).unwrap();
+
+    let out = run_ok(
+        zerons()
+            .arg("eval")
+            .arg(&reference)
+            .arg(&reference)
+            .arg("--json"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["downbeat_f_measure"], 1.0, "{v}");
+    assert_eq!(v["position_accuracy"], 1.0, "{v}");
+
+    let out = run_ok(zerons().arg("eval").arg(&reference).arg(&rotated));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Downbeat F-measure          0.0000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Bar-position accuracy       0.0000"),
+        "{text}"
+    );
+    assert!(
+        text.contains("F-measure                   1.0000"),
+        "{text}"
+    );
+
+    // Without positions on one side: beat scores only, and a note saying why.
+    let out = run_ok(
+        zerons()
+            .arg("eval")
+            .arg(&reference)
+            .arg(&plain)
+            .arg("--json"),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("downbeat_f_measure").is_none(), "{v}");
+    assert_eq!(v["f_measure"], 1.0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the estimate has no beat positions"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn eval_reports_malformed_beat_file_with_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.beats");

@@ -131,26 +131,39 @@ pub(crate) fn f_measure_impl(
     if reference_s.is_empty() || estimated_s.is_empty() {
         return Ok(0.0);
     }
-    // mir_eval finds a maximum matching (Hopcroft–Karp) over the hit windows that
-    // `searchsorted` produces: reference r hits estimate e iff e - w <= r <= e + w.
-    // With both sequences sorted the window bounds are monotone in e, so the greedy
-    // "earliest unused reference in the window" matching is maximum.
+    let matched = matched_pairs(reference_s, estimated_s, window_s).len();
+    let precision = matched as f64 / estimated_s.len() as f64;
+    let recall = matched as f64 / reference_s.len() as f64;
+    Ok(f_score(precision, recall))
+}
+
+/// One-to-one matches `(reference index, estimate index)` within ±`window_s`, a maximum
+/// matching as mir_eval's `util.match_events` finds (sorted inputs).
+///
+/// mir_eval finds a maximum matching (Hopcroft–Karp) over the hit windows that
+/// `searchsorted` produces: reference r hits estimate e iff e - w <= r <= e + w.
+/// With both sequences sorted the window bounds are monotone in e, so the greedy
+/// "earliest unused reference in the window" matching is maximum. The pairs can differ from
+/// mir_eval's only where one beat could match either of two within the window.
+pub(crate) fn matched_pairs(
+    reference_s: &[f64],
+    estimated_s: &[f64],
+    window_s: f64,
+) -> Vec<(usize, usize)> {
     let mut j = 0;
-    let mut matched = 0usize;
-    for &e in estimated_s {
+    let mut pairs = Vec::new();
+    for (k, &e) in estimated_s.iter().enumerate() {
         let lo = e - window_s;
         let hi = e + window_s;
         while j < reference_s.len() && reference_s[j] < lo {
             j += 1;
         }
         if j < reference_s.len() && reference_s[j] <= hi {
-            matched += 1;
+            pairs.push((j, k));
             j += 1;
         }
     }
-    let precision = matched as f64 / estimated_s.len() as f64;
-    let recall = matched as f64 / reference_s.len() as f64;
-    Ok(f_score(precision, recall))
+    pairs
 }
 
 /// mir_eval `beat.f_measure`: F-measure of one-to-one matches within ±`window_s`

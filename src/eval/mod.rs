@@ -6,6 +6,9 @@
 //! see `tests/mir_eval_golden.rs`). Semantics, quirks included, follow
 //! `specs/tracking-metrics-formats.md` §3.
 //!
+//! [`evaluate_downbeats`] adds the downbeat F-measure (mir_eval's F-measure on the beats at
+//! position 1) and bar-position accuracy (see `downbeat.rs`).
+//!
 //! Deliberate differences from mir_eval, all on inputs mir_eval mishandles:
 //! * NaN and infinite times are rejected ([`Error::InvalidInput`]); mir_eval lets NaN
 //!   through (it fails neither the range nor the order check).
@@ -16,12 +19,14 @@
 //! * Warnings are collected in [`BeatScores::warnings`] instead of being emitted.
 
 mod beat;
+mod downbeat;
 mod numeric;
 
 pub use beat::{
     CemgilScores, ContinuityScores, MAX_TIME_S, cemgil, continuity, f_measure, goto,
     information_gain, p_score, trim_beats, validate,
 };
+pub use downbeat::{DownbeatScores, PositionedBeats, evaluate_downbeats};
 
 use crate::{Error, Result};
 use beat::Warnings;

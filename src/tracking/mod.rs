@@ -5,12 +5,15 @@
 //! - [`tempo`]: librosa's global tempo estimate (autocorrelation tempogram).
 //! - [`peaks`]: greedy peak picking (librosa `peak_pick` semantics).
 //! - [`guide`]: tracking that continues the beats a user has checked (tempo and phase).
+//! - [`meter`]: meter and bar phase of known beats from a downbeat activation (the cheap
+//!   alternative to the downbeat DBN, [`dbn::bar`]).
 //!
 //! [`TrackerConfig`] / [`Tracker`] pick one of the three by name for the pipeline.
 
 pub mod dbn;
 pub mod ellis;
 pub mod guide;
+pub mod meter;
 pub mod peaks;
 pub mod tempo;
 

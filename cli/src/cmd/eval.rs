@@ -1,11 +1,12 @@
-//! `zerons eval REF EST`: mir_eval beat metrics.
+//! `zerons eval REF EST`: mir_eval beat metrics, plus downbeat F-measure and bar-position
+//! accuracy when both files carry beat positions.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use zerons::eval::{EvalConfig, evaluate};
+use zerons::eval::{EvalConfig, PositionedBeats, evaluate, evaluate_downbeats};
 use zerons::formats::read_beats;
 
 #[derive(Args)]
@@ -33,8 +34,31 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     };
     let scores = evaluate(&reference.times_s, &estimate.times_s, &config)
         .context("cannot evaluate these beat lists")?;
+    // Downbeat scores need positions on both sides.
+    let downbeat = match (&reference.positions, &estimate.positions) {
+        (Some(rp), Some(ep)) => Some(
+            evaluate_downbeats(
+                PositionedBeats::new(&reference.times_s, rp)?,
+                PositionedBeats::new(&estimate.times_s, ep)?,
+                &config,
+            )
+            .context("cannot evaluate the downbeats")?,
+        ),
+        _ => None,
+    };
+    let missing = match (&reference.positions, &estimate.positions) {
+        (None, None) => Some("neither file has"),
+        (None, Some(_)) => Some("the reference has no"),
+        (Some(_), None) => Some("the estimate has no"),
+        _ => None,
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&scores)?);
+        let mut v = serde_json::to_value(&scores)?;
+        if let (Some(d), Some(obj)) = (&downbeat, v.as_object_mut()) {
+            obj.insert("downbeat_f_measure".into(), d.downbeat_f_measure.into());
+            obj.insert("position_accuracy".into(), d.position_accuracy.into());
+        }
+        println!("{v}");
     } else {
         let rows = [
             ("F-measure", scores.f_measure),
@@ -51,6 +75,13 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         for (name, v) in rows {
             println!("{name:<28}{v:.4}");
         }
+        if let Some(d) = &downbeat {
+            println!("{:<28}{:.4}", "Downbeat F-measure", d.downbeat_f_measure);
+            println!("{:<28}{:.4}", "Bar-position accuracy", d.position_accuracy);
+        }
+    }
+    if let Some(which) = missing {
+        eprintln!("note: no downbeat scores: {which} beat positions");
     }
     for w in &scores.warnings {
         eprintln!("warning: {w}");

@@ -8,15 +8,21 @@
 //! (`HiddenMarkovModel.viterbi`). [`DbnBeatTracker`] precomputes all of it once for a given
 //! config and frame rate and decodes any number of activations.
 //!
+//! [`bar`] is the downbeat variant (`DBNDownBeatTrackingProcessor`: bar state space over
+//! several bar lengths, beat and downbeat observations).
+//!
 //! With [`DbnConfig::madmom`] (no activation clamp) the Viterbi path, the beats and the log
 //! probability reproduce madmom's (see `tests/dbn_golden.rs`).
 
+pub mod bar;
 pub mod observation;
 pub mod state_space;
 pub mod transition;
 pub mod viterbi;
 
 use serde::{Deserialize, Serialize};
+
+pub use self::bar::{BarBeat, DbnDownbeatTracker, DownbeatDbnConfig, DownbeatDecoding};
 
 use self::observation::RnnBeatTrackingObservationModel;
 use self::state_space::BeatStateSpace;

@@ -1,0 +1,332 @@
+//! Bar positions for beats that are already known: the cheap alternative to the downbeat DBN
+//! ([`super::dbn::bar`]).
+//!
+//! Given beat times and a downbeat activation, every candidate meter `m` (beats per bar) and
+//! phase `φ ∈ 0..m` (which beat of the list is the first downbeat) is scored by the downbeat
+//! activation at the beats it calls downbeats (beats `k` with `k mod m = φ`): the **mean**
+//! activation there minus the mean at all the other beats. The highest score wins (ties: the
+//! earlier candidate meter, then the smaller phase). Subtracting the other beats' mean keeps a
+//! multiple of the true meter (6 for a waltz, 8 for 4/4) or a divisor (2 for 4/4) from scoring
+//! as well as the true meter, since they put downbeats on non-downbeats or leave some out.
+//!
+//! The activation at a beat is its maximum within `±window_s` of the beat (beats refined below
+//! the frame, or an activation peak one frame off, still count). [`MeterChoice::method`] says
+//! which bar-position method produced the result, so a caller can report it.
+
+use serde::{Deserialize, Serialize};
+
+use super::Activation;
+use crate::{Error, Result};
+
+/// How a song's bar positions were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BarPositionMethod {
+    /// madmom's downbeat DBN on beat + downbeat activations (tempo, beats and bars decoded
+    /// jointly).
+    DownbeatDbn,
+    /// The beats were given; meter and phase chosen by the downbeat activation per phase
+    /// ([`choose_meter`]).
+    PhaseVote,
+}
+
+/// Settings of [`choose_meter`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MeterConfig {
+    /// Candidate meters in beats per bar (default `[3, 4]`, madmom's downbeat tracker's).
+    pub beats_per_bar: Vec<u32>,
+    /// The activation at a beat is its maximum within ± this many seconds (default 0.02 s:
+    /// ±1 frame at 62.5 fps).
+    pub window_s: f64,
+}
+
+impl Default for MeterConfig {
+    fn default() -> Self {
+        Self {
+            beats_per_bar: vec![3, 4],
+            window_s: 0.02,
+        }
+    }
+}
+
+impl MeterConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.beats_per_bar.is_empty() {
+            return Err(Error::Config(
+                "meter: beats_per_bar must not be empty".into(),
+            ));
+        }
+        if let Some(&b) = self.beats_per_bar.iter().find(|&&b| !(2..=64).contains(&b)) {
+            return Err(Error::Config(format!(
+                "meter: beats per bar must be in 2..=64 (got {b})"
+            )));
+        }
+        if !(self.window_s.is_finite() && self.window_s >= 0.0) {
+            return Err(Error::Config(format!(
+                "meter: window_s must be finite and >= 0 (got {})",
+                self.window_s
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One candidate's score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeterScore {
+    /// Beats per bar.
+    pub beats_per_bar: u32,
+    /// Index (into the beat list) of the first beat called a downbeat, `< beats_per_bar`.
+    pub phase: u32,
+    /// Mean downbeat activation at the beats this candidate calls downbeats.
+    pub downbeat_mean: f64,
+    /// Mean downbeat activation at its other beats.
+    pub other_mean: f64,
+}
+
+impl MeterScore {
+    /// The score: `downbeat_mean − other_mean`.
+    pub fn contrast(&self) -> f64 {
+        self.downbeat_mean - self.other_mean
+    }
+}
+
+/// The chosen meter and phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeterChoice {
+    /// Always [`BarPositionMethod::PhaseVote`].
+    pub method: BarPositionMethod,
+    /// The winning candidate.
+    pub best: MeterScore,
+    /// `(best − runner-up) / best` of the contrasts, in `[0, 1]`: 0 when another meter or phase
+    /// scores as well, 1 when every other candidate scores 0 or less.
+    pub confidence: f64,
+    /// Every candidate that was scored, in config order then phase.
+    pub scores: Vec<MeterScore>,
+    /// Beat number in the bar (1 = downbeat) of every beat.
+    pub positions: Vec<u32>,
+}
+
+/// Chooses meter and phase for `beat_times_s` (ascending seconds) from a downbeat activation.
+///
+/// `Ok(None)` when there is nothing to decide on: no candidate meter has at least two bars of
+/// beats, or every candidate's contrast is 0 or less (e.g. an all-zero activation).
+pub fn choose_meter(
+    beat_times_s: &[f64],
+    downbeat: &Activation,
+    config: &MeterConfig,
+) -> Result<Option<MeterChoice>> {
+    config.validate()?;
+    if !(downbeat.fps.is_finite() && downbeat.fps > 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "downbeat activation fps must be > 0 (got {})",
+            downbeat.fps
+        )));
+    }
+    if let Some(i) = beat_times_s.iter().position(|t| !t.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "beat {i} has a non-finite time"
+        )));
+    }
+    if let Some(i) = beat_times_s.windows(2).position(|w| w[1] < w[0]) {
+        return Err(Error::InvalidInput(format!(
+            "beat times must be ascending (beat {} < beat {i})",
+            i + 1
+        )));
+    }
+    let values = beat_values(beat_times_s, downbeat, config.window_s);
+    let mut scores = Vec::new();
+    for &m in &config.beats_per_bar {
+        let m_us = m as usize;
+        if values.len() < 2 * m_us {
+            continue;
+        }
+        for phase in 0..m_us {
+            let (mut on, mut n_on, mut off, mut n_off) = (0.0, 0usize, 0.0, 0usize);
+            for (k, &v) in values.iter().enumerate() {
+                if k % m_us == phase {
+                    on += v;
+                    n_on += 1;
+                } else {
+                    off += v;
+                    n_off += 1;
+                }
+            }
+            scores.push(MeterScore {
+                beats_per_bar: m,
+                phase: phase as u32,
+                downbeat_mean: on / n_on.max(1) as f64,
+                other_mean: off / n_off.max(1) as f64,
+            });
+        }
+    }
+    let mut best: Option<usize> = None;
+    for (i, s) in scores.iter().enumerate() {
+        if best.is_none_or(|b| s.contrast() > scores[b].contrast()) {
+            best = Some(i);
+        }
+    }
+    let Some(best) = best else {
+        return Ok(None);
+    };
+    let top = scores[best];
+    if top.contrast() <= 0.0 {
+        return Ok(None);
+    }
+    let runner_up = scores
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != best)
+        .map(|(_, s)| s.contrast())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let confidence = if runner_up.is_finite() {
+        ((top.contrast() - runner_up) / top.contrast()).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let m = top.beats_per_bar as usize;
+    let phase = top.phase as usize;
+    let positions = (0..values.len())
+        .map(|k| ((k + m - phase) % m) as u32 + 1)
+        .collect();
+    Ok(Some(MeterChoice {
+        method: BarPositionMethod::PhaseVote,
+        best: top,
+        confidence,
+        scores,
+        positions,
+    }))
+}
+
+/// The activation's maximum within `±window_s` of each beat (0 outside the curve).
+fn beat_values(beat_times_s: &[f64], act: &Activation, window_s: f64) -> Vec<f64> {
+    let fps = act.fps;
+    let n = act.values.len();
+    beat_times_s
+        .iter()
+        .map(|&t| {
+            let lo = ((t - window_s) * fps).round().max(0.0);
+            let hi = ((t + window_s) * fps).round();
+            if n == 0 || hi < 0.0 || lo > (n - 1) as f64 {
+                return 0.0;
+            }
+            let (lo, hi) = (lo as usize, (hi as usize).min(n - 1));
+            act.values[lo..=hi]
+                .iter()
+                .fold(0.0f64, |m, &v| m.max(f64::from(v)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Beats every `period_s` from `start_s`; downbeat activation 0.8 on every `meter`-th beat
+    /// starting at beat `phase`, 0.1 on the others, `floor` elsewhere.
+    fn song(meter: usize, phase: usize, n: usize, floor: f32) -> (Vec<f64>, Activation) {
+        let fps = 62.5;
+        let beats: Vec<f64> = (0..n).map(|k| 1.0 + 0.5 * k as f64).collect();
+        let mut v = vec![floor; ((beats[n - 1] + 1.0) * fps) as usize];
+        for (k, &t) in beats.iter().enumerate() {
+            v[(t * fps).round() as usize] = if k % meter == phase { 0.8 } else { 0.1 };
+        }
+        (beats, Activation::new(v, fps))
+    }
+
+    #[test]
+    fn finds_meter_and_phase() {
+        for (meter, phase) in [(3, 0), (3, 2), (4, 1), (4, 3)] {
+            let (beats, act) = song(meter, phase, 24, 0.0);
+            let c = choose_meter(&beats, &act, &MeterConfig::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(c.method, BarPositionMethod::PhaseVote);
+            assert_eq!(
+                (c.best.beats_per_bar as usize, c.best.phase as usize),
+                (meter, phase)
+            );
+            assert!((c.best.downbeat_mean - 0.8).abs() < 1e-6);
+            assert!(c.confidence > 0.5, "{}", c.confidence);
+            assert_eq!(c.scores.len(), 7);
+            assert_eq!(c.positions.len(), 24);
+            assert_eq!(c.positions[phase], 1);
+            assert_eq!(c.positions[(phase + 1) % meter], 2);
+            assert!(c.positions.iter().all(|&p| (1..=meter as u32).contains(&p)));
+        }
+    }
+
+    #[test]
+    fn multiples_and_divisors_lose_to_the_true_meter() {
+        let cfg = MeterConfig {
+            beats_per_bar: vec![2, 3, 4, 6, 8],
+            ..MeterConfig::default()
+        };
+        let (beats, act) = song(4, 0, 32, 0.0);
+        let c = choose_meter(&beats, &act, &cfg).unwrap().unwrap();
+        assert_eq!((c.best.beats_per_bar, c.best.phase), (4, 0));
+        let (beats, act) = song(3, 1, 30, 0.0);
+        let c = choose_meter(&beats, &act, &cfg).unwrap().unwrap();
+        assert_eq!((c.best.beats_per_bar, c.best.phase), (3, 1));
+    }
+
+    #[test]
+    fn window_catches_an_off_by_one_peak() {
+        let (mut beats, act) = song(3, 0, 12, 0.0);
+        for b in &mut beats {
+            *b += 0.9 / 62.5; // just under a frame late
+        }
+        let c = choose_meter(&beats, &act, &MeterConfig::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!((c.best.beats_per_bar, c.best.phase), (3, 0));
+    }
+
+    #[test]
+    fn nothing_to_decide() {
+        let (beats, _) = song(4, 0, 16, 0.0);
+        let flat = Activation::new(vec![0.3; 1000], 62.5);
+        assert_eq!(
+            choose_meter(&beats, &flat, &MeterConfig::default()).unwrap(),
+            None
+        );
+        let (beats, act) = song(4, 0, 5, 0.0);
+        // 5 beats: two bars of 3/4 fit, two of 4/4 do not
+        let c = choose_meter(&beats, &act, &MeterConfig::default()).unwrap();
+        assert!(c.is_none_or(|c| c.best.beats_per_bar == 3));
+        assert_eq!(
+            choose_meter(&[], &act, &MeterConfig::default()).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let act = Activation::new(vec![0.0; 100], 62.5);
+        let cfg = MeterConfig::default();
+        assert!(choose_meter(&[1.0, 0.5], &act, &cfg).is_err());
+        assert!(choose_meter(&[f64::NAN], &act, &cfg).is_err());
+        assert!(choose_meter(&[1.0], &Activation::new(vec![], 0.0), &cfg).is_err());
+        for bad in [
+            MeterConfig {
+                beats_per_bar: vec![],
+                ..cfg.clone()
+            },
+            MeterConfig {
+                beats_per_bar: vec![1],
+                ..cfg.clone()
+            },
+            MeterConfig {
+                window_s: -1.0,
+                ..cfg.clone()
+            },
+        ] {
+            assert!(matches!(bad.validate(), Err(Error::Config(_))));
+        }
+        // beats outside the curve read 0
+        let c = choose_meter(&[100.0, 101.0, 102.0, 103.0, 104.0, 105.0], &act, &cfg).unwrap();
+        assert_eq!(c, None);
+    }
+}
