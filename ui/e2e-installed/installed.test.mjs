@@ -4,36 +4,20 @@
 // Provided by scripts/package_test.sh:
 //   ZERONS_APP      a launcher of /usr/bin/zerons-studio with the source tree hidden
 //   E2E_WORK        a temp dir (the project file); SCREENSHOT_DIR where screenshots go
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { Builder, By, until } from "selenium-webdriver";
+import { By, until } from "selenium-webdriver";
+import { appSession } from "../e2e/session.mjs";
 
-const APP = process.env.ZERONS_APP;
-const SHOTS = process.env.SCREENSHOT_DIR;
 const PROJECT = path.join(process.env.E2E_WORK, "installed.zerons");
 
+const session = appSession();
 let driver;
-
-before(async () => {
-  assert.ok(APP && fs.existsSync(APP), `ZERONS_APP=${APP} does not exist`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  driver = await new Builder()
-    .usingServer("http://127.0.0.1:4444/")
-    .withCapabilities({ browserName: "wry", "tauri:options": { application: APP } })
-    .build();
+before(() => {
+  driver = session.driver;
 });
-
-after(async () => {
-  await driver?.quit();
-});
-
-async function shot(name) {
-  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await driver.takeScreenshot(), "base64");
-}
-
-const js = (script, ...args) => driver.executeScript(script, ...args);
+const { shot, js } = session;
 
 test("the installed app tracks with the shipped network and starts fine-tuning", { timeout: 900_000 }, async (t) => {
   await t.test("a new project, the demo song analysed by the network", async () => {

@@ -4,40 +4,26 @@
 //   E2E_WORK          a temp dir (project file, export dir); XDG_DATA_HOME points inside it
 //   SCREENSHOT_DIR    where screenshots and redraw timings go
 // The app's file dialogs are bypassed with ZERONS_TEST_PICK_* (src-tauri/src/dialogs.rs).
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { Builder, By, Key, Origin, until } from "selenium-webdriver";
+import { By, Key, Origin, until } from "selenium-webdriver";
+import { appSession } from "./session.mjs";
 
-const APP = process.env.ZERONS_APP;
 const WORK = process.env.E2E_WORK;
 const SHOTS = process.env.SCREENSHOT_DIR;
 const PROJECT = path.join(WORK, "e2e.zerons");
 const EXPORT_DIR = path.join(WORK, "export");
 const SONG_STEM = "time_to_strike_excerpt";
 
+const session = appSession();
 let driver;
-
-before(async () => {
-  assert.ok(APP && fs.existsSync(APP), `ZERONS_APP=${APP} does not exist`);
-  fs.mkdirSync(SHOTS, { recursive: true });
-  driver = await new Builder()
-    .usingServer("http://127.0.0.1:4444/")
-    .withCapabilities({ browserName: "wry", "tauri:options": { application: APP } })
-    .build();
+before(() => {
+  driver = session.driver;
 });
-
-after(async () => {
-  await driver?.quit();
-});
-
-async function shot(name) {
-  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await driver.takeScreenshot(), "base64");
-}
-
-const js = (script, ...args) => driver.executeScript(script, ...args);
+const { shot, js } = session;
 const idle = () => driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);");
 
 /** The head revision of track 1, read from the project file itself (not through the app). */

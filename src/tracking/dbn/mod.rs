@@ -96,40 +96,14 @@ impl DbnConfig {
     /// Checks every value; the model-building errors (too many intervals …) come from
     /// [`DbnBeatTracker::new`].
     pub fn validate(&self) -> Result<()> {
-        if !(self.min_bpm.is_finite() && self.min_bpm > 0.0) {
-            return Err(Error::Config(format!(
-                "min_bpm must be > 0 (got {})",
-                self.min_bpm
-            )));
-        }
-        if !(self.max_bpm.is_finite() && self.max_bpm > self.min_bpm) {
-            return Err(Error::Config(format!(
-                "max_bpm must be finite and above min_bpm {} (got {})",
-                self.min_bpm, self.max_bpm
-            )));
-        }
-        if self.num_tempi == Some(0) {
-            return Err(Error::Config("num_tempi must be at least 1".into()));
-        }
-        if let Some(l) = self.transition_lambda
-            && !(l.is_finite() && l >= 0.0)
-        {
-            return Err(Error::Config(format!(
-                "transition_lambda must be finite and >= 0 (got {l})"
-            )));
-        }
-        if self.observation_lambda < 2 {
-            return Err(Error::Config(format!(
-                "observation_lambda must be at least 2 (got {})",
-                self.observation_lambda
-            )));
-        }
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(Error::Config(format!(
-                "threshold must be in [0, 1] (got {})",
-                self.threshold
-            )));
-        }
+        validate_hmm(
+            self.min_bpm,
+            self.max_bpm,
+            self.num_tempi,
+            self.transition_lambda,
+            self.observation_lambda,
+            self.threshold,
+        )?;
         if let Some(eps) = self.activation_clamp
             && !(eps > 0.0 && eps < 0.5)
         {
@@ -376,6 +350,48 @@ impl DbnBeatTracker {
             })
             .collect()
     }
+}
+
+/// The checks shared by the beat and the bar decoders' configs (madmom's HMM parameters).
+pub(crate) fn validate_hmm(
+    min_bpm: f64,
+    max_bpm: f64,
+    num_tempi: Option<usize>,
+    transition_lambda: Option<f64>,
+    observation_lambda: u32,
+    threshold: f64,
+) -> Result<()> {
+    if !(min_bpm.is_finite() && min_bpm > 0.0) {
+        return Err(Error::Config(format!(
+            "min_bpm must be > 0 (got {min_bpm})"
+        )));
+    }
+    if !(max_bpm.is_finite() && max_bpm > min_bpm) {
+        return Err(Error::Config(format!(
+            "max_bpm must be finite and above min_bpm {min_bpm} (got {max_bpm})"
+        )));
+    }
+    if num_tempi == Some(0) {
+        return Err(Error::Config("num_tempi must be at least 1".into()));
+    }
+    if let Some(l) = transition_lambda
+        && !(l.is_finite() && l >= 0.0)
+    {
+        return Err(Error::Config(format!(
+            "transition_lambda must be finite and >= 0 (got {l})"
+        )));
+    }
+    if observation_lambda < 2 {
+        return Err(Error::Config(format!(
+            "observation_lambda must be at least 2 (got {observation_lambda})"
+        )));
+    }
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::Config(format!(
+            "threshold must be in [0, 1] (got {threshold})"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -219,6 +219,54 @@ fn shift_add(dst: &mut [f64], src: &[f64], d: f64) {
     }
 }
 
+/// madmom's `HiddenMarkovModel.viterbi` written literally, the reference of the tests of both
+/// decoders (beats, and bars): `preds[s]` lists each predecessor of state `s` with the log
+/// probability of the transition; `log_density(t, s)` is the observation at frame `t`. Every
+/// state is visited every frame and the whole backpointer table is kept. Returns the path
+/// (empty when no path has a finite probability) and its log probability.
+#[cfg(test)]
+pub(crate) fn literal_viterbi(
+    preds: &[Vec<(usize, f64)>],
+    n_frames: usize,
+    log_density: impl Fn(usize, usize) -> f64,
+) -> (Vec<u32>, f64) {
+    let s_count = preds.len();
+    let mut prev = vec![(1.0 / s_count as f64).ln(); s_count];
+    let mut cur = vec![0.0; s_count];
+    let mut bt = vec![vec![0usize; s_count]; n_frames];
+    for (t, back) in bt.iter_mut().enumerate() {
+        for s in 0..s_count {
+            cur[s] = f64::NEG_INFINITY;
+            let d = log_density(t, s);
+            for &(p, l) in &preds[s] {
+                let v = prev[p] + l + d;
+                if v > cur[s] {
+                    cur[s] = v;
+                    back[s] = p;
+                }
+            }
+        }
+        prev.copy_from_slice(&cur);
+    }
+    let mut state = 0;
+    for s in 0..s_count {
+        if prev[s] > prev[state] {
+            state = s;
+        }
+    }
+    let log_prob = prev[state];
+    if log_prob == f64::NEG_INFINITY || n_frames == 0 {
+        return (Vec::new(), log_prob);
+    }
+    let mut path = vec![0u32; n_frames];
+    path[n_frames - 1] = state as u32;
+    for t in (1..n_frames).rev() {
+        state = bt[t][state];
+        path[t - 1] = state as u32;
+    }
+    (path, log_prob)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,42 +295,9 @@ mod tests {
                 preds[f].push((space.last_states()[usize::from(i)] as usize, l));
             }
         }
-        let mut prev = vec![(1.0 / s_count as f64).ln(); s_count];
-        let mut cur = vec![0.0; s_count];
-        let mut bt = vec![vec![0usize; s_count]; dens.len()];
-        for (t, &(dn, db)) in dens.iter().enumerate() {
-            for s in 0..s_count {
-                cur[s] = f64::NEG_INFINITY;
-                let d = if is_beat[s] { db } else { dn };
-                for &(p, l) in &preds[s] {
-                    let v = prev[p] + l + d;
-                    if v > cur[s] {
-                        cur[s] = v;
-                        bt[t][s] = p;
-                    }
-                }
-            }
-            prev.copy_from_slice(&cur);
-        }
-        let mut state = 0;
-        for s in 0..s_count {
-            if prev[s] > prev[state] {
-                state = s;
-            }
-        }
-        let log_prob = prev[state];
-        if log_prob == f64::NEG_INFINITY {
-            return ViterbiPath {
-                path: Vec::new(),
-                log_prob,
-            };
-        }
-        let mut path = vec![0u32; dens.len()];
-        path[dens.len() - 1] = state as u32;
-        for t in (1..dens.len()).rev() {
-            state = bt[t][state];
-            path[t - 1] = state as u32;
-        }
+        let (path, log_prob) = literal_viterbi(&preds, dens.len(), |t, s| {
+            if is_beat[s] { dens[t].1 } else { dens[t].0 }
+        });
         ViterbiPath { path, log_prob }
     }
 

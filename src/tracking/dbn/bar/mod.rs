@@ -27,6 +27,7 @@ use self::state_space::{BarStateSpace, POINTER_NO_BEAT};
 use self::transition::BarTransitionModel;
 use self::viterbi::BarHmm;
 use super::state_space::BeatStateSpace;
+use super::validate_hmm;
 use crate::tracking::{Activation, same_fps};
 use crate::{Error, Result};
 
@@ -115,40 +116,14 @@ impl DownbeatDbnConfig {
         if !(self.fps.is_finite() && self.fps > 0.0) {
             return Err(Error::Config(format!("fps must be > 0 (got {})", self.fps)));
         }
-        if !(self.min_bpm.is_finite() && self.min_bpm > 0.0) {
-            return Err(Error::Config(format!(
-                "min_bpm must be > 0 (got {})",
-                self.min_bpm
-            )));
-        }
-        if !(self.max_bpm.is_finite() && self.max_bpm > self.min_bpm) {
-            return Err(Error::Config(format!(
-                "max_bpm must be finite and above min_bpm {} (got {})",
-                self.min_bpm, self.max_bpm
-            )));
-        }
-        if self.num_tempi == Some(0) {
-            return Err(Error::Config("num_tempi must be at least 1".into()));
-        }
-        if let Some(l) = self.transition_lambda
-            && !(l.is_finite() && l >= 0.0)
-        {
-            return Err(Error::Config(format!(
-                "transition_lambda must be finite and >= 0 (got {l})"
-            )));
-        }
-        if self.observation_lambda < 2 {
-            return Err(Error::Config(format!(
-                "observation_lambda must be at least 2 (got {})",
-                self.observation_lambda
-            )));
-        }
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(Error::Config(format!(
-                "threshold must be in [0, 1] (got {})",
-                self.threshold
-            )));
-        }
+        validate_hmm(
+            self.min_bpm,
+            self.max_bpm,
+            self.num_tempi,
+            self.transition_lambda,
+            self.observation_lambda,
+            self.threshold,
+        )?;
         if let Some(eps) = self.activation_clamp
             && !(eps > 0.0 && eps < 0.25)
         {

@@ -225,42 +225,10 @@ mod tests {
         for p in &mut preds {
             p.sort_by_key(|x| x.0);
         }
-        let mut prev = vec![(1.0 / s_count as f64).ln(); s_count];
-        let mut cur = vec![0.0; s_count];
-        let mut bt = vec![vec![0usize; s_count]; dens.len()];
-        for (t, d) in dens.iter().enumerate() {
-            for s in 0..s_count {
-                cur[s] = f64::NEG_INFINITY;
-                let ds = d[usize::from(space.pointers()[s])];
-                for &(p, l) in &preds[s] {
-                    let v = prev[p] + l + ds;
-                    if v > cur[s] {
-                        cur[s] = v;
-                        bt[t][s] = p;
-                    }
-                }
-            }
-            prev.copy_from_slice(&cur);
-        }
-        let mut state = 0;
-        for s in 0..s_count {
-            if prev[s] > prev[state] {
-                state = s;
-            }
-        }
-        let log_prob = prev[state];
-        if log_prob == f64::NEG_INFINITY {
-            return BarViterbiPath {
-                path: Vec::new(),
-                log_prob,
-            };
-        }
-        let mut path = vec![0u32; dens.len()];
-        path[dens.len() - 1] = state as u32;
-        for t in (1..dens.len()).rev() {
-            state = bt[t][state];
-            path[t - 1] = state as u32;
-        }
+        let (path, log_prob) =
+            crate::tracking::dbn::viterbi::literal_viterbi(&preds, dens.len(), |t, s| {
+                dens[t][usize::from(space.pointers()[s])]
+            });
         BarViterbiPath { path, log_prob }
     }
 

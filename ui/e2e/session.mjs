@@ -1,0 +1,30 @@
+// One app session per end-to-end test file (ui/e2e/, ui/e2e-installed/): a WebDriver session
+// with the app named by ZERONS_APP through tauri-driver on port 4444, screenshots into
+// SCREENSHOT_DIR, and a shortcut for scripts run in the page. Not a test file itself.
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { Builder } from "selenium-webdriver";
+
+export function appSession() {
+  const app = process.env.ZERONS_APP;
+  const shots = process.env.SCREENSHOT_DIR;
+  const session = { driver: null };
+  before(async () => {
+    assert.ok(app && fs.existsSync(app), `ZERONS_APP=${app} does not exist`);
+    fs.mkdirSync(shots, { recursive: true });
+    session.driver = await new Builder()
+      .usingServer("http://127.0.0.1:4444/")
+      .withCapabilities({ browserName: "wry", "tauri:options": { application: app } })
+      .build();
+  });
+  after(async () => {
+    await session.driver?.quit();
+  });
+  session.shot = async (name) => {
+    fs.writeFileSync(path.join(shots, `${name}.png`), await session.driver.takeScreenshot(), "base64");
+  };
+  session.js = (script, ...args) => session.driver.executeScript(script, ...args);
+  return session;
+}
