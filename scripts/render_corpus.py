@@ -245,15 +245,32 @@ def split_channels(mid: mido.MidiFile, drums: bool, kit=None) -> mido.MidiFile:
     return out
 
 
+def terminate_notes(mid: mido.MidiFile) -> mido.MidiFile:
+    """A copy with "all notes off" and "all sound off" on every channel one beat after the last
+    event: fluidsynth's player only finishes when no voice sounds, so a note left on over a looped
+    sample (e.g. MuseScore General's pads) would render forever."""
+    out = mido.MidiFile(type=mid.type, ticks_per_beat=mid.ticks_per_beat)
+    end = max(sum(m.time for m in tr) for tr in mid.tracks) + mid.ticks_per_beat
+    for i, tr in enumerate(mid.tracks):
+        new = mido.MidiTrack(m for m in tr if m.type != "end_of_track")
+        if i == len(mid.tracks) - 1:
+            t = sum(m.time for m in new)
+            for ch in range(16):
+                new.append(mido.Message("control_change", channel=ch, control=123, value=0, time=max(0, end - t) if ch == 0 else 0))
+                new.append(mido.Message("control_change", channel=ch, control=120, value=0, time=0))
+        out.tracks.append(new)
+    return out
+
+
 def fluidsynth(mid: mido.MidiFile, font: Path, reverb: bool, chorus: bool) -> np.ndarray:
     """Renders a MIDI file (re-timed to one tempo first: fluidsynth drifts on tempo maps, see
     DEVSET.md) to mono float at RENDER_SR."""
     with tempfile.TemporaryDirectory() as tmp:
         m, w = Path(tmp) / "x.mid", Path(tmp) / "x.wav"
-        flatten_tempo(mid).save(str(m))
+        terminate_notes(flatten_tempo(mid)).save(str(m))
         subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(RENDER_SR), "-O", "float", "-T", "wav",
                         "-R", "1" if reverb else "0", "-C", "1" if chorus else "0", "-F", str(w), str(font), str(m)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=max(300.0, 3 * mid.length))
         y, sr = sf.read(str(w), dtype="float32", always_2d=True)
     return y.mean(axis=1)
 
@@ -570,7 +587,8 @@ def gmd_with_accompaniment(row, rng: random.Random, tmp: Path):
     tpb = gmd.ticks_per_beat
     sec_per_tick = tm.tempos[0] / 1e6 / tpb
     acc_ev = to_seconds_events(acc, lambda m: hasattr(m, "channel") and m.channel != DRUM_CH)
-    acc_ev = [(s, m) for s, m in acc_ev if s / sec_per_tick <= last + 2 * tpb * meter or m.type != "note_on"]
+    acc_ev = [(s, m) for s, m in acc_ev
+              if s / sec_per_tick <= last + 2 * tpb * meter or m.type != "note_on" or m.velocity == 0]
     merged = mido.MidiFile(type=1, ticks_per_beat=tpb)
     t0 = mido.MidiTrack()
     t0.append(mido.MetaMessage("set_tempo", tempo=int(tm.tempos[0]), time=0))
@@ -620,6 +638,76 @@ def mma_song_midi(idx: int, tmp: Path):
 
 # ----------------------------------------------------------------------------- tracker modules (libopenmpt)
 
+MODULE_EXT = (".mod", ".xm", ".s3m", ".it", ".mptm")
+# Held out of training for the development benchmark v3 (scripts/devset_v3.py)
+TRACKER_DEVSET_PACKAGES = {"heroes-sound-tracks", "pachi-data", "open-invaders-data"}
+TRACKER_TRAIN_PACKAGES = {
+    "ironseed-data": ("GPL-3+", "Ironseed (c) 1994 Channel 7, Jeremy D. Stanton, Robert W. Morgan; Debian ironseed-data"),
+    "tecnoballz-data": ("GPL-3+", "TecnoballZ (c) 1991-2015 TLK Games; Debian tecnoballz-data"),
+    "pekka-kana-2-data": ("BSD-2-Clause", "Pekka Kana 2 (c) 2003 Janne Kivilahti (Piste Gamez); Debian pekka-kana-2-data"),
+    "pingus-data": ("GPL-2+", "Pingus (c) 1999-2007 Ingo Ruhnke and others; Debian pingus-data"),
+    "freedroid-data": ("GPL-2+", "Freedroid (c) 1994-2003 Johannes Prix, Reinhard Prix and others; Debian freedroid-data"),
+    "rafkill-data": ("LGPL-2", "Rafkill (c) 2002-2006 Jon Rafkind; Debian rafkill-data"),
+    "biniax2-data": ("Zlib", "Biniax-2 (c) 2005-2008 Jordan Tuzsuzov; Debian biniax2-data"),
+}
+
+
+def module_rows_per_beat(path: Path) -> tuple[int, int, str]:
+    """(rows per beat, rows per bar, where from): the IT/MPTM header's highlight (PHiligt at 0x1E)
+    when set, else 4 and 16."""
+    data = path.read_bytes()[:64]
+    if data[:4] == b"IMPM" and len(data) > 0x20 and data[0x1E] and data[0x1F] and data[0x1F] % data[0x1E] == 0:
+        return data[0x1E], data[0x1F], "IT highlight"
+    return 4, 16, "default 4 rows"
+
+
+def module_beats(rows, rpb: int, rpbar: int):
+    """Beats at every row whose index in its pattern is a multiple of rpb; bar position from the
+    row index (rows per bar)."""
+    return [(t, (row % rpbar) // rpb + 1) for (t, _o, _p, row, _s, _t) in rows if row % rpb == 0]
+
+
+def fold_level(rpb: int, rpbar: int, rows):
+    """The rule's beat level folded into 60-200 BPM by factors of two (median inter-beat interval).
+    Returns (beats, rows per beat used, factor)."""
+    factor = 1.0
+    while True:
+        b = module_beats(rows, rpb, rpbar)
+        if len(b) < 4:
+            return b, rpb, factor
+        bpm = 60 / float(np.median(np.diff([t for t, _ in b])))
+        if bpm > 200 and rpbar % (rpb * 2) == 0:
+            rpb *= 2
+            factor *= 2
+        elif bpm < 60 and rpb % 2 == 0:
+            rpb //= 2
+            factor /= 2
+        else:
+            return b, rpb, factor
+
+
+def index_modules(src: Path) -> None:
+    """Writes TRACKER_DIR/modules.csv: the unique modules (SHA-256) of the training packages found
+    under SRC/<package>/ (dpkg -x trees)."""
+    TRACKER_DIR.mkdir(parents=True, exist_ok=True)
+    seen, rows = set(), []
+    for pkg, (lic, attr) in sorted(TRACKER_TRAIN_PACKAGES.items()):
+        for path in sorted(p for p in (src / pkg).rglob("*") if p.suffix.lower() in MODULE_EXT):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            rpb, rpbar, how = module_rows_per_beat(path)
+            rows.append({"name": f"{pkg.split('-')[0]}_{path.stem.lower()}", "path": str(path), "package": pkg,
+                         "sha256": digest, "rows_per_beat": rpb, "rows_per_bar": rpbar, "rows_from": how,
+                         "licence": lic, "attribution": attr, "use": "train", "minutes": 2})
+    with open(TRACKER_DIR / "modules.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    log(f"{len(rows)} unique modules from {len(TRACKER_TRAIN_PACKAGES)} packages -> {TRACKER_DIR / 'modules.csv'}")
+
+
 TRACKER_DIR = Path(os.environ.get("TRACKER_DIR", os.path.expanduser("~/.cache/zerons/corpus-v3-src/modules")))
 
 
@@ -643,7 +731,7 @@ class OpenMPT:
         self.lib = ctypes.CDLL("libopenmpt.so.0")
         L = self.lib
         L.openmpt_module_create_from_memory2.restype = ctypes.c_void_p
-        L.openmpt_module_create_from_memory2.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_void_p] * 8
+        L.openmpt_module_create_from_memory2.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_void_p] * 7
         for fn in ("openmpt_module_get_current_order", "openmpt_module_get_current_pattern",
                    "openmpt_module_get_current_row", "openmpt_module_get_current_speed",
                    "openmpt_module_get_current_tempo", "openmpt_module_get_num_channels",
@@ -657,8 +745,8 @@ class OpenMPT:
         L.openmpt_module_get_position_seconds.restype = ctypes.c_double
         L.openmpt_module_get_position_seconds.argtypes = [ctypes.c_void_p]
         L.openmpt_module_destroy.argtypes = [ctypes.c_void_p]
-        L.openmpt_module_ctl_set_text.restype = ctypes.c_int
-        L.openmpt_module_ctl_set_text.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+        L.openmpt_module_ctl_set_floatingpoint.restype = ctypes.c_int
+        L.openmpt_module_ctl_set_floatingpoint.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_double]
         L.openmpt_module_set_repeat_count.argtypes = [ctypes.c_void_p, ctypes.c_int32]
         L.openmpt_module_get_metadata.restype = ctypes.c_void_p
         L.openmpt_module_get_metadata.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
@@ -666,10 +754,12 @@ class OpenMPT:
         L.openmpt_module_get_pattern_num_rows.restype = ctypes.c_int32
         L.openmpt_module_get_pattern_num_rows.argtypes = [ctypes.c_void_p, ctypes.c_int32]
 
-    def render(self, data: bytes, tempo_factor: float = 1.0, pitch_factor: float = 1.0, block: int = 64):
-        """Mono audio at SR and the (time_s, order, pattern, row) of every row start. Rows are
-        detected per block of `block` samples (4 ms at 16 kHz), then refined to the sample from the
-        position in seconds libopenmpt reports."""
+    def render(self, data: bytes, tempo_factor: float = 1.0, pitch_factor: float = 1.0, block: int = 32,
+               sr: int = SR):
+        """Mono audio at `sr` and (time_s, order, pattern, row, speed, tempo) of every row start.
+        The current row is read before each block of `block` samples (2 ms at 16 kHz): a row first
+        seen at sample `pos` started within the block before it, so its time is pos - block/2
+        (error within +-1 ms at 16 kHz, +-0.4 ms at 44.1 kHz)."""
         L = self.lib
         buf = ctypes.create_string_buffer(data, len(data))
         mod = L.openmpt_module_create_from_memory2(buf, len(data), None, None, None, None, None, None, None)
@@ -677,8 +767,9 @@ class OpenMPT:
             raise RuntimeError("libopenmpt could not open the module")
         try:
             L.openmpt_module_set_repeat_count(mod, 0)
-            L.openmpt_module_ctl_set_text(mod, b"play.tempo_factor", str(tempo_factor).encode())
-            L.openmpt_module_ctl_set_text(mod, b"play.pitch_factor", str(pitch_factor).encode())
+            # (ctl_set_text accepts these but has no effect in libopenmpt 0.6.9)
+            L.openmpt_module_ctl_set_floatingpoint(mod, b"play.tempo_factor", float(tempo_factor))
+            L.openmpt_module_ctl_set_floatingpoint(mod, b"play.pitch_factor", float(pitch_factor))
             out, rows = [], []
             arr = (ctypes.c_float * block)()
             pos = 0
@@ -686,15 +777,15 @@ class OpenMPT:
             while True:
                 key = (L.openmpt_module_get_current_order(mod), L.openmpt_module_get_current_row(mod))
                 if key != last:
-                    rows.append((pos / SR, key[0], L.openmpt_module_get_current_pattern(mod), key[1],
+                    rows.append((max(0.0, pos - block / 2) / sr if pos else 0.0, key[0], L.openmpt_module_get_current_pattern(mod), key[1],
                                  L.openmpt_module_get_current_speed(mod), L.openmpt_module_get_current_tempo(mod)))
                     last = key
-                n = L.openmpt_module_read_float_mono(mod, SR, block, arr)
+                n = L.openmpt_module_read_float_mono(mod, sr, block, arr)
                 if n == 0:
                     break
                 out.append(np.frombuffer(arr, dtype=np.float32, count=n).copy())
                 pos += n
-                if pos > SR * 900:
+                if pos > sr * 900:
                     break
             y = np.concatenate(out) if out else np.zeros(0, np.float32)
             meta = {}
@@ -723,13 +814,12 @@ def render_tracker(song, name: str, rng: random.Random, fx: list):
     semis = rng.randint(-5, 6)
     data = Path(r["path"]).read_bytes()
     y, rows, meta = _OPENMPT.render(data, tf, 2 ** (semis / 12))
-    # a beat at every row that starts a beat; the first row of each pattern restarts the count
-    beats = []
-    for (t, order, pat, row, _speed, _tempo) in rows:
-        if row % rows_per_beat == 0:
-            beats.append((t, (row % rows_per_bar) // rows_per_beat + 1))
+    # a beat at every row that starts a beat (the first row of each pattern restarts the count),
+    # the level folded into 60-200 BPM
+    beats, rpb, factor = fold_level(rows_per_beat, rows_per_bar, rows)
+    fx.append(f"rows_per_beat:{rpb}({r['rows_from']},x{factor:g})")
     return y, beats, {"tempo_factor": tf, "transpose": semis, "melodic_font": "libopenmpt", "drum_kit": "",
-                      "meta": meta}
+                      "meta": meta, "rows_per_beat": rpb, "rows_per_bar": rows_per_bar}
 
 
 # ----------------------------------------------------------------------------- one item
@@ -784,7 +874,7 @@ def render_item(song, variant: int, out: Path, manifest: Path) -> str:
         elif song["source"] == "tracker":
             y, beats, info = render_tracker(song, name, rng, fx)
             y, gdb = mix_and_master(None, y, rng, fx)
-            info.update(drum_gain_db="", meters=[f"{song['row']['rows_per_bar']}/{song['row']['rows_per_beat']} rows"])
+            info.update(drum_gain_db="", meters=[f"{info['rows_per_bar'] // info['rows_per_beat']}/4"])
             ibi = np.diff([b[0] for b in beats])
             bpm = 60 / ibi[ibi > 0] if len(ibi) else np.array([0.0])
             info.update(tempo_min_bpm=float(np.percentile(bpm, 5)), tempo_max_bpm=float(np.percentile(bpm, 95)))
@@ -792,6 +882,10 @@ def render_item(song, variant: int, out: Path, manifest: Path) -> str:
             raise ValueError(song["source"])
     dur = len(y) / SR
     beats = [(t, p) for t, p in beats if t <= dur]
+    if beats and dur > beats[-1][0] + 6:  # a long release or a stuck note: keep 6 s after the last beat
+        y = y[: int((beats[-1][0] + 6) * SR)].copy()
+        y[-int(0.05 * SR):] *= np.linspace(1, 0, int(0.05 * SR), dtype=np.float32)
+        dur = len(y) / SR
     if len(beats) < 8:
         raise RuntimeError(f"only {len(beats)} beats")
     audio.parent.mkdir(parents=True, exist_ok=True)
@@ -859,10 +953,15 @@ def main() -> int:
     ap.add_argument("--max-gb", type=float, default=40.0, help="stop when OUT_DIR holds this much")
     ap.add_argument("--max-items", type=int, default=0)
     ap.add_argument("--stats", action="store_true")
+    ap.add_argument("--index-modules", type=Path, metavar="SRC_X",
+                    help="write the tracker module list from dpkg -x trees SRC_X/<package>/ and exit")
     a = ap.parse_args()
     out = a.out.expanduser().resolve()
     if a.stats:
         stats(out)
+        return 0
+    if a.index_modules:
+        index_modules(a.index_modules)
         return 0
     repo = Path(__file__).resolve().parent.parent
     if out == repo or repo in out.parents:
