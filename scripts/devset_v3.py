@@ -347,6 +347,24 @@ def cmd_manifest(out: Path) -> None:
             info["genre_group"], info["unit"] = v2_group_unit(info["name"])
         songs.append(info)
     split = assign_split(songs)
+    frozen = Path(__file__).resolve().parent / "devset_v3_split.csv"
+    if frozen.exists():  # the committed split wins: a rebuild that loses a song cannot move a unit
+        fixed = {r["unit"]: r["split"] for r in csv.DictReader(open(frozen))}
+        new = sorted(u for u in split if u not in fixed)
+        if new:
+            log(f"units not in {frozen.name} (computed split used): {new}")
+        split = {u: fixed.get(u, sp) for u, sp in split.items()}
+    else:
+        log(f"{frozen.name} missing: split computed from the songs present")
+    with open(out / "split_units.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["unit", "genre_group", "split"])
+        by_unit = {}
+        for s in songs:
+            by_unit.setdefault(s["unit"], []).append(s["genre_group"])
+        for u in sorted(split):
+            g = by_unit[u]
+            w.writerow([u, max(sorted(set(g)), key=g.count), split[u]])
     fields = ["name", "audio", "beats", "genre_group", "unit", "split", "kind", "source_package", "licence",
               "duration_s", "n_beats", "meter", "tempo_min_bpm", "tempo_max_bpm"]
     with open(out / "devset.csv", "w", newline="") as fh:
