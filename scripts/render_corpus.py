@@ -538,7 +538,7 @@ def accompaniment_grooves():
 
 def run_mma(text: str, tmp: Path) -> mido.MidiFile:
     (tmp / "s.mma").write_text(text)
-    r = subprocess.run([sys.executable, str(MMA_BIN), str(tmp / "s.mma"), "-f", str(tmp / "s.mid")],
+    r = subprocess.run([sys.executable, str(MMA_BIN), str(tmp / "s.mma"), "-m", "4000", "-f", str(tmp / "s.mid")],
                        env=dict(os.environ, MMA_HOME=str(MMA_HOME)), capture_output=True, text=True)
     if r.returncode != 0 or not (tmp / "s.mid").exists():
         raise RuntimeError(f"mma failed: {r.stdout[-300:]} {r.stderr[-300:]}")
