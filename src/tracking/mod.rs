@@ -5,6 +5,7 @@
 //! - [`tempo`]: librosa's global tempo estimate (autocorrelation tempogram).
 //! - [`peaks`]: greedy peak picking (librosa `peak_pick` semantics).
 //! - [`guide`]: tracking that continues the beats a user has checked (tempo and phase).
+//! - [`refine`]: beat times between frames (the activation's interpolated peak).
 //!
 //! [`TrackerConfig`] / [`Tracker`] pick one of the three by name for the pipeline.
 
@@ -12,6 +13,7 @@ pub mod dbn;
 pub mod ellis;
 pub mod guide;
 pub mod peaks;
+pub mod refine;
 pub mod tempo;
 
 use serde::{Deserialize, Serialize};
