@@ -170,9 +170,19 @@ fn writers_reproduce_the_golden_examples() {
         String::from_utf8(read("example_traktor.nml")).unwrap()
     );
 
-    // Rekordbox: the golden beats give the example's four TEMPO anchors; the track line
-    // carries the same attributes.
-    let text = String::from_utf8(encode_beats(&g, BeatFormat::Rekordbox, &song).unwrap()).unwrap();
+    // Rekordbox: the golden beats give the example's four TEMPO anchors with anchors on
+    // beats and 5 ms (the variable grid the example was written for; the default straight
+    // grid fits 0.5, 1.0, 1.52 as one 10 ms section); the track line carries the same
+    // attributes.
+    let variable = ExportMeta {
+        grid: GridConfig {
+            style: GridStyle::Variable,
+            max_error_s: 0.005,
+        },
+        ..song.clone()
+    };
+    let text =
+        String::from_utf8(encode_beats(&g, BeatFormat::Rekordbox, &variable).unwrap()).unwrap();
     let golden = String::from_utf8(read("example_rekordbox.xml")).unwrap();
     let tempos = |t: &str| -> Vec<String> {
         t.lines()

@@ -404,6 +404,7 @@ fn long_lock_gives_project_busy() {
         &path,
         &OpenOptions {
             busy_timeout_ms: 200,
+            ..OpenOptions::default()
         },
     )
     .unwrap();
