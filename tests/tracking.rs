@@ -388,7 +388,7 @@ fn timing(est: &[f64], truth: &[f64]) -> Timing {
         mean_abs_ms: 1e3 * matched.iter().map(|m| m.2.abs()).sum::<f64>() / n,
         interval_std_ms: 1e3 * var.sqrt(),
         interval_range_ms: 1e3 * (hi - lo),
-        f: zerons::eval::beat::f_measure(truth, est, 0.07).unwrap(),
+        f: zerons::eval::f_measure(truth, est, 0.07).unwrap(),
     }
 }
 
@@ -423,8 +423,19 @@ fn refine_beats_below_the_frame_through_the_pipeline() {
             };
             let (before, after) = (run(false), run(true));
             eprintln!(
-                "{bpm} BPM from {t0} s, {kind:?}: before {before:.2?}\n{:>30} after  {after:.2?}",
-                ""
+                "{bpm} BPM from {t0} s, {kind:?}: F {:.3} -> {:.3}; bias {:.2} -> {:.2} ms; \
+                 mean |error| {:.2} -> {:.2} ms; interval std {:.2} -> {:.2} ms, \
+                 max-min {:.2} -> {:.2} ms",
+                before.f,
+                after.f,
+                before.bias_ms,
+                after.bias_ms,
+                before.mean_abs_ms,
+                after.mean_abs_ms,
+                before.interval_std_ms,
+                after.interval_std_ms,
+                before.interval_range_ms,
+                after.interval_range_ms
             );
             assert!(after.f >= before.f - 1e-12, "{bpm} {kind:?}: F dropped");
             assert!(

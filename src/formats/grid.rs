@@ -629,7 +629,8 @@ mod tests {
         let cfg = GridConfig::default();
         let a = anchors(&ramp, &cfg, &ROUND, &FREE, 120.0).unwrap();
         assert!(a.len() > 3 && a.len() < 60, "{}", a.len());
-        let back = expand_times(&a, *ramp.last().unwrap());
+        // A straight grid's last line may fall up to the tolerance after the last beat.
+        let back = expand_times(&a, *ramp.last().unwrap() + cfg.max_error_s);
         assert_eq!(back.len(), ramp.len());
         for (x, y) in back.iter().zip(&ramp) {
             assert!((x - y).abs() <= cfg.max_error_s + 1e-9, "{x} vs {y}");
