@@ -366,7 +366,8 @@ fn straight_grids_mark_only_real_tempo_changes() {
         },
         ..meta()
     };
-    let xml = String::from_utf8(encode_beats(&steady, BeatFormat::Rekordbox, &old).unwrap()).unwrap();
+    let xml =
+        String::from_utf8(encode_beats(&steady, BeatFormat::Rekordbox, &old).unwrap()).unwrap();
     assert!(tempo_entries(&xml).len() > 5, "{xml}");
 
     // 120 BPM for 64 beats, then 128 BPM: two entries, the second on the change (beat 64 or
@@ -391,7 +392,8 @@ fn straight_grids_mark_only_real_tempo_changes() {
             "{tempos:?}"
         );
         // Traktor: markers on downbeats only, so the change's marker sits on beat 64.
-        let nml = String::from_utf8(encode_beats(&change, BeatFormat::Traktor, &m).unwrap()).unwrap();
+        let nml =
+            String::from_utf8(encode_beats(&change, BeatFormat::Traktor, &m).unwrap()).unwrap();
         assert_eq!(nml.matches("TYPE=\"4\"").count(), 2, "{nml}");
         let back = decode_beats(nml.as_bytes(), BeatFormat::Traktor, Path::new("t.nml")).unwrap();
         let start = find_run(&change.times_s, &back.times_s, 0.011);
@@ -414,7 +416,8 @@ fn straight_grids_mark_only_real_tempo_changes() {
         },
         ..meta()
     };
-    let xml = String::from_utf8(encode_beats(&steady, BeatFormat::Rekordbox, &tight).unwrap()).unwrap();
+    let xml =
+        String::from_utf8(encode_beats(&steady, BeatFormat::Rekordbox, &tight).unwrap()).unwrap();
     assert!(tempo_entries(&xml).len() > 1);
 }
 

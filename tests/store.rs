@@ -608,7 +608,10 @@ fn edit_session(dir: &Path, p: &Project) -> (i64, Vec<BeatList>, Vec<i64>) {
     let ids = edits
         .iter()
         .enumerate()
-        .map(|(k, b)| p.commit_beats(t, &user_edit(b, &format!("edit {k}"))).unwrap())
+        .map(|(k, b)| {
+            p.commit_beats(t, &user_edit(b, &format!("edit {k}")))
+                .unwrap()
+        })
         .collect();
     (t, edits, ids)
 }
@@ -661,7 +664,15 @@ fn checkpoint_makes_the_open_file_whole() {
     p.commit_beats(t, &user_edit(&more, "after")).unwrap();
     assert!(p.checkpoint_if_dirty().unwrap());
     let (_keep, copy) = copy_file_alone(&path);
-    assert_eq!(Project::open(&copy).unwrap().head(t).unwrap().unwrap().beats, more);
+    assert_eq!(
+        Project::open(&copy)
+            .unwrap()
+            .head(t)
+            .unwrap()
+            .unwrap()
+            .beats,
+        more
+    );
 }
 
 #[test]
@@ -689,7 +700,15 @@ fn the_store_checkpoints_every_few_commits() {
     let one = BeatList::new(vec![3.0]);
     p.commit_beats(t, &user_edit(&one, "one")).unwrap();
     let (_keep, copy) = copy_file_alone(&path);
-    assert_eq!(Project::open(&copy).unwrap().head(t).unwrap().unwrap().beats, one);
+    assert_eq!(
+        Project::open(&copy)
+            .unwrap()
+            .head(t)
+            .unwrap()
+            .unwrap()
+            .beats,
+        one
+    );
 }
 
 /// Issue 19: a whole project exports to ONE Rekordbox collection and ONE Traktor
@@ -735,7 +754,11 @@ fn project_exports_one_dj_collection() {
         };
         assert_eq!(markers, 2, "one straight section per song: {text}");
     }
-    assert_eq!(p.exports().unwrap().len(), 4, "each song's export is logged");
+    assert_eq!(
+        p.exports().unwrap().len(),
+        4,
+        "each song's export is logged"
+    );
     let e = export_project_collection(
         &p,
         BeatFormat::Csv,

@@ -145,7 +145,10 @@ fn analyze_then_eval_roundtrip_in_every_format() {
     // 117, 121 and 125 BPM), and so one Traktor grid marker.
     let tempos: Vec<&str> = xml.lines().filter(|l| l.contains("<TEMPO ")).collect();
     assert_eq!(tempos.len(), 1, "{xml}");
-    assert!(tempos[0].contains("Bpm=\"120.") || tempos[0].contains("Bpm=\"119.9"), "{xml}");
+    assert!(
+        tempos[0].contains("Bpm=\"120.") || tempos[0].contains("Bpm=\"119.9"),
+        "{xml}"
+    );
     let nml = std::fs::read_to_string(dir.path().join("demo.nml")).unwrap();
     assert_eq!(nml.matches("TYPE=\"4\"").count(), 1, "{nml}");
     // A tolerance below the beats' spread splits the grid; a bad one is refused.

@@ -38,9 +38,7 @@ pub fn run() {
                 .spawn(move || {
                     loop {
                         std::thread::sleep(CHECKPOINT_EVERY);
-                        handle
-                            .state::<state::AppState>()
-                            .checkpoint_projects(false);
+                        handle.state::<state::AppState>().checkpoint_projects(false);
                     }
                 })?;
             Ok(())
@@ -92,11 +90,7 @@ pub fn run() {
             let handle = handle.clone();
             let done = std::thread::Builder::new()
                 .name("zerons-exit".into())
-                .spawn(move || {
-                    handle
-                        .state::<state::AppState>()
-                        .checkpoint_projects(true)
-                });
+                .spawn(move || handle.state::<state::AppState>().checkpoint_projects(true));
             if let Ok(thread) = done {
                 let _ = thread.join();
             }

@@ -196,14 +196,16 @@ pub(crate) fn anchors(
 ) -> Result<Vec<Anchor>> {
     cfg.validate()?;
     if cfg.style == GridStyle::Straight {
-        return Ok(straight_sections(times, cfg, round, constraints, default_bpm)?
-            .into_iter()
-            .map(|s| Anchor {
-                beat: s.first,
-                time_s: s.start_s,
-                bpm: s.bpm,
-            })
-            .collect());
+        return Ok(
+            straight_sections(times, cfg, round, constraints, default_bpm)?
+                .into_iter()
+                .map(|s| Anchor {
+                    beat: s.first,
+                    time_s: s.start_s,
+                    bpm: s.bpm,
+                })
+                .collect(),
+        );
     }
     let n = times.len();
     let bpm_between = |i: usize, j: usize| -> Result<f64> {

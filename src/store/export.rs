@@ -70,8 +70,8 @@ pub fn export_project_collection(
     path: &Path,
     grid: &GridConfig,
 ) -> Result<CollectionExport> {
-    let _span = tracing::info_span!("store.export_collection", path = %path.display(), %format)
-        .entered();
+    let _span =
+        tracing::info_span!("store.export_collection", path = %path.display(), %format).entered();
     if !format.is_collection() {
         return Err(Error::InvalidInput(format!(
             "{} is not a collection format: a whole project goes to rekordbox or traktor",

@@ -55,11 +55,11 @@ use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::formats::BeatList;
 
-pub use export::{CollectionExport, export_meta, export_project_collection};
 use crate::model::{MODEL_ENV, bundled_model_dir};
 use crate::pipeline::{ActivationKind, Analysis};
 use crate::tracking::Activation;
 use crate::{Error, Result};
+pub use export::{CollectionExport, export_meta, export_project_collection};
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
 /// other SQLite database.

@@ -194,7 +194,11 @@ mod tests {
                 .fold(0.0f64, f64::max)
         };
         assert!(err(&on_frames) > 5e-3, "frames are off by up to 8 ms");
-        assert!(err(&refined) < 1.5e-3, "refined max error {}", err(&refined));
+        assert!(
+            err(&refined) < 1.5e-3,
+            "refined max error {}",
+            err(&refined)
+        );
         // Intervals: 496/512 ms on frames, ~500 ms refined.
         let jitter = |b: &[f64]| {
             b.windows(2)
