@@ -22,6 +22,7 @@ use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::features::vqt::{VqtConfig, log_vqt};
 use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
+use crate::tracking::refine::{RefineConfig, refine_beats};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
 
@@ -69,6 +70,8 @@ pub struct AnalyzeConfig {
     pub infer: InferConfig,
     pub activation: ActivationKind,
     pub tracker: TrackerConfig,
+    /// Decoded beats moved to the activation's peak between frames (on by default).
+    pub refine: RefineConfig,
     /// Beats only where the recording is audible ([`gate_activation`]).
     pub audible: AudibleConfig,
     /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
@@ -494,14 +497,16 @@ pub fn gate_activation(activation: &mut Activation, audible_s: Option<(f64, f64)
     }
 }
 
-/// Rung 4: decode an activation curve into beats.
+/// Rung 4: decode an activation curve into beats, refined below the frame
+/// ([`AnalyzeConfig::refine`]).
 pub fn track_activation(
     activation: Activation,
     config: &AnalyzeConfig,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Analysis> {
     report(progress, Stage::Track);
-    let beats_s = Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
+    let on_frames = Tracker::new(&config.tracker, activation.fps)?.track(&activation)?;
+    let beats_s = refine_beats(&on_frames, &activation, &config.refine)?;
     let tempo_bpm = global_tempo_bpm(&beats_s);
     report(progress, Stage::Done);
     Ok(Analysis {

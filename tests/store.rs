@@ -404,6 +404,7 @@ fn long_lock_gives_project_busy() {
         &path,
         &OpenOptions {
             busy_timeout_ms: 200,
+            ..OpenOptions::default()
         },
     )
     .unwrap();
@@ -587,4 +588,193 @@ fn full_disk_is_a_clear_error_and_loses_no_acknowledged_edit() {
         p.head(t).unwrap().unwrap().id,
         acknowledged.last().unwrap().0
     );
+}
+
+/// Copies only the `.zerons` file (no `-wal`, no `-shm`) into a fresh directory.
+fn copy_file_alone(path: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.zerons");
+    std::fs::copy(path, &copy).unwrap();
+    (dir, copy)
+}
+
+/// Several user edits on one track; returns the track, the beats of each edit and the
+/// revision ids.
+fn edit_session(dir: &Path, p: &Project) -> (i64, Vec<BeatList>, Vec<i64>) {
+    let t = p.add_track(&song(dir, "a.wav", b"audio"), &meta()).unwrap();
+    let edits: Vec<BeatList> = (0..5)
+        .map(|k| BeatList::new((0..8).map(|b| 0.5 * b as f64 + 0.01 * k as f64).collect()))
+        .collect();
+    let ids = edits
+        .iter()
+        .enumerate()
+        .map(|(k, b)| {
+            p.commit_beats(t, &user_edit(b, &format!("edit {k}")))
+                .unwrap()
+        })
+        .collect();
+    (t, edits, ids)
+}
+
+fn assert_has_edits(path: &Path, t: i64, edits: &[BeatList], ids: &[i64]) {
+    let p = Project::open(path).unwrap();
+    p.integrity_check().unwrap();
+    let history = p.history(t).unwrap();
+    assert_eq!(history.len(), edits.len());
+    for (id, beats) in ids.iter().zip(edits) {
+        assert_eq!(&p.revision(*id).unwrap().beats, beats);
+    }
+    assert_eq!(p.head(t).unwrap().unwrap().id, *ids.last().unwrap());
+}
+
+/// Regression (issue 19): closing left the edits in the write-ahead log, and a copy of the
+/// `.zerons` file alone was "not a ZeroNS project". Closing (or dropping) checkpoints.
+#[test]
+fn closed_project_file_alone_holds_every_edit() {
+    for close in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, p) = new_project(dir.path());
+        let (t, edits, ids) = edit_session(dir.path(), &p);
+        if close {
+            p.close().unwrap();
+        } else {
+            drop(p);
+        }
+        let (_keep, copy) = copy_file_alone(&path);
+        assert_has_edits(&copy, t, &edits, &ids);
+    }
+}
+
+#[test]
+fn checkpoint_makes_the_open_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, p) = new_project(dir.path());
+    let (t, edits, ids) = edit_session(dir.path(), &p);
+    // Five commits, no checkpoint due yet: the file alone lacks the edits (the bug).
+    let (_keep, copy) = copy_file_alone(&path);
+    let stale = Project::open(&copy).and_then(|c| c.history(t));
+    assert!(!matches!(stale, Ok(h) if h.len() == edits.len()));
+    let stats = p.checkpoint().unwrap();
+    assert!(stats.checkpointed_pages >= stats.log_pages);
+    let (_keep, copy) = copy_file_alone(&path);
+    assert_has_edits(&copy, t, &edits, &ids);
+    // Still open and writable after a checkpoint; nothing new: nothing to do.
+    assert!(p.checkpoint_if_dirty().unwrap());
+    let more = BeatList::new(vec![1.0, 2.0]);
+    p.commit_beats(t, &user_edit(&more, "after")).unwrap();
+    assert!(p.checkpoint_if_dirty().unwrap());
+    let (_keep, copy) = copy_file_alone(&path);
+    assert_eq!(
+        Project::open(&copy)
+            .unwrap()
+            .head(t)
+            .unwrap()
+            .unwrap()
+            .beats,
+        more
+    );
+}
+
+#[test]
+fn the_store_checkpoints_every_few_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, p) = new_project(dir.path());
+    drop(p);
+    let opts = OpenOptions {
+        checkpoint_every_writes: 6,
+        ..OpenOptions::default()
+    };
+    let p = Project::open_with(&path, &opts).unwrap();
+    // add_track + five edits = six commits: the sixth checkpoints.
+    let (t, edits, ids) = edit_session(dir.path(), &p);
+    let (_keep, copy) = copy_file_alone(&path);
+    assert_has_edits(&copy, t, &edits, &ids);
+    // By time: interval 0 checkpoints after every commit.
+    let opts = OpenOptions {
+        checkpoint_every_writes: 0,
+        checkpoint_interval_s: 0,
+        ..OpenOptions::default()
+    };
+    drop(p);
+    let p = Project::open_with(&path, &opts).unwrap();
+    let one = BeatList::new(vec![3.0]);
+    p.commit_beats(t, &user_edit(&one, "one")).unwrap();
+    let (_keep, copy) = copy_file_alone(&path);
+    assert_eq!(
+        Project::open(&copy)
+            .unwrap()
+            .head(t)
+            .unwrap()
+            .unwrap()
+            .beats,
+        one
+    );
+}
+
+/// Issue 19: a whole project exports to ONE Rekordbox collection and ONE Traktor
+/// collection (it wrote one file per song), read back with every song that has beats.
+#[test]
+fn project_exports_one_dj_collection() {
+    use zerons::formats::{BeatFormat, GridConfig, read_collection};
+    use zerons::store::export_project_collection;
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, p) = new_project(dir.path());
+    let mut ids = Vec::new();
+    for (name, bpm) in [("one.wav", 120.0), ("two.wav", 128.0), ("three.wav", 0.0)] {
+        let t = p
+            .add_track(&song(dir.path(), name, name.as_bytes()), &meta())
+            .unwrap();
+        if bpm > 0.0 {
+            // On the 62.5 fps frame grid, as decoded before sub-frame refinement.
+            let times = (0..50)
+                .map(|k| ((0.4 + 60.0 / bpm * k as f64) * 62.5).round() / 62.5)
+                .collect();
+            p.commit_beats(t, &user_edit(&BeatList::new(times), "beats"))
+                .unwrap();
+        }
+        ids.push(t);
+    }
+    for format in [BeatFormat::Rekordbox, BeatFormat::Traktor] {
+        let out = dir.path().join(format!("set.{}", format.extension()));
+        let done = export_project_collection(&p, format, &out, &GridConfig::default()).unwrap();
+        assert_eq!(done.tracks, ids[..2]);
+        assert_eq!(done.without_beats, ids[2..]);
+        let back = read_collection(&out).unwrap();
+        assert_eq!(back.len(), 2, "{format}");
+        for (song, (name, bpm)) in back.iter().zip([("one.wav", 120.0), ("two.wav", 128.0)]) {
+            assert_eq!(song.audio_path, dir.path().join(name));
+            let t = &song.beats.times_s;
+            let ibi = (t[t.len() - 1] - t[0]) / (t.len() - 1) as f64;
+            assert!((60.0 / ibi - bpm).abs() < 0.05, "{format} {name}: {ibi}");
+        }
+        let text = std::fs::read_to_string(&out).unwrap();
+        let markers = match format {
+            BeatFormat::Rekordbox => text.matches("<TEMPO ").count(),
+            _ => text.matches("TYPE=\"4\"").count(),
+        };
+        assert_eq!(markers, 2, "one straight section per song: {text}");
+    }
+    assert_eq!(
+        p.exports().unwrap().len(),
+        4,
+        "each song's export is logged"
+    );
+    let e = export_project_collection(
+        &p,
+        BeatFormat::Csv,
+        &dir.path().join("x.csv"),
+        &GridConfig::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    let other = tempfile::tempdir().unwrap();
+    let (_path, empty) = new_project(other.path());
+    let e = export_project_collection(
+        &empty,
+        BeatFormat::Rekordbox,
+        &other.path().join("x.xml"),
+        &GridConfig::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no song"), "{e}");
 }

@@ -167,6 +167,35 @@ fn analyze_then_eval_roundtrip_in_every_format() {
     }
     let xml = std::fs::read_to_string(dir.path().join("demo.xml")).unwrap();
     assert!(xml.contains("time_to_strike_excerpt.mp3"), "{xml}");
+    // Issue 19: the 120 BPM demo is one straight tempo section (it was 38 TEMPO entries of
+    // 117, 121 and 125 BPM), and so one Traktor grid marker.
+    let tempos: Vec<&str> = xml.lines().filter(|l| l.contains("<TEMPO ")).collect();
+    assert_eq!(tempos.len(), 1, "{xml}");
+    assert!(
+        tempos[0].contains("Bpm=\"120.") || tempos[0].contains("Bpm=\"119.9"),
+        "{xml}"
+    );
+    let nml = std::fs::read_to_string(dir.path().join("demo.nml")).unwrap();
+    assert_eq!(nml.matches("TYPE=\"4\"").count(), 1, "{nml}");
+    // A tolerance below the beats' spread splits the grid; a bad one is refused.
+    let tight = dir.path().join("tight.xml");
+    run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .args(["--grid-tolerance-ms", "0.5", "-o"])
+            .arg(&tight),
+    );
+    let text = std::fs::read_to_string(&tight).unwrap();
+    assert!(text.matches("<TEMPO ").count() > 1, "{text}");
+    let err = run_fails(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .args(["--grid-tolerance-ms", "500", "-o"])
+            .arg(&tight),
+    );
+    assert!(err.contains("grid"), "{err}");
 }
 
 #[test]
@@ -448,6 +477,29 @@ fn a_project_is_scriptable_from_the_cli() {
         exported.lines().count() > 10,
         "the model's beats after the undo: {exported}"
     );
+    // The whole project as one Rekordbox and one Traktor collection (issue 19).
+    for (format, ext) in [("rekordbox", "xml"), ("traktor", "nml")] {
+        let set = dir.path().join(format!("set.{ext}"));
+        let out = text(
+            zerons()
+                .args(["project", "export"])
+                .arg(&project)
+                .args(["--format", format, "--grid-tolerance-ms", "12", "-o"])
+                .arg(&set),
+        );
+        assert!(out.contains("1 songs"), "{out}");
+        let back = zerons::formats::read_collection(&set).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].audio_path.file_name().unwrap(), "song.mp3");
+    }
+    let err = run_fails(
+        zerons()
+            .args(["project", "export"])
+            .arg(&project)
+            .args(["--format", "csv", "-o"])
+            .arg(dir.path().join("x.csv")),
+    );
+    assert!(err.contains("rekordbox or traktor"), "{err}");
     // A moved file is reported, not re-analysed, and relinked.
     let moved = dir.path().join("moved.mp3");
     std::fs::rename(&song, &moved).unwrap();

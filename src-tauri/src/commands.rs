@@ -8,11 +8,11 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, State};
 use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
-use zerons::formats::{BeatFormat, BeatList, ExportMeta, Meter, write_beats_file};
+use zerons::formats::{BeatFormat, BeatList, GridConfig, write_beats_file};
 use zerons::pipeline::global_tempo_bpm;
 use zerons::store::{
     Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
-    TrackTempo,
+    TrackTempo, export_meta, export_project_collection,
 };
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -601,17 +601,9 @@ pub struct ExportedFile {
     pub n_beats: usize,
 }
 
-/// Writes the current beats of a track in each of `formats` into `dir`, as
-/// `<audio file stem>.<suffix>`, and logs each export in the project.
-#[tauri::command]
-pub async fn export_track(
-    state: State<'_, AppState>,
-    track_id: TrackId,
-    formats: Vec<String>,
-    dir: String,
-) -> AppResult<Vec<ExportedFile>> {
-    let p = state.project()?;
-    let formats = formats
+/// Export formats by name, or `unknown_format`.
+fn parse_formats(formats: &[String]) -> AppResult<Vec<BeatFormat>> {
+    formats
         .iter()
         .map(|name| {
             BeatFormat::from_name(name).ok_or_else(|| {
@@ -622,54 +614,95 @@ pub async fn export_track(
                 )
             })
         })
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect()
+}
+
+/// Writes the current beats of one track in each of `formats` into `dir` as
+/// `<audio file stem>.<suffix>` and logs each export.
+fn export_one(
+    p: &Project,
+    track_id: TrackId,
+    formats: &[BeatFormat],
+    dir: &Path,
+) -> AppResult<Vec<ExportedFile>> {
+    let track = p.track(track_id)?;
+    let rev = p.head(track_id)?.ok_or_else(|| {
+        AppError::app(
+            "no_beats",
+            format!("{} has no beats yet", display_name(&track.path)),
+            "Wait for the analysis to finish, or add beats by clicking the timeline.",
+        )
+    })?;
+    let meta = export_meta(p, &track, &rev)?;
+    let stem = if meta.title.is_empty() {
+        format!("track{track_id}")
+    } else {
+        meta.title.clone()
+    };
+    let mut written = Vec::new();
+    for &f in formats {
+        let path = dir.join(format!("{stem}.{}", suffix(f)));
+        write_beats_file(&path, &rev.beats, f, &meta)?;
+        p.log_export(track_id, rev.id, f.name(), &path)?;
+        written.push(ExportedFile {
+            format: f.name(),
+            path: path.display().to_string(),
+            n_beats: rev.beats.len(),
+        });
+    }
+    Ok(written)
+}
+
+/// Writes the current beats of a track in each of `formats` into `dir`, as
+/// `<audio file stem>.<suffix>`, and logs each export in the project.
+#[tauri::command]
+pub async fn export_track(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    formats: Vec<String>,
+    dir: String,
+) -> AppResult<Vec<ExportedFile>> {
+    let p = state.project()?;
+    let formats = parse_formats(&formats)?;
+    blocking(move || export_one(&p, track_id, &formats, Path::new(&dir))).await
+}
+
+/// Exports every song of the project into `dir`: the DJ formats (Rekordbox, Traktor) as ONE
+/// collection each, `<project stem>.<suffix>`, holding every song with beats (engine
+/// `store::export_project_collection`); the other formats one file per song with beats.
+#[tauri::command]
+pub async fn export_project(
+    state: State<'_, AppState>,
+    formats: Vec<String>,
+    dir: String,
+) -> AppResult<Vec<ExportedFile>> {
+    let p = state.project()?;
+    let formats = parse_formats(&formats)?;
     blocking(move || {
-        let track = p.track(track_id)?;
-        let rev = p.head(track_id)?.ok_or_else(|| {
-            AppError::app(
-                "no_beats",
-                format!("{} has no beats yet", display_name(&track.path)),
-                "Wait for the analysis to finish, or add beats by clicking the timeline.",
-            )
-        })?;
-        let stem = track
-            .path
+        let dir = PathBuf::from(dir);
+        let stem = p
+            .path()
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("track{track_id}"));
-        let meter = rev
-            .beats_per_bar
-            .or_else(|| {
-                p.settings()
-                    .ok()
-                    .map(|s| s.tempo_for(Some(track_id)).beats_per_bar)
-            })
-            .and_then(|n| Meter::new(n, 4).ok());
-        let meta = ExportMeta {
-            duration_s: Some(track.meta.duration_s),
-            title: stem.clone(),
-            tempo_bpm: global_tempo_bpm(&rev.beats.times_s),
-            meter,
-            audio_path: Some(track.path.clone()),
-            sample_rate_hz: Some(track.meta.sample_rate_hz),
-            data_source: if rev.author == Author::Model {
-                "program".into()
-            } else {
-                "manual annotation".into()
-            },
-            ..ExportMeta::default()
-        };
-        let dir = PathBuf::from(dir);
+            .unwrap_or_else(|| "project".into());
+        let (collections, singles): (Vec<BeatFormat>, Vec<BeatFormat>) =
+            formats.into_iter().partition(|f| f.is_collection());
         let mut written = Vec::new();
-        for f in formats {
+        for f in collections {
             let path = dir.join(format!("{stem}.{}", suffix(f)));
-            write_beats_file(&path, &rev.beats, f, &meta)?;
-            p.log_export(track_id, rev.id, f.name(), &path)?;
+            let done = export_project_collection(&p, f, &path, &GridConfig::default())?;
             written.push(ExportedFile {
                 format: f.name(),
                 path: path.display().to_string(),
-                n_beats: rev.beats.len(),
+                n_beats: done.tracks.len(),
             });
+        }
+        if !singles.is_empty() {
+            for t in p.tracks()? {
+                if t.head.is_some() {
+                    written.extend(export_one(&p, t.id, &singles, &dir)?);
+                }
+            }
         }
         Ok(written)
     })

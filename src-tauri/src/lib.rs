@@ -20,13 +20,31 @@ pub mod playback;
 pub mod state;
 pub mod wire;
 
+use tauri::Manager;
+
+/// How often the open projects are checkpointed while the app runs (each `.zerons` file
+/// alone is then at most this old; closing and exiting checkpoint everything).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Builds and runs the app.
 pub fn run() {
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state::AppState::with_launch_args(
             std::env::args_os().skip(1),
         ))
+        .setup(|app| {
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("zerons-checkpoint".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(CHECKPOINT_EVERY);
+                        handle.state::<state::AppState>().checkpoint_projects(false);
+                    }
+                })?;
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::project_new,
             commands::project_open,
@@ -46,6 +64,7 @@ pub fn run() {
             commands::redo,
             commands::export_formats,
             commands::export_track,
+            commands::export_project,
             jobs::add_tracks,
             jobs::cancel_job,
             dialogs::pick_path,
@@ -58,9 +77,26 @@ pub fn run() {
             playback::playback_control,
             playback::playback_state,
         ])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("ZeroNS Studio could not start: {e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("ZeroNS Studio could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // The last window closed or the app quits: make every project file whole
+            // (write-ahead log checkpointed) before the process ends. On a plain thread:
+            // the store blocks, and this callback may run inside an async runtime.
+            let handle = handle.clone();
+            let done = std::thread::Builder::new()
+                .name("zerons-exit".into())
+                .spawn(move || handle.state::<state::AppState>().checkpoint_projects(true));
+            if let Ok(thread) = done {
+                let _ = thread.join();
+            }
+        }
+    });
 }

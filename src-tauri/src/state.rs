@@ -81,12 +81,43 @@ impl AppState {
             .map_err(|_| AppError::internal("project lock poisoned"))?
             .replace(p.clone());
         if let (Some(old), Ok(mut retired)) = (old, self.retired.lock()) {
+            // Closing a project for another: its file alone must be the whole project. On
+            // a plain thread (this may be an async one, where the store cannot block).
+            let closing = old.clone();
+            let _ = std::thread::Builder::new()
+                .name("zerons-checkpoint".into())
+                .spawn(move || checkpoint_one(&closing, true));
             retired.push(old);
         }
         if let Ok(mut t) = self.timelines.lock() {
             t.clear();
         }
         Ok(p)
+    }
+
+    /// Every project this session opened: the current one first, then the retired ones.
+    fn open_projects(&self) -> Vec<Arc<Project>> {
+        let mut all: Vec<Arc<Project>> = self
+            .project
+            .read()
+            .ok()
+            .and_then(|p| p.clone())
+            .into_iter()
+            .collect();
+        if let Ok(retired) = self.retired.lock() {
+            all.extend(retired.iter().cloned());
+        }
+        all
+    }
+
+    /// Checkpoints every open project so that each `.zerons` file alone holds every edit:
+    /// fully (`full`, on exit: waits for other programs up to the busy timeout) or only
+    /// where something changed and without waiting (the periodic timer). Blocks: call it
+    /// from a plain OS thread, never from an async one.
+    pub fn checkpoint_projects(&self, full: bool) {
+        for p in self.open_projects() {
+            checkpoint_one(&p, full);
+        }
     }
 
     /// The player slot, for worker threads.
@@ -138,6 +169,19 @@ impl AppState {
         if let Ok(mut t) = self.timelines.lock() {
             t.insert(track, (analysis, bytes));
         }
+    }
+}
+
+/// Checkpoints one project (see [`AppState::checkpoint_projects`]); failures are logged,
+/// the edits stay safe in the write-ahead log.
+fn checkpoint_one(p: &Project, full: bool) {
+    let result = if full {
+        p.checkpoint().map(|_| ())
+    } else {
+        p.checkpoint_if_dirty().map(|_| ())
+    };
+    if let Err(e) = result {
+        tracing::warn!("checkpoint of {} failed: {e}", p.path().display());
     }
 }
 

@@ -48,7 +48,7 @@ use crate::{Error, Result};
 pub use audacity::AUDACITY_DECIMALS;
 pub use beats::BEATS_DECIMALS;
 pub use csv::CSV_DECIMALS;
-pub use grid::{GridConfig, GridStyle};
+pub use grid::{GridConfig, GridSection, GridStyle, StraightGrid, straighten_beats};
 pub use jams::JAMS_VERSION;
 pub use midi::MIDI_TICKS_PER_QUARTER;
 pub use sv::{SV_CSV_DECIMALS, SVL_DEFAULT_SAMPLE_RATE_HZ};
@@ -322,16 +322,16 @@ impl BeatFormat {
             BeatFormat::Beats => Some("times are rounded to the millisecond"),
             BeatFormat::Audacity => Some("times are rounded to the microsecond"),
             BeatFormat::Rekordbox => Some(
-                "Rekordbox stores a tempo grid, not beats: beats within the grid tolerance \
-                 (default 5 ms) of a constant tempo become one TEMPO entry, so the grid is \
-                 exact to the millisecond only with the per-beat grid style; the grid runs \
-                 on to the end of the track; without beat positions the first beat is taken \
-                 as a downbeat",
+                "Rekordbox stores a tempo grid, not beats: a straight grid of constant-tempo \
+                 sections, a new TEMPO entry only where a beat would lie further than the \
+                 grid tolerance (default 10 ms) from it, so the grid is exact to the \
+                 millisecond only with the per-beat grid style; the grid runs on to the end \
+                 of the track; without beat positions the first beat is taken as a downbeat",
             ),
             BeatFormat::Traktor => Some(
                 "Traktor stores a tempo grid, not beats, always counted in 4/4 from each \
                  grid marker: markers go on downbeats where positions are known (else every \
-                 4th beat from the first), beats within the grid tolerance (default 5 ms) \
+                 4th beat from the first), beats within the grid tolerance (default 10 ms) \
                  of a constant tempo share a marker, and the grid covers the whole track; \
                  other meters and irregular bars are not kept",
             ),

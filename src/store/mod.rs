@@ -21,6 +21,17 @@
 //! write lock up front so two writers queue behind the busy timeout instead of failing
 //! half-way.
 //!
+//! # A self-contained file
+//! In WAL mode a commit lands in the `-wal` file beside the project, and SQLite copies it
+//! into the project file only at a checkpoint (by default once the log holds 1000 pages,
+//! so a handful of edits may stay in the log for the whole session). A copy of the
+//! `.zerons` file alone would then miss them. [`Project::checkpoint`] copies the log into
+//! the file and empties it (`PRAGMA wal_checkpoint(TRUNCATE)`); the store runs it after
+//! every [`OpenOptions::checkpoint_every_writes`] commits, once a commit comes
+//! [`OpenOptions::checkpoint_interval_s`] after the last checkpoint, in
+//! [`Project::checkpoint_if_dirty`] (for an app's timer), in [`Project::close`] and when a
+//! `Project` is dropped. After any of these the `.zerons` file alone is the whole project.
+//!
 //! # History
 //! Beat revisions are immutable rows linked by `parent_id`. Each track has a head
 //! pointer (`track_heads`) stored in the file, so [`Project::undo`] / [`Project::redo`]
@@ -29,11 +40,13 @@
 //! never hides the user's work (see [`Project::add_model_revision`]).
 
 mod codec;
+mod export;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -41,10 +54,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
 use crate::formats::BeatList;
+
 use crate::model::{MODEL_ENV, bundled_model_dir};
 use crate::pipeline::{ActivationKind, Analysis};
 use crate::tracking::Activation;
 use crate::{Error, Result};
+pub use export::{CollectionExport, export_meta, export_project_collection};
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
 /// other SQLite database.
@@ -156,12 +171,24 @@ pub struct OpenOptions {
     /// How long a write waits for another program's lock, in milliseconds (default
     /// 5000; SQLite's `busy_timeout`).
     pub busy_timeout_ms: u64,
+    /// Checkpoint the write-ahead log after this many commits (see the module docs,
+    /// "A self-contained file"). Default 20: an editing session commits one revision per
+    /// edit, and a checkpoint of a few dozen pages costs a few milliseconds. 0 = never
+    /// by count.
+    pub checkpoint_every_writes: u32,
+    /// Checkpoint on the first commit that comes this many seconds after the last
+    /// checkpoint. Default 30 s, so a copy of the file taken while the project is open
+    /// lacks at most the last half-minute of edits (closing checkpoints everything).
+    /// 0 = after every commit.
+    pub checkpoint_interval_s: u64,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
             busy_timeout_ms: DEFAULT_BUSY_TIMEOUT.as_millis() as u64,
+            checkpoint_every_writes: 20,
+            checkpoint_interval_s: 30,
         }
     }
 }
@@ -494,8 +521,23 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 pub struct Project {
     path: PathBuf,
     busy_timeout_ms: u64,
+    checkpoint_every_writes: u32,
+    checkpoint_interval: Duration,
+    /// Commits since the last checkpoint.
+    unchecked_writes: AtomicU32,
+    /// When the last checkpoint ran (or the project was opened).
+    last_checkpoint: Mutex<Instant>,
     rt: tokio::runtime::Runtime,
     conn: Mutex<SqliteConnection>,
+}
+
+/// What a checkpoint did (the row of `PRAGMA wal_checkpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointStats {
+    /// Pages in the write-ahead log before it was emptied.
+    pub log_pages: i64,
+    /// Pages copied into the project file.
+    pub checkpointed_pages: i64,
 }
 
 impl std::fmt::Debug for Project {
@@ -504,7 +546,32 @@ impl std::fmt::Debug for Project {
     }
 }
 
+/// Checkpoints the write-ahead log (best effort: a failure is logged), so that the file
+/// alone is the whole project once the last handle is gone. Skipped on a thread that runs
+/// another tokio runtime, where blocking would panic (the app drops projects on its own
+/// threads and calls [`Project::checkpoint`] on exit).
+impl Drop for Project {
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        if self.unchecked_writes.load(Ordering::SeqCst) == 0 && !self.wal_has_content() {
+            return;
+        }
+        if let Err(e) = self.checkpoint() {
+            tracing::warn!("checkpoint on closing {} failed: {e}", self.path.display());
+        }
+    }
+}
+
 impl Project {
+    /// True when the `-wal` file beside the project holds anything.
+    fn wal_has_content(&self) -> bool {
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(Path::new(&wal)).is_ok_and(|m| m.len() > 0)
+    }
+
     /// Creates a new project file at `path`; fails if anything exists there.
     pub fn create(path: &Path, name: &str, settings: &ProjectSettings) -> Result<Self> {
         let _span = tracing::info_span!("store.create", path = %path.display()).entered();
@@ -624,9 +691,109 @@ impl Project {
         Ok(Self {
             path: path.into(),
             busy_timeout_ms: opts.busy_timeout_ms,
+            checkpoint_every_writes: opts.checkpoint_every_writes,
+            checkpoint_interval: Duration::from_secs(opts.checkpoint_interval_s),
+            unchecked_writes: AtomicU32::new(0),
+            last_checkpoint: Mutex::new(Instant::now()),
             rt,
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Copies every commit from the write-ahead log into the project file and empties the
+    /// log (`PRAGMA wal_checkpoint(TRUNCATE)`): afterwards the `.zerons` file alone holds
+    /// the whole project (see the module docs). Waits up to the busy timeout for readers
+    /// and writers of other programs; [`Error::ProjectBusy`] if they still hold the log.
+    pub fn checkpoint(&self) -> Result<CheckpointStats> {
+        let _span = tracing::debug_span!("store.checkpoint").entered();
+        let (busy, stats) = self.run_checkpoint("TRUNCATE")?;
+        if busy {
+            return Err(Error::ProjectBusy {
+                path: self.path.clone(),
+                waited_ms: self.busy_timeout_ms,
+            });
+        }
+        self.mark_checkpointed();
+        Ok(stats)
+    }
+
+    /// Checkpoints without waiting for anyone (`PRAGMA wal_checkpoint(PASSIVE)`) when
+    /// anything was committed since the last checkpoint: for an app's timer and for the
+    /// store itself after commits. Returns true when the project file now holds every
+    /// commit (nothing to do counts); false when another program's open read kept part of
+    /// the log out (the next call retries).
+    pub fn checkpoint_if_dirty(&self) -> Result<bool> {
+        if self.unchecked_writes.load(Ordering::SeqCst) == 0 {
+            return Ok(true);
+        }
+        let (busy, stats) = self.run_checkpoint("PASSIVE")?;
+        let complete = !busy && stats.checkpointed_pages >= stats.log_pages;
+        if complete {
+            self.mark_checkpointed();
+        }
+        Ok(complete)
+    }
+
+    /// Closes the project: checkpoints the write-ahead log (so the `.zerons` file alone is
+    /// the whole project) and closes the connection, which lets SQLite remove the `-wal`
+    /// and `-shm` files. Dropping a `Project` checkpoints too, but cannot report a failure.
+    pub fn close(self) -> Result<()> {
+        let _span = tracing::info_span!("store.close", path = %self.path.display()).entered();
+        self.checkpoint()?;
+        Ok(())
+    }
+
+    /// `PRAGMA wal_checkpoint(<mode>)`: (busy, pages).
+    fn run_checkpoint(&self, mode: &'static str) -> Result<(bool, CheckpointStats)> {
+        let (busy, log_pages, checkpointed_pages) = self.with_conn(|c| {
+            Box::pin(async move {
+                let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA wal_checkpoint({mode})"
+                )))
+                .fetch_one(&mut *c)
+                .await?;
+                Ok((
+                    r.try_get::<i64, _>(0)?,
+                    r.try_get::<i64, _>(1)?,
+                    r.try_get::<i64, _>(2)?,
+                ))
+            })
+        })?;
+        Ok((
+            busy != 0,
+            CheckpointStats {
+                log_pages,
+                checkpointed_pages,
+            },
+        ))
+    }
+
+    fn mark_checkpointed(&self) {
+        self.unchecked_writes.store(0, Ordering::SeqCst);
+        if let Ok(mut t) = self.last_checkpoint.lock() {
+            *t = Instant::now();
+        }
+    }
+
+    /// After a commit: a passive checkpoint once [`OpenOptions::checkpoint_every_writes`]
+    /// commits or [`OpenOptions::checkpoint_interval_s`] have passed. It never waits for
+    /// other programs, and a failure does not fail the commit (which is durable in the
+    /// log); the next commit retries.
+    fn after_commit(&self) {
+        let n = self.unchecked_writes.fetch_add(1, Ordering::SeqCst) + 1;
+        let by_count = self.checkpoint_every_writes > 0 && n >= self.checkpoint_every_writes;
+        let by_time = self
+            .last_checkpoint
+            .lock()
+            .map(|t| t.elapsed() >= self.checkpoint_interval)
+            .unwrap_or(true);
+        if by_count || by_time {
+            match self.checkpoint_if_dirty() {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!("checkpoint after a commit incomplete (a reader)"),
+                Err(e) => tracing::warn!("checkpoint after a commit failed (retried later): {e}"),
+            }
+        }
     }
 
     /// Runs `f` on the connection, blocking; maps sqlx errors to engine errors.
@@ -646,16 +813,20 @@ impl Project {
         &self,
         f: impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFut<'c, T>,
     ) -> Result<T> {
-        let mut guard = self.lock()?;
-        let conn: &mut SqliteConnection = &mut guard;
-        self.rt
-            .block_on(async move {
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let out = f(&mut tx).await?;
-                tx.commit().await?;
-                Ok(out)
-            })
-            .map_err(|e| map_err(&self.path, self.busy_timeout_ms, e))
+        let out = {
+            let mut guard = self.lock()?;
+            let conn: &mut SqliteConnection = &mut guard;
+            self.rt
+                .block_on(async move {
+                    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    let out = f(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                })
+                .map_err(|e| map_err(&self.path, self.busy_timeout_ms, e))?
+        };
+        self.after_commit();
+        Ok(out)
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, SqliteConnection>> {

@@ -23,6 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::refine::{RefineConfig, refine_beats};
 use super::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
 
@@ -40,6 +41,9 @@ pub struct GuideConfig {
     pub tempo_quantile: f64,
     /// Activation value between the user's beats in the corrected region (the flux's floor).
     pub floor: f32,
+    /// The continued beats are refined below the frame on the song's own activation, like
+    /// the pipeline's ([`super::refine`]).
+    pub refine: RefineConfig,
 }
 
 impl Default for GuideConfig {
@@ -49,6 +53,7 @@ impl Default for GuideConfig {
             min_beats: 4,
             tempo_quantile: 0.05,
             floor: 1e-4,
+            refine: RefineConfig::default(),
         }
     }
 }
@@ -196,6 +201,7 @@ pub fn complete_beats(
     }
     let guided = guided_activation(activation, guide, config);
     let tracked = Tracker::new(&tracker_config, activation.fps)?.track(&guided)?;
+    let tracked = refine_beats(&tracked, activation, &config.refine)?;
     let mut out: Vec<f64> = guide.checked().collect();
     // The decoder passes through the user's beats (to the frame); what it adds after the
     // region starts half a frame-tolerance past it.

@@ -7,6 +7,7 @@
 //! - [`guide`]: tracking that continues the beats a user has checked (tempo and phase).
 //! - [`meter`]: meter and bar phase of known beats from a downbeat activation (the cheap
 //!   alternative to the downbeat DBN, [`dbn::bar`]).
+//! - [`refine`]: beat times between frames (the activation's interpolated peak).
 //!
 //! [`TrackerConfig`] / [`Tracker`] pick one of the three by name for the pipeline.
 
@@ -15,6 +16,7 @@ pub mod ellis;
 pub mod guide;
 pub mod meter;
 pub mod peaks;
+pub mod refine;
 pub mod tempo;
 
 use serde::{Deserialize, Serialize};

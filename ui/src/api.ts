@@ -269,4 +269,7 @@ export const api = {
   exportFormats: () => invoke<FormatInfo[]>("export_formats"),
   exportTrack: (trackId: number, formats: string[], dir: string) =>
     invoke<ExportedFile[]>("export_track", { trackId, formats, dir }),
+  /** Every song: one Rekordbox / Traktor collection each, one file per song otherwise. */
+  exportProject: (formats: string[], dir: string) =>
+    invoke<ExportedFile[]>("export_project", { formats, dir }),
 };

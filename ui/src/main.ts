@@ -678,9 +678,15 @@ async function runExport() {
   flushTaps();
   await state.queue;
   const written: string[] = [];
-  for (const id of ids) {
-    const files = await guard(api.exportTrack(id, formats, dir[0]));
+  if (all) {
+    // One Rekordbox / Traktor collection for the whole project, one file per song otherwise.
+    const files = await guard(api.exportProject(formats, dir[0]));
     if (files) written.push(...files.map((f) => f.path));
+  } else {
+    for (const id of ids) {
+      const files = await guard(api.exportTrack(id, formats, dir[0]));
+      if (files) written.push(...files.map((f) => f.path));
+    }
   }
   $("export-result").textContent = written.length ? `Wrote ${written.length} file(s):\n${written.join("\n")}` : "";
   $("export-result").style.whiteSpace = "pre-line";

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_file};
+use zerons::formats::{
+    BeatFormat, BeatList, ExportMeta, GridConfig, GridStyle, read_beats, write_beats_file,
+};
 use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, global_tempo_bpm};
 use zerons::tracking::TrackerConfig;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -47,6 +49,48 @@ impl From<FormatArg> for BeatFormat {
             FormatArg::Traktor => BeatFormat::Traktor,
             FormatArg::Midi => BeatFormat::Midi,
         }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum GridStyleArg {
+    /// Constant tempo per section (least squares), a new marker only where the tempo changes.
+    Straight,
+    /// Markers on beats, as few as keep every beat within the tolerance.
+    Variable,
+    /// A marker on every beat (a free grid).
+    PerBeat,
+}
+
+/// How Rekordbox and Traktor grids are built (`--grid`, `--grid-tolerance-ms`).
+#[derive(Args, Clone)]
+pub(crate) struct GridArgs {
+    /// Rekordbox/Traktor grid: straight (default: constant tempo per section, a new tempo
+    /// marker only where the tempo really changes), variable or per-beat.
+    #[arg(long, value_enum)]
+    grid: Option<GridStyleArg>,
+    /// Rekordbox/Traktor grid: how far (ms) a beat may lie from its grid line before a new
+    /// tempo section starts (default 10, at most 50).
+    #[arg(long, value_name = "MS")]
+    grid_tolerance_ms: Option<f64>,
+}
+
+impl GridArgs {
+    /// The grid settings asked for, checked.
+    pub(crate) fn config(&self) -> Result<GridConfig> {
+        let mut grid = GridConfig::default();
+        if let Some(style) = self.grid {
+            grid.style = match style {
+                GridStyleArg::Straight => GridStyle::Straight,
+                GridStyleArg::Variable => GridStyle::Variable,
+                GridStyleArg::PerBeat => GridStyle::PerBeat,
+            };
+        }
+        if let Some(ms) = self.grid_tolerance_ms {
+            grid.max_error_s = ms / 1e3;
+        }
+        grid.validate().context("invalid --grid-tolerance-ms")?;
+        Ok(grid)
     }
 }
 
@@ -123,6 +167,12 @@ pub struct AnalyzeArgs {
     /// End of the checked part of `--continue-from` (s); default: its last beat.
     #[arg(long, value_name = "SECONDS", requires = "continue_from")]
     until: Option<f64>,
+    /// Keep beats on the activation's frames (16 ms apart) instead of refining them to the
+    /// activation's peak between frames.
+    #[arg(long)]
+    no_refine: bool,
+    #[command(flatten)]
+    grid: GridArgs,
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
@@ -138,6 +188,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         },
     };
     let config = build_config(&args, model_path.is_some())?;
+    let grid = args.grid.config()?;
     let outputs = plan_outputs(&args)?;
     let model = match &model_path {
         Some(path) => Some(load_model(path, args.device)?.0),
@@ -195,7 +246,7 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
         match &outputs {
             Some(paths) => {
                 let (path, format) = &paths[index];
-                if let Err(e) = write_output(&analysis, path, *format) {
+                if let Err(e) = write_output(&analysis, path, *format, &grid) {
                     bar.println(format!("error: {e:#}"));
                     failures += 1;
                     continue;
@@ -273,6 +324,7 @@ fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
         config.decode.max_duration_s = d;
     }
     config.decode.allow_truncated = args.allow_truncated;
+    config.refine.enabled = !args.no_refine;
     config.tracker = match args.tracker {
         TrackerArg::Dbn => {
             let mut dbn = zerons::tracking::dbn::DbnConfig::default();
@@ -350,7 +402,12 @@ fn plan_outputs(args: &AnalyzeArgs) -> Result<Option<Vec<(PathBuf, BeatFormat)>>
     Ok(Some(plan))
 }
 
-fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<()> {
+fn write_output(
+    analysis: &Analysis,
+    path: &Path,
+    format: BeatFormat,
+    grid: &GridConfig,
+) -> Result<()> {
     let beats = BeatList::new(analysis.beats_s.clone());
     let title = analysis
         .source
@@ -372,6 +429,7 @@ fn write_output(analysis: &Analysis, path: &Path, format: BeatFormat) -> Result<
         // Rekordbox/Traktor entries point at the audio; .svl counts frames at its rate.
         audio_path: analysis.source.path.clone(),
         sample_rate_hz: Some(analysis.source.sample_rate_hz),
+        grid: grid.clone(),
         ..ExportMeta::default()
     };
     write_beats_file(path, &beats, format, &meta)

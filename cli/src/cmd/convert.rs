@@ -3,7 +3,9 @@
 //!
 //! - `zerons export BEATS -o OUT [--format F] [--audio AUDIO] [--meter 3/4]` converts a beat
 //!   file (any importable format) to another; `zerons export --project P --track N -o OUT`
-//!   writes a project track's current beats (as `zerons project export`).
+//!   writes a project track's current beats (as `zerons project export`), and without
+//!   `--track` every song of the project into ONE Rekordbox or Traktor collection.
+//!   `--grid`/`--grid-tolerance-ms` set how the DJ grids are built.
 //! - `zerons import BEATS [--format F]` reads a beat file, reports what it holds (or exactly
 //!   what is wrong with it, with the line or element) and prints its beats as CSV;
 //!   `zerons import BEATS --project P --track N` makes them the track's new revision.
@@ -16,10 +18,10 @@ use clap::Args;
 use zerons::audio::{DecodeConfig, decode_file};
 use zerons::formats::{BeatFormat, ExportMeta, Meter, read_beats, read_beats_as, write_beats_file};
 use zerons::pipeline::global_tempo_bpm;
-use zerons::store::Project;
+use zerons::store::{Project, export_meta, export_project_collection};
 
-use super::analyze::FormatArg;
-use super::project::{import_revision, track_export_meta};
+use super::analyze::{FormatArg, GridArgs};
+use super::project::import_revision;
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -42,12 +44,15 @@ pub struct ExportArgs {
     /// Meter written where the format has one (e.g. 3/4); default: the file's positions, else 4/4.
     #[arg(long)]
     meter: Option<Meter>,
-    /// Export a project track instead of a file: the project file.
-    #[arg(long, requires = "track", conflicts_with_all = ["input", "audio"])]
+    /// Export from a project instead of a file: the project file. With --track, that song;
+    /// without, every song with beats in ONE Rekordbox or Traktor collection.
+    #[arg(long, conflicts_with_all = ["input", "audio"])]
     project: Option<PathBuf>,
     /// The project track (see `zerons project list`).
     #[arg(long, requires = "project")]
     track: Option<i64>,
+    #[command(flatten)]
+    grid: GridArgs,
 }
 
 #[derive(Args)]
@@ -75,6 +80,10 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
             )
         })?,
     };
+    let grid = args.grid.config()?;
+    if let (Some(project), None) = (&args.project, args.track) {
+        return export_project(project, format, &args.output, &grid);
+    }
     let (beats, mut meta, log) = match (&args.input, &args.project, args.track) {
         (_, Some(project), Some(track)) => {
             let p = Project::open(project)?;
@@ -82,7 +91,8 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
             let Some(rev) = p.head(track)? else {
                 bail!("track {track} has no beats yet");
             };
-            (rev.beats, track_export_meta(&t), Some((p, track, rev.id)))
+            let meta = export_meta(&p, &t, &rev)?;
+            (rev.beats, meta, Some((p, track, rev.id)))
         }
         (Some(input), None, _) => {
             let beats = match args.from {
@@ -108,8 +118,11 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         }
         _ => bail!("give a beat file to convert, or --project and --track"),
     };
-    meta.meter = args.meter;
+    if args.meter.is_some() {
+        meta.meter = args.meter;
+    }
     meta.tempo_bpm = global_tempo_bpm(&beats.times_s);
+    meta.grid = grid;
     if matches!(format, BeatFormat::Rekordbox | BeatFormat::Traktor) && meta.audio_path.is_none() {
         bail!(
             "{} files point at the song: pass --audio SONG (the audio file these beats belong to)",
@@ -168,6 +181,43 @@ pub fn import(args: ImportArgs) -> Result<ExitCode> {
         }
     }
     print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every song of `project` with beats into one Rekordbox or Traktor collection at `output`.
+pub(crate) fn export_project(
+    project: &std::path::Path,
+    format: BeatFormat,
+    output: &std::path::Path,
+    grid: &zerons::formats::GridConfig,
+) -> Result<ExitCode> {
+    if !format.is_collection() {
+        bail!(
+            "a whole project exports to one rekordbox or traktor collection (got {}); \
+             pass a track for other formats",
+            format.name()
+        );
+    }
+    let p = Project::open(project)?;
+    let done = export_project_collection(&p, format, output, grid)
+        .with_context(|| format!("writing {}", output.display()))?;
+    p.close()?;
+    println!(
+        "wrote {} ({} songs, {})",
+        output.display(),
+        done.tracks.len(),
+        format.name()
+    );
+    if !done.without_beats.is_empty() {
+        println!(
+            "note: {} song(s) without beats left out (tracks {:?})",
+            done.without_beats.len(),
+            done.without_beats
+        );
+    }
+    if let Some(limit) = format.limitations() {
+        println!("note: {}: {limit}", format.name());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,10 +10,12 @@ use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_
 use zerons::pipeline::{ActivationKind, AnalyzeConfig, analyze_file};
 use zerons::store::{
     Author, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta, TrackStatus,
-    analysis_model_dir, curves_of,
+    analysis_model_dir, curves_of, export_meta,
 };
 use zerons::tracking::TrackerConfig;
 
+use super::analyze::{FormatArg, GridArgs};
+use super::convert::export_project;
 use crate::device::{DeviceArg, load_model};
 use crate::progress::ctrl_c_token;
 
@@ -63,11 +65,23 @@ enum ProjectCommand {
         beats_file: PathBuf,
     },
     /// Write the current beats of a track to a file (format from the extension: .csv, .beats,
-    /// .jams, .svl, .txt = madmom text, .xml = Rekordbox, .nml = Traktor, .mid = MIDI).
+    /// .jams, .svl, .txt = madmom text, .xml = Rekordbox, .nml = Traktor, .mid = MIDI); or,
+    /// without a track, every song with beats to ONE Rekordbox or Traktor collection
+    /// (`zerons project export P --format rekordbox -o set.xml`).
     Export {
         project: PathBuf,
-        track: i64,
-        output: PathBuf,
+        /// Track id (see `list`); omit it for the whole project as one collection.
+        track: Option<i64>,
+        /// Output file (or -o).
+        output: Option<PathBuf>,
+        /// Output file (instead of the positional OUTPUT).
+        #[arg(short = 'o', long = "output", conflicts_with = "output")]
+        out: Option<PathBuf>,
+        /// Output format (default: from the extension).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        #[command(flatten)]
+        grid: GridArgs,
     },
     /// Point a track whose file moved (or changed on purpose) at AUDIO; analyses and beat
     /// revisions are kept, nothing is re-analysed.
@@ -157,14 +171,31 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
             project,
             track,
             output,
+            out,
+            format,
+            grid,
         } => {
+            let Some(output) = output.or(out) else {
+                bail!("give the output file (OUTPUT or -o)");
+            };
+            let format: BeatFormat = match format {
+                Some(f) => f.into(),
+                None => BeatFormat::from_path(&output).unwrap_or(BeatFormat::Csv),
+            };
+            let grid = grid.config()?;
+            let Some(track) = track else {
+                return export_project(&project, format, &output, &grid);
+            };
             let p = Project::open(&project)?;
             let t = p.track(track)?;
             let Some(rev) = p.head(track)? else {
                 bail!("track {track} has no beats yet");
             };
-            let format = BeatFormat::from_path(&output).unwrap_or(BeatFormat::Csv);
-            write_beats_file(&output, &rev.beats, format, &track_export_meta(&t))?;
+            let meta = ExportMeta {
+                grid,
+                ..export_meta(&p, &t, &rev)?
+            };
+            write_beats_file(&output, &rev.beats, format, &meta)?;
             p.log_export(track, rev.id, format.name(), &output)?;
             println!("wrote {} ({} beats)", output.display(), rev.beats.len());
         }
@@ -210,21 +241,6 @@ pub(crate) fn import_revision(
     )?;
     println!("track {track}: revision {id} ({} beats)", beats.len());
     Ok(())
-}
-
-/// What an export of a project track says about its song: length, title, file, rate.
-pub(crate) fn track_export_meta(t: &Track) -> ExportMeta {
-    ExportMeta {
-        duration_s: Some(t.meta.duration_s),
-        title: t
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        audio_path: Some(t.path.clone()),
-        sample_rate_hz: Some(t.meta.sample_rate_hz),
-        ..ExportMeta::default()
-    }
 }
 
 fn author(a: Author) -> &'static str {
