@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy (warnings are errors), all tests.
+# Runs every check CI runs: formatting, clippy (warnings are errors), all tests. Cheap checks
+# and every compile come first, so that a mistake shows within minutes, not after the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+HAVE_NPM=""; command -v npm >/dev/null && HAVE_NPM=1
+if [ -n "$HAVE_NPM" ]; then
+  echo "== ui: npm ci, tsc, eslint, vitest; build (embedded by the app)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check && npm run --silent build)
+fi
 # One feature set for every build (the CLI and the app turn on `wgpu`; the app adds
 # `playback`), so the engine, CLI and app share their compiled dependencies.
 echo "== cargo clippy --all-targets -- -D warnings (engine with wgpu, CLI)"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo clippy --features playback,wgpu (cpal output; the app's feature set)"
 cargo clippy -p zerons --all-targets --locked --features playback,wgpu -- -D warnings
+if [ -n "$HAVE_NPM" ]; then
+  echo "== src-tauri (desktop shell): clippy (formatted by cargo fmt --all above)"
+  # Same features as the e2e build (custom-protocol, which embeds ui/dist: built above), so
+  # the two share compiled dependencies.
+  cargo clippy -p zerons-studio --all-targets --locked --features tauri/custom-protocol -- -D warnings
+fi
 echo "== cargo test (engine and CLI; tests/model_wgpu.rs runs the GPU path on Mesa's lavapipe)"
 # The Vulkan loader wants a runtime dir; model_wgpu accepts lavapipe as a GPU for itself only.
 XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}" cargo test --locked
 echo "== cargo test --features playback (player on ALSA's null device)"
 cargo test -p zerons --locked --features playback,wgpu --test playback
+if [ -n "$HAVE_NPM" ]; then
+  echo "== src-tauri (desktop shell): tests"
+  cargo test -p zerons-studio --locked --features tauri/custom-protocol
+  echo "== ui: headless Chromium with mocked IPC"
+  (cd ui && npm run --silent test:browser)
+fi
 echo "== fuzz: every importer for 20 s (scripts/fuzz.sh 600 is the 10-minute local run)"
 ./scripts/fuzz.sh 20
-echo "== ui: npm ci, tsc, eslint, vitest"
-if command -v npm >/dev/null; then
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check)
-  echo "== ui: build (embedded by the app) and headless Chromium with mocked IPC"
-  (cd ui && npm run --silent build && npm run --silent test:browser)
-  echo "== src-tauri (desktop shell): clippy, tests (formatted by cargo fmt --all above)"
-  # Same features as the e2e build (custom-protocol, which embeds ui/dist: built above), so
-  # the two share compiled dependencies.
-  cargo clippy -p zerons-studio --all-targets --locked --features tauri/custom-protocol -- -D warnings
-  cargo test -p zerons-studio --locked --features tauri/custom-protocol
+if [ -n "$HAVE_NPM" ]; then
   echo "== e2e: the real app under Xvfb, driven through tauri-driver"
   ./scripts/e2e.sh
   echo "== package: build the .deb, install it, run the installed CLI and app, remove it"
