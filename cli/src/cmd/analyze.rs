@@ -70,7 +70,7 @@ pub(crate) struct GridArgs {
     #[arg(long, value_enum)]
     grid: Option<GridStyleArg>,
     /// Rekordbox/Traktor grid: how far (ms) a beat may lie from its grid line before a new
-    /// tempo section starts (default 10, at most 50).
+    /// tempo section starts (default 25, at most 50).
     #[arg(long, value_name = "MS")]
     grid_tolerance_ms: Option<f64>,
 }
