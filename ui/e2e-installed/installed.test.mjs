@@ -4,7 +4,7 @@
 // Provided by scripts/package_test.sh:
 //   ZERONS_APP      a launcher of /usr/bin/zerons-studio with the source tree hidden
 //   E2E_WORK        a temp dir (the project file); SCREENSHOT_DIR where screenshots go
-import { before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { By, until } from "selenium-webdriver";
@@ -14,12 +14,10 @@ const PROJECT = path.join(process.env.E2E_WORK, "installed.zerons");
 
 const session = appSession();
 let driver;
-before(() => {
-  driver = session.driver;
-});
 const { shot, js } = session;
 
 test("the installed app tracks with the shipped network and starts fine-tuning", { timeout: 900_000 }, async (t) => {
+  driver = await session.open();
   await t.test("a new project, the demo song analysed by the network", async () => {
     await driver.wait(until.elementLocated(By.id("welcome")), 30_000);
     await driver.findElement(By.id("btn-new")).click();

@@ -4,7 +4,7 @@
 //   E2E_WORK          a temp dir (project file, export dir); XDG_DATA_HOME points inside it
 //   SCREENSHOT_DIR    where screenshots and redraw timings go
 // The app's file dialogs are bypassed with ZERONS_TEST_PICK_* (src-tauri/src/dialogs.rs).
-import { before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -20,9 +20,6 @@ const SONG_STEM = "time_to_strike_excerpt";
 
 const session = appSession();
 let driver;
-before(() => {
-  driver = session.driver;
-});
 const { shot, js } = session;
 const idle = () => driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);");
 
@@ -41,6 +38,7 @@ print(json.dumps({"id": row[0], "author": row[1], "n": row[2],
 }
 
 test("create a project, analyse the demo song, edit, undo, export", { timeout: 1_500_000 }, async (t) => {
+  driver = await session.open();
   await t.test("welcome screen", async () => {
     const welcome = await driver.wait(until.elementLocated(By.id("welcome")), 30_000);
     await driver.wait(until.elementIsVisible(welcome), 10_000);
