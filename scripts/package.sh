@@ -28,7 +28,14 @@ OUT=$TARGET/$PROFILE
 echo "== ui: npm ci"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 echo "== the zerons CLI ($PROFILE)"
-cargo build --locked "${CARGO_FLAGS[@]}" -p zerons-cli
+if [ "$PROFILE" = debug ]; then
+  # The binary `cargo test` builds for the CLI's integration tests (scripts/test.sh): the same
+  # unit graph, so nothing is compiled again. `cargo build -p zerons-cli` unifies features
+  # without the workspace's dev-dependencies and recompiled burn, cubecl and sqlx (20+ min).
+  cargo test --locked --no-run
+else
+  cargo build --locked "${CARGO_FLAGS[@]}" -p zerons-cli
+fi
 echo "== the app ($PROFILE, UI embedded)"
 (cd ui && npm run --silent tauri -- build "${TAURI_FLAGS[@]}" --no-bundle)
 

@@ -41,6 +41,8 @@ enum Command {
     Finetune(cmd::finetune::FinetuneArgs),
     /// Self-supervised pretraining (sync-pred) on a directory of music.
     Pretrain(cmd::pretrain::PretrainArgs),
+    /// Train a base model on renders with exact beats (every layer; resumable).
+    Train(cmd::train::TrainArgs),
     /// Draw waveform, activation and beats of a song (or a run's training curves) to SVG/PNG.
     Plot(cmd::plot::PlotArgs),
     /// Time the model on the CPU and the GPU in one run: inference, parity, fine-tuning steps/s.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Finetune(args) => cmd::finetune::run(args),
         Command::Pretrain(args) => cmd::pretrain::run(args),
         Command::Plot(args) => cmd::plot::run(args),
+        Command::Train(args) => cmd::train::run(args),
     };
     if let Some(dir) = runtime_dir {
         let _ = std::fs::remove_dir_all(dir);

@@ -5,13 +5,22 @@
 //!   clip pairs with a JSON manifest, split into training and validation by track.
 //! - [`syncpred`]: the pretext task (16 crops per clip, one-directional NT-Xent at T = 0.25
 //!   on centred curves) and a resumable, deterministic training loop with checkpoints.
+//! - [`base`]: base-model training on renders with exact beats (every layer, batches of
+//!   augmented crops, DBN-scored validation, resumable).
 //! - [`finetune`]: supervised fine-tuning on the user's corrected beats (spec §4) with cached
 //!   lower-layer features, held-out validation and an honest before/after.
 
+pub mod base;
+mod checkpoint;
 pub mod corpus;
 pub mod finetune;
+pub mod renders;
 pub mod syncpred;
 
+pub use base::{
+    BaseTrainConfig, BaseTrainProgress, BaseTrainState, BaseTrainSummary, BaseValid, LabelledSong,
+    train_base,
+};
 pub use corpus::{
     ClipPair, ClipRef, Corpus, CorpusConfig, CorpusManifest, CorpusProgress, CorpusReport,
     RejectReason, TrackEntry, ingest_corpus,
@@ -20,6 +29,7 @@ pub use finetune::{
     AnnotatedSong, FinetuneConfig, FinetuneEpoch, FinetuneMode, FinetuneOutcome, FinetuneProgress,
     HeldOutScores, changed_beats, corrected_until_s, finetune,
 };
+pub use renders::{LabelledItem, load_labelled};
 pub use syncpred::{
     CosineKind, EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics,
     ValidPoint, nt_xent, pretrain, validate,

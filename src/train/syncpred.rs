@@ -29,7 +29,7 @@
 //! exactly as the uninterrupted run on CPU.
 //!
 //! Run directory layout: `last/` (the latest checkpoint: `MODEL.json` + `model.bpk` via
-//! [`save_model`], `optim.bpk` = Adam state, `state.json` = [`TrainState`]), `best/` (the
+//! [`crate::model::save_model`], `optim.bpk` = Adam state, `state.json` = [`TrainState`]), `best/` (the
 //! best-by-validation model and its state), `metrics.json` (the history, rewritten at each
 //! checkpoint).
 
@@ -43,8 +43,9 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint::{self, OPTIM_FILE, STATE_FILE};
 use super::corpus::{ClipPair, ClipRef, Corpus, mix, write_atomic};
-use crate::model::{LoadedModel, ModelConfig, Provenance, ZeroNs, load_model_on, save_model};
+use crate::model::{LoadedModel, ModelConfig, Provenance, ZeroNs, load_model_on};
 use crate::pipeline::CancelToken;
 use crate::{Error, Result};
 
@@ -524,8 +525,6 @@ fn clip_metrics(
 
 const LAST: &str = "last";
 const BEST: &str = "best";
-const STATE_FILE: &str = "state.json";
-const OPTIM_FILE: &str = "optim.bpk";
 const METRICS_FILE: &str = "metrics.json";
 
 /// Trains (or resumes) a sync-pred run in `run_dir` on `device` (CPU flex or GPU; autodiff is
@@ -550,12 +549,7 @@ pub fn pretrain(
     let has_checkpoint = last_dir.join(STATE_FILE).is_file();
     let ad = device.clone().autodiff();
     let (mut network, mut optim, mut state) = if resume && has_checkpoint {
-        let bytes = fs::read(last_dir.join(STATE_FILE)).map_err(|e| Error::io(&last_dir, e))?;
-        let mut state: TrainState = serde_json::from_slice(&bytes).map_err(|e| Error::Parse {
-            path: last_dir.join(STATE_FILE),
-            line: 0,
-            detail: e.to_string(),
-        })?;
+        let mut state: TrainState = checkpoint::read_state(&last_dir)?;
         state.config.epochs = config.epochs;
         state.config.max_steps = config.max_steps;
         state.config.valid_every_steps = config.valid_every_steps;
@@ -851,7 +845,7 @@ fn spread(clips: &[ClipRef], max: usize) -> Vec<ClipRef> {
         .collect()
 }
 
-/// Writes model (+ optimiser) + state into `dir` through a sibling temporary directory.
+/// Writes model (+ optimiser) + state into `dir` ([`super::checkpoint`]).
 fn write_checkpoint(
     dir: &Path,
     network: &ZeroNs,
@@ -860,10 +854,6 @@ fn write_checkpoint(
     cfg: &TrainConfig,
     with_optim: bool,
 ) -> Result<()> {
-    let tmp = dir.with_extension("tmp");
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
     let provenance = Provenance {
         method: "pretrained-syncpred".into(),
         steps: Some(state.global_step),
@@ -876,26 +866,8 @@ fn write_checkpoint(
     };
     let device = network.devices().into_iter().next().unwrap_or_default();
     let model = LoadedModel::new(network.clone(), cfg.model.clone(), provenance, None, device);
-    save_model(&model, &tmp)?;
-    if with_optim {
-        optim
-            .save(tmp.join(OPTIM_FILE))
-            .map_err(|e| Error::InvalidInput(format!("pretrain: cannot save optimiser: {e:?}")))?;
-    }
     let json = serde_json::to_vec_pretty(state).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    fs::write(tmp.join(STATE_FILE), json).map_err(|e| Error::io(&tmp, e))?;
-    let old = dir.with_extension("old");
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-    }
-    if dir.exists() {
-        fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
-    }
-    fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
-    if old.exists() {
-        fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-    }
-    Ok(())
+    checkpoint::write_checkpoint(dir, &model, with_optim.then_some(optim), &json)
 }
 
 #[cfg(test)]

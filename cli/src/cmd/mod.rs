@@ -7,3 +7,4 @@ pub mod import_weights;
 pub mod plot;
 pub mod pretrain;
 pub mod project;
+pub mod train;

@@ -1,0 +1,137 @@
+//! Songs with exact beats for [`super::base`]: an audio file and its beat file (the renders of
+//! `scripts/render_corpus.py`, or any annotated recording), with both stems' log-VQT cached on
+//! disk so that a resumed or repeated run does not separate and transform hours of audio again.
+//!
+//! Cache file `<cache>/<key>.feat`, key = FNV-1a of the audio path, size and mtime (a changed
+//! file is computed again): the 8-byte magic `ZNFEAT01`, two u32 LE (`n_bins`, `n_frames`),
+//! then the non-percussive and the percussive log-VQT, each `n_bins × n_frames` f32 LE,
+//! bin-major. Written through a temporary file, so a killed run leaves no half file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use super::base::LabelledSong;
+use super::corpus::{fnv1a, write_atomic};
+use crate::features::Spectrogram;
+use crate::formats::read_beats;
+use crate::pipeline::{AnalyzeConfig, CancelToken, song_features};
+use crate::{Error, Result};
+
+/// Magic bytes of a cached feature file.
+pub const FEATURE_MAGIC: &[u8; 8] = b"ZNFEAT01";
+
+/// One labelled recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledItem {
+    /// A name for reports.
+    pub name: String,
+    /// The piece it renders (variants share it; see [`LabelledSong::group`]).
+    pub group: String,
+    /// The audio file.
+    pub audio: PathBuf,
+    /// Its beat file (any format [`read_beats`] reads).
+    pub beats: PathBuf,
+}
+
+/// Loads `item`: its beats, and both stems' log-VQT from `cache_dir` or computed (and cached).
+pub fn load_labelled(
+    item: &LabelledItem,
+    cache_dir: &Path,
+    config: &AnalyzeConfig,
+    cancel: &CancelToken,
+) -> Result<LabelledSong> {
+    let beats = read_beats(&item.beats)?;
+    let meta = fs::metadata(&item.audio).map_err(|e| Error::io(&item.audio, e))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let key = format!("{}|{}|{}", item.audio.display(), meta.len(), mtime);
+    let path = cache_dir.join(format!("{:016x}.feat", fnv1a(key.as_bytes())));
+    let (non_percussive, percussive) = match read_features(&path) {
+        Ok(pair) => pair,
+        Err(_) => {
+            let f = song_features(&item.audio, config, &mut |_| {}, cancel)?;
+            fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+            write_features(&path, &f.non_percussive, &f.percussive)?;
+            (f.non_percussive, f.percussive)
+        }
+    };
+    LabelledSong::new(
+        item.name.clone(),
+        item.group.clone(),
+        non_percussive,
+        percussive,
+        beats.times_s,
+    )
+}
+
+fn write_features(path: &Path, a: &Spectrogram, b: &Spectrogram) -> Result<()> {
+    let mut bytes = Vec::with_capacity(16 + 8 * a.data.len());
+    bytes.extend_from_slice(FEATURE_MAGIC);
+    bytes.extend_from_slice(&(a.n_bins as u32).to_le_bytes());
+    bytes.extend_from_slice(&(a.n_frames as u32).to_le_bytes());
+    for v in a.data.iter().chain(&b.data) {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    write_atomic(path, &bytes)
+}
+
+fn read_features(path: &Path) -> Result<(Spectrogram, Spectrogram)> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |m: &str| Error::Parse {
+        path: path.into(),
+        line: 0,
+        detail: m.into(),
+    };
+    if bytes.len() < 16 || &bytes[..8] != FEATURE_MAGIC {
+        return Err(bad("not a ZeroNS feature file"));
+    }
+    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let (n_bins, n_frames) = (word(8) as usize, word(12) as usize);
+    let n = n_bins * n_frames;
+    if bytes.len() != 16 + 8 * n {
+        return Err(bad("truncated feature file"));
+    }
+    let values: Vec<f32> = bytes[16..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let spec = |data: Vec<f32>| Spectrogram {
+        data,
+        n_bins,
+        n_frames,
+        fps: 62.5,
+    };
+    Ok((spec(values[..n].to_vec()), spec(values[n..].to_vec())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_round_trip_and_truncation_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = Spectrogram {
+            data: (0..96 * 5).map(|i| i as f32).collect(),
+            n_bins: 96,
+            n_frames: 5,
+            fps: 62.5,
+        };
+        let b = Spectrogram {
+            data: a.data.iter().map(|v| -v).collect(),
+            ..a.clone()
+        };
+        let path = dir.path().join("x.feat");
+        write_features(&path, &a, &b).expect("written");
+        let (ra, rb) = read_features(&path).expect("read");
+        assert_eq!((ra.data, rb.data), (a.data, b.data));
+        let bytes = fs::read(&path).expect("bytes");
+        fs::write(&path, &bytes[..bytes.len() - 3]).expect("cut");
+        let err = read_features(&path).expect_err("truncated");
+        assert!(err.to_string().contains("x.feat"), "{err}");
+    }
+}
