@@ -694,8 +694,10 @@ mod tests {
     use super::*;
 
     fn song(name: &str, n: usize, beat_every: usize) -> LabelledSong {
-        // A click on every beat in both stems: the answer is known.
-        let mut data = vec![SILENCE; 96 * n];
+        // A click on every beat in both stems over quiet noise: the answer is known.
+        let mut data: Vec<f32> = (0..96 * n)
+            .map(|i| -8.0 + (mix(i as u64) % 1000) as f32 / 1000.0)
+            .collect();
         let beats: Vec<f64> = (1..n / beat_every)
             .map(|k| (k * beat_every) as f64 / FPS)
             .collect();
@@ -789,6 +791,72 @@ mod tests {
         }
         assert!(shifts.len() > 1, "several shifts drawn: {shifts:?}");
         assert!(shifts.iter().all(|s| s.is_some_and(|s| s.abs() <= 5)));
+    }
+
+    /// A tiny network on click tracks: the loss falls, validation runs, `best/` and `last/`
+    /// are written, and a resumed run continues from the checkpoint to the new step count.
+    #[test]
+    fn a_tiny_network_learns_clicks_and_a_run_resumes() {
+        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let train = vec![
+            song("a", 1200, 31),
+            song("b", 1200, 26),
+            song("c", 1200, 37),
+        ];
+        let valid = vec![song("v", 1200, 29)];
+        let cfg = BaseTrainConfig {
+            model: ModelConfig {
+                architecture: Architecture::Lite(LiteConfig {
+                    stem_channels: 0,
+                    channels: 8,
+                    dilations: vec![1, 2],
+                    dropout: 0.0,
+                    ..LiteConfig::default()
+                }),
+                combine: Combine::Max,
+            },
+            learning_rate: 3e-3,
+            batch_size: 2,
+            crop_frames: 300,
+            max_steps: 30,
+            valid_every_steps: 15,
+            checkpoint_every_steps: 10,
+            ..BaseTrainConfig::default()
+        };
+        let device = Device::default();
+        let cancel = CancelToken::new();
+        let run = dir.path().join("run");
+        let mut steps = Vec::new();
+        let s = train_base(&train, &valid, &run, &cfg, false, &device, &cancel, |p| {
+            steps.push(p.global_step)
+        })
+        .expect("trained");
+        assert_eq!(steps.last(), Some(&30));
+        let losses = &s.state.step_losses;
+        let first = mean(&losses[..5]);
+        let last = mean(&losses[losses.len() - 5..]);
+        assert!(last < 0.7 * first, "loss {first:.4} -> {last:.4}");
+        // Before training, then at steps 15 and 30.
+        let at: Vec<u64> = s
+            .state
+            .valid_history
+            .iter()
+            .map(|v| v.global_step)
+            .collect();
+        assert_eq!(at, [0, 15, 30]);
+        assert!(load_model(&s.best_dir).is_ok());
+        // A second call without `resume` refuses to overwrite the run.
+        assert!(train_base(&train, &valid, &run, &cfg, false, &device, &cancel, |_| {}).is_err());
+        let more = BaseTrainConfig {
+            max_steps: 40,
+            ..cfg.clone()
+        };
+        let r = train_base(&train, &valid, &run, &more, true, &device, &cancel, |_| {})
+            .expect("resumed");
+        assert_eq!(r.state.global_step, 40);
+        assert_eq!(r.state.step_losses.len(), 40);
+        assert_eq!(&r.state.step_losses[..30], &losses[..]);
     }
 
     #[test]
