@@ -39,7 +39,8 @@ for f in ./usr/bin/zerons ./usr/bin/zerons-studio ./usr/share/zerons/model/MODEL
   ./usr/share/zerons/model/model.bpk ./usr/share/zerons/model-v1/MODEL.json \
   ./usr/share/zerons/demo/time_to_strike_excerpt.mp3 ./usr/share/zerons/MODEL_CARD.md \
   ./usr/share/mime/packages/zerons-studio.xml; do
-  grep -q " $f\$" <<<"$CONTENTS" || fail "$f is not in the package"
+  # Entries are listed with or without a leading "./" depending on the tool that built the archive.
+  grep -qE " (\./)?${f#./}\$" <<<"$CONTENTS" || fail "$f is not in the package"
 done
 UNPACK=$(mktemp -d)
 dpkg-deb -x "$DEB" "$UNPACK"
