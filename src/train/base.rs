@@ -582,8 +582,9 @@ fn draw_batch(songs: &[LabelledSong], cumulative: &[u64], cfg: &BaseTrainConfig,
     batch
 }
 
-/// `Σ mask·bce / Σ mask` over a `[B, n]` batch.
-fn masked_bce(
+/// Masked binary cross-entropy, `Σ mask·bce / Σ mask`, over a `[B, n]` batch (also
+/// fine-tuning's loss, with B = 1).
+pub(crate) fn masked_bce(
     p: Tensor<2>,
     target: &[f32],
     mask: &[f32],
@@ -599,7 +600,8 @@ fn masked_bce(
     (bce * m).sum() / denom
 }
 
-fn scalar(t: Tensor<1>) -> f32 {
+/// The value of a one-element tensor (NaN if it cannot be read).
+pub(crate) fn scalar(t: Tensor<1>) -> f32 {
     t.try_to_vec_as::<f32>()
         .ok()
         .and_then(|v| v.first().copied())

@@ -69,6 +69,7 @@ use crate::tracking::Activation;
 use crate::tracking::dbn::{DbnBeatTracker, DbnConfig};
 use crate::{Error, Result};
 
+use super::base::{masked_bce, scalar};
 use super::corpus::mix;
 
 /// Frames per second of the network's input and output (spec §1).
@@ -573,28 +574,9 @@ fn window_tensor_data(s: &Spectrogram, start: usize, len: usize) -> TensorData {
     TensorData::new(v, [1, 1, s.n_bins, len])
 }
 
-/// Masked binary cross-entropy, `Σ mask·bce / Σ mask`.
-fn masked_bce(p: Tensor<2>, target: &[f32], mask: &[f32], device: &Device) -> Tensor<1> {
-    let n = target.len();
-    let y = Tensor::<2>::from_data(TensorData::new(target.to_vec(), [1, n]), device);
-    let m = Tensor::<2>::from_data(TensorData::new(mask.to_vec(), [1, n]), device);
-    let p = p.clamp(1e-7, 1.0 - 1e-7);
-    let one = Tensor::<2>::ones([1, n], device);
-    let bce = (y.clone() * p.clone().log() + (one.clone() - y) * (one - p).log()).neg();
-    let denom = mask.iter().sum::<f32>().max(1.0);
-    (bce * m).sum() / denom
-}
-
 fn read_vec(t: Tensor<2>) -> Result<Vec<f32>> {
     t.try_to_vec_as::<f32>()
         .map_err(|e| Error::Model(format!("cannot read the network's output: {e:?}")))
-}
-
-fn read_scalar(t: Tensor<1>) -> f32 {
-    t.try_to_vec_as::<f32>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f32::NAN)
 }
 
 impl Trainable {
@@ -651,7 +633,13 @@ fn held_out_scores(
             continue;
         }
         let out = model.forward(input, combine, device);
-        loss_sum += read_scalar(masked_bce(out.clone(), &w.target, &w.holdout_mask, device)) as f64;
+        loss_sum += scalar(masked_bce(
+            out.clone(),
+            &w.target,
+            &w.holdout_mask,
+            [1, w.len],
+            device,
+        )) as f64;
         let values = read_vec(out)?;
         // A song's scores: its blocks', each decoded alone, weighted by their beats.
         let (mut f, mut cmlt, mut amlt, mut beats) = (0.0, 0.0, 0.0, 0usize);
@@ -891,7 +879,7 @@ pub fn finetune(
         for &i in &order {
             let w = &windows[i];
             let out = model.forward(&inputs[i], combine, &ad);
-            let mut loss = masked_bce(out, &w.target, &w.train_mask, &ad);
+            let mut loss = masked_bce(out, &w.target, &w.train_mask, [1, w.len], &ad);
             if let Some(Some(rest)) = rests.get(i)
                 && let Some((input, target, mask)) = rest.draw(
                     mix(z ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)),
@@ -899,9 +887,11 @@ pub fn finetune(
                 )
             {
                 let out = model.forward(&input, combine, &ad);
-                loss = loss + masked_bce(out, &target, &mask, &ad).mul_scalar(config.rest_weight);
+                loss = loss
+                    + masked_bce(out, &target, &mask, [1, target.len()], &ad)
+                        .mul_scalar(config.rest_weight);
             }
-            let value = read_scalar(loss.clone());
+            let value = scalar(loss.clone());
             if !value.is_finite() {
                 return Err(Error::InvalidInput(format!(
                     "fine-tuning: loss became {value} at epoch {epoch} (lower the learning rate)"
