@@ -22,6 +22,7 @@ use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::features::vqt::{VqtConfig, log_vqt};
 use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
+use crate::tracking::meter::{MeterChoice, MeterConfig, choose_meter};
 use crate::tracking::refine::{RefineConfig, refine_beats};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
@@ -74,6 +75,9 @@ pub struct AnalyzeConfig {
     pub refine: RefineConfig,
     /// Beats only where the recording is audible ([`gate_activation`]).
     pub audible: AudibleConfig,
+    /// Bar positions from the network's downbeat activation, when the model has a downbeat
+    /// head ([`choose_meter`]: meter and phase by the activation at the decoded beats).
+    pub meter: MeterConfig,
     /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
     /// 1e-4 (−80 dBFS): below any real recording's noise floor.
     pub silence_peak: Option<f32>,
@@ -179,6 +183,31 @@ pub struct Analysis {
     pub beats_s: Vec<f64>,
     /// Global tempo estimate ([`global_tempo_bpm`]), if there are ≥ 2 beats.
     pub tempo_bpm: Option<f64>,
+    /// The network's downbeat activation, when the model has a downbeat head.
+    #[serde(default)]
+    pub downbeat: Option<Activation>,
+    /// Meter and bar phase chosen from [`Analysis::downbeat`] at the beats (its `positions`
+    /// give every beat's number in the bar); `None` without a downbeat activation or when it
+    /// cannot decide ([`choose_meter`]).
+    #[serde(default)]
+    pub bars: Option<MeterChoice>,
+}
+
+impl Analysis {
+    /// Beat-in-bar positions (1 = downbeat), one per beat, when bars were found.
+    pub fn positions(&self) -> Option<&[u32]> {
+        self.bars.as_ref().map(|b| b.positions.as_slice())
+    }
+
+    /// Sets [`Analysis::downbeat`] and chooses the bars from it at the beats.
+    fn set_downbeat(&mut self, downbeat: Option<Activation>, config: &MeterConfig) -> Result<()> {
+        self.bars = match &downbeat {
+            Some(d) if self.beats_s.len() >= 2 => choose_meter(&self.beats_s, d, config)?,
+            _ => None,
+        };
+        self.downbeat = downbeat;
+        Ok(())
+    }
 }
 
 /// Rung 1: analyse an audio file.
@@ -275,6 +304,7 @@ pub fn analyze_stems(
     report(progress, Stage::Activation);
     let audible_s = stems_audible_span_s(stems, &config.audible);
     let mut network = None;
+    let mut downbeat = None;
     let (activation, branches) = match (config.activation, model) {
         (ActivationKind::Flux, None) => (spectral_flux(&stems.percussive, &config.flux)?, None),
         // Flux decides the beats, and the network's curves come along for display.
@@ -287,6 +317,7 @@ pub fn analyze_stems(
             cancel.check()?;
             let out = infer(model, &non_percussive, &percussive, &config.infer)?;
             network = Some(out.combined);
+            downbeat = out.downbeat;
             (flux, Some((out.anchor, out.postve)))
         }
         (kind, Some(model)) => {
@@ -295,6 +326,7 @@ pub fn analyze_stems(
             let percussive = log_vqt(&stems.percussive, &config.vqt)?;
             cancel.check()?;
             let out = infer(model, &non_percussive, &percussive, &config.infer)?;
+            downbeat = out.downbeat;
             let chosen = match kind {
                 ActivationKind::Anchor => out.anchor.clone(),
                 ActivationKind::Postve => out.postve.clone(),
@@ -318,15 +350,18 @@ pub fn analyze_stems(
         gate_activation(&mut p, audible_s, true);
         (a, p)
     });
-    let network = network.map(|mut n| {
-        gate_activation(&mut n, audible_s, true);
-        n
+    let [network, downbeat] = [network, downbeat].map(|curve| {
+        curve.map(|mut n| {
+            gate_activation(&mut n, audible_s, true);
+            n
+        })
     });
     let mut analysis = track_activation(activation, config, progress)?;
     analysis.source = source;
     analysis.activation_kind = config.activation;
     analysis.branches = branches;
     analysis.network = network;
+    analysis.set_downbeat(downbeat, &config.meter)?;
     Ok(analysis)
 }
 
@@ -419,7 +454,11 @@ pub fn analyze_features(
         k => k,
     };
     let (mut anchor, mut postve, mut combined) = (out.anchor, out.postve, out.combined);
-    for a in [&mut anchor, &mut postve, &mut combined] {
+    let mut downbeat = out.downbeat;
+    for a in [&mut anchor, &mut postve, &mut combined]
+        .into_iter()
+        .chain(downbeat.as_mut())
+    {
         gate_activation(a, features.audible_s, true);
     }
     let chosen = match kind {
@@ -431,6 +470,7 @@ pub fn analyze_features(
     analysis.source = features.source.clone();
     analysis.activation_kind = kind;
     analysis.branches = Some((anchor, postve));
+    analysis.set_downbeat(downbeat, &config.meter)?;
     Ok(analysis)
 }
 
@@ -523,6 +563,8 @@ pub fn track_activation(
         network: None,
         beats_s,
         tempo_bpm,
+        downbeat: None,
+        bars: None,
     })
 }
 

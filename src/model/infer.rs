@@ -67,6 +67,9 @@ pub struct ModelActivations {
     pub postve: Activation,
     /// Their combination (max by default).
     pub combined: Activation,
+    /// The downbeat activation (branches combined the same way), where the model has
+    /// downbeat heads.
+    pub downbeat: Option<Activation>,
 }
 
 fn check_input(name: &str, s: &Spectrogram) -> Result<()> {
@@ -178,6 +181,7 @@ pub fn infer_with_progress(
         return Ok(ModelActivations {
             anchor: empty.clone(),
             postve: empty.clone(),
+            downbeat: model.network.has_downbeat_head().then(|| empty.clone()),
             combined: empty,
         });
     }
@@ -186,6 +190,7 @@ pub fn infer_with_progress(
     let mut anchor = vec![0f32; n];
     let mut postve = vec![0f32; n];
     let mut combined = vec![0f32; n];
+    let mut downbeat = model.network.has_downbeat_head().then(|| vec![0f32; n]);
     // Inference mode whatever the model was left in: no autodiff graph, no dropout.
     let device = &model.device.clone().without_autodiff();
     let network = model.network.valid();
@@ -215,12 +220,16 @@ pub fn infer_with_progress(
                 .map_err(|e| Error::Model(format!("cannot read the network's output: {e:?}")))
         };
         let (a, p, c) = (read(out.anchor)?, read(out.postve)?, read(out.combined)?);
+        let d = out.downbeat.map(read).transpose()?;
         for (i, w) in batch.iter().enumerate() {
             let (k0, k1) = w.keep;
             let src = i * len + k0..i * len + k1;
             let dst = w.start + k0..w.start + k1;
             anchor[dst.clone()].copy_from_slice(&a[src.clone()]);
             postve[dst.clone()].copy_from_slice(&p[src.clone()]);
+            if let (Some(all), Some(d)) = (downbeat.as_mut(), d.as_ref()) {
+                all[dst.clone()].copy_from_slice(&d[src.clone()]);
+            }
             combined[dst].copy_from_slice(&c[src]);
             done += k1 - k0;
         }
@@ -232,6 +241,7 @@ pub fn infer_with_progress(
         anchor: Activation::new(anchor, FPS),
         postve: Activation::new(postve, FPS),
         combined: Activation::new(combined, FPS),
+        downbeat: downbeat.map(|d| Activation::new(d, FPS)),
     })
 }
 

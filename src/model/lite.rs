@@ -55,6 +55,11 @@ pub struct LiteConfig {
     pub dilations: Vec<usize>,
     /// Dropout after the front conv and every TCN conv, training only (paper: 0.1).
     pub dropout: f64,
+    /// A second 1×1 head beside the beat head giving a downbeat activation (issue 21, the
+    /// summed-head idea of madmom's and Beat This!'s downbeat networks, as a separate head on
+    /// shared features). `false` for lite v1 and v2, whose sidecars do not name it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub downbeat_head: bool,
 }
 
 impl Default for LiteConfig {
@@ -67,6 +72,7 @@ impl Default for LiteConfig {
             tcn_kernel: 5,
             dilations: vec![1, 2, 4, 8, 16, 32],
             dropout: 0.1,
+            downbeat_head: false,
         }
     }
 }
@@ -137,7 +143,8 @@ impl LiteConfig {
         let stem = (9 * self.stem_channels * N_BINS) as u64;
         let front = (self.folded_channels() * self.front_kernel) as u64 * c;
         let tcn = self.dilations.len() as u64 * self.tcn_kernel as u64 * c * c;
-        stem + front + tcn + c
+        let heads = if self.downbeat_head { 2 } else { 1 };
+        stem + front + tcn + heads * c
     }
 
     /// Builds a freshly initialised branch (PyTorch-default Kaiming-uniform init).
@@ -171,9 +178,22 @@ impl LiteConfig {
             front,
             tcn,
             head: Conv1dConfig::new(c, 1, 1).init(device),
+            downbeat: self.downbeat_head.then(|| new_downbeat_head(c, device)),
             dropout: DropoutConfig::new(self.dropout).init(),
         }
     }
+}
+
+/// A fresh downbeat head `C → 1` whose outputs start small (pre-sigmoid bias −2.5, sigmoid ≈
+/// 0.08: downbeats are a quarter of the beats or fewer, and a head starting at 0.5 would spend
+/// its first steps learning the base rate).
+pub(crate) fn new_downbeat_head(channels: usize, device: &Device) -> Conv1d {
+    let mut conv = Conv1dConfig::new(channels, 1, 1).init(device);
+    if let Some(bias) = conv.bias.take() {
+        let b = bias.val().zeros_like() - 2.5;
+        conv.bias = Some(burn::module::Param::from_tensor(b.detach()));
+    }
+    conv
 }
 
 /// The lite branch (see the module docs for the layout).
@@ -190,6 +210,9 @@ pub struct LiteBranch {
     pub tcn: Vec<Conv1d>,
     /// Conv1d C → 1, kernel 1, then sigmoid.
     pub head: Conv1d,
+    /// Optional downbeat head, Conv1d C → 1, kernel 1, then sigmoid, on the same features as
+    /// the beat head ([`LiteConfig::downbeat_head`]).
+    pub downbeat: Option<Conv1d>,
     /// Dropout (training only).
     pub dropout: Dropout,
 }
@@ -200,6 +223,17 @@ impl LiteBranch {
         let [b, _, _, n] = x.dims();
         let x = self.forward_stream(x, self.tcn.len());
         sigmoid(self.head.forward(x)).reshape([b, n])
+    }
+
+    /// [`LiteBranch::forward`] and, with a downbeat head, the downbeat activation `[B, T]`.
+    pub fn forward_with_downbeat(&self, x: Tensor<4>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let [b, _, _, n] = x.dims();
+        let h = self.forward_stream(x, self.tcn.len());
+        let downbeat = self
+            .downbeat
+            .as_ref()
+            .map(|d| sigmoid(d.forward(h.clone())).reshape([b, n]));
+        (sigmoid(self.head.forward(h)).reshape([b, n]), downbeat)
     }
 
     /// `[B, 1, F, T]` → `[B, F/pool · stem_channels, T]`: the stem, pooled and folded (or the

@@ -143,6 +143,25 @@ impl ModelConfig {
         }
     }
 
+    /// Whether the network has a downbeat output ([`LiteConfig::downbeat_head`]).
+    pub fn has_downbeat_head(&self) -> bool {
+        matches!(&self.architecture, Architecture::Lite(c) if c.downbeat_head)
+    }
+
+    /// This config with a downbeat head (see [`ZeroNs::with_downbeat_heads`]);
+    /// [`crate::Error::Config`] for the paper architecture, which has none.
+    pub fn with_downbeat_head(mut self) -> Result<Self> {
+        match &mut self.architecture {
+            Architecture::Lite(c) => {
+                c.downbeat_head = true;
+                Ok(self)
+            }
+            Architecture::Paper(_) => Err(crate::Error::Config(
+                "the paper architecture has no downbeat head; use a lite model".into(),
+            )),
+        }
+    }
+
     /// Multiply–accumulates per frame for one branch.
     pub fn macs_per_frame(&self) -> u64 {
         match &self.architecture {

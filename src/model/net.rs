@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::lite::LiteBranch;
+use super::lite::{LiteBranch, new_downbeat_head};
 use super::paper::PaperBranch;
 use super::{Architecture, Combine, ModelConfig};
 use crate::Result;
@@ -65,6 +65,19 @@ impl Branch {
             Branch::Lite(b) => b.forward(x),
         }
     }
+
+    /// [`Branch::forward`] and, where the branch has a downbeat head, its activation.
+    pub fn forward_with_downbeat(&self, x: Tensor<4>) -> (Tensor<2>, Option<Tensor<2>>) {
+        match self {
+            Branch::Paper(b) => (b.forward(x), None),
+            Branch::Lite(b) => b.forward_with_downbeat(x),
+        }
+    }
+
+    /// Whether this branch has a downbeat head.
+    pub fn has_downbeat_head(&self) -> bool {
+        matches!(self, Branch::Lite(b) if b.downbeat.is_some())
+    }
 }
 
 /// The ZeroNS network: two branches with the same architecture and unshared weights.
@@ -88,6 +101,9 @@ pub struct ZeroNsOutput {
     pub postve: Tensor<2>,
     /// Element-wise max (or mean) of the two.
     pub combined: Tensor<2>,
+    /// The two branches' downbeat activations combined the same way, where the network has
+    /// downbeat heads.
+    pub downbeat: Option<Tensor<2>>,
 }
 
 impl ZeroNs {
@@ -108,14 +124,39 @@ impl ZeroNs {
     /// Both branches and their combination. Inputs are `[B, 1, 96, T]` log-VQTs of the
     /// non-percussive and percussive stems.
     pub fn forward(&self, non_percussive: Tensor<4>, percussive: Tensor<4>) -> ZeroNsOutput {
-        let anchor = self.anchor.forward(non_percussive);
-        let postve = self.postve.forward(percussive);
+        let (anchor, anchor_db) = self.anchor.forward_with_downbeat(non_percussive);
+        let (postve, postve_db) = self.postve.forward_with_downbeat(percussive);
         let combined = self.combine.apply(anchor.clone(), postve.clone());
+        let downbeat = match (anchor_db, postve_db) {
+            (Some(a), Some(p)) => Some(self.combine.apply(a, p)),
+            _ => None,
+        };
         ZeroNsOutput {
             anchor,
             postve,
             combined,
+            downbeat,
         }
+    }
+
+    /// Whether both branches have downbeat heads.
+    pub fn has_downbeat_head(&self) -> bool {
+        self.anchor.has_downbeat_head() && self.postve.has_downbeat_head()
+    }
+
+    /// This network with fresh downbeat heads added to lite branches that lack one (base
+    /// training from lite v1 or v2, issue 21); the paper branch has none. The model's config
+    /// must then say `downbeat_head: true` ([`ModelConfig::with_downbeat_head`]).
+    pub fn with_downbeat_heads(mut self, device: &Device) -> Self {
+        for branch in [&mut self.anchor, &mut self.postve] {
+            if let Branch::Lite(b) = branch
+                && b.downbeat.is_none()
+            {
+                let channels = b.head.weight.dims()[1];
+                b.downbeat = Some(new_downbeat_head(channels, device));
+            }
+        }
+        self
     }
 }
 

@@ -44,18 +44,20 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{OPTIM_FILE, STATE_FILE, read_state, write_checkpoint};
 use super::corpus::{mix, write_atomic};
-use crate::eval::{EvalConfig, evaluate};
+use super::crops::{draw_batch, place_targets};
+use crate::eval::{EvalConfig, evaluate, f_measure};
 use crate::features::Spectrogram;
 use crate::model::{LoadedModel, ModelConfig, Provenance, ZeroNs, load_model_on};
 use crate::pipeline::CancelToken;
 use crate::tracking::Activation;
 use crate::tracking::dbn::{DbnBeatTracker, DbnConfig};
+use crate::tracking::meter::{MeterConfig, choose_meter};
 use crate::{Error, Result};
 
 /// Frames per second of the network (spec §1).
-const FPS: f64 = 62.5;
+pub(crate) const FPS: f64 = 62.5;
 /// Silence in the log-VQT: ln of the VQT's epsilon (`FeatureSpec::log_epsilon` = 1e-9).
-const SILENCE: f32 = -20.723_267;
+pub(crate) const SILENCE: f32 = -20.723_267;
 const LAST: &str = "last";
 const BEST: &str = "best";
 const METRICS_FILE: &str = "metrics.json";
@@ -74,6 +76,9 @@ pub struct LabelledSong {
     pub percussive: Spectrogram,
     /// Beat times, increasing.
     pub beats_s: Vec<f64>,
+    /// Downbeat times, increasing (each one a beat); empty where the bars are unknown, and
+    /// then left out of the downbeat loss.
+    pub downbeats_s: Vec<f64>,
     /// Labelled span in frames `[start, end)`: half a beat around the first and last beat.
     pub span: (usize, usize),
 }
@@ -124,11 +129,26 @@ impl LabelledSong {
             non_percussive,
             percussive,
             beats_s,
+            downbeats_s: Vec::new(),
             span,
         })
     }
 
-    fn labelled_frames(&self) -> usize {
+    /// This song with its downbeats (those inside the audio are kept; unordered or
+    /// non-finite times are dropped, leaving the bars unknown).
+    pub fn with_downbeats(mut self, downbeats_s: Vec<f64>) -> Self {
+        let end_s = self.non_percussive.n_frames as f64 / FPS;
+        let ordered = downbeats_s.windows(2).all(|w| w[1] > w[0])
+            && downbeats_s.iter().all(|t| t.is_finite() && *t >= 0.0);
+        self.downbeats_s = if ordered {
+            downbeats_s.into_iter().filter(|t| *t < end_s).collect()
+        } else {
+            Vec::new()
+        };
+        self
+    }
+
+    pub(crate) fn labelled_frames(&self) -> usize {
         self.span.1 - self.span.0
     }
 }
@@ -159,6 +179,10 @@ pub struct BaseTrainConfig {
     pub max_gain_db: f64,
     /// Probability that a crop gets one stem silenced over 0.5–2 s; 0 = off.
     pub mask_probability: f64,
+    /// Weight of the downbeat head's BCE beside the beat BCE (issue 21); 0 = no downbeat
+    /// head is trained (or added). A model without one gets a fresh head
+    /// ([`ZeroNs::with_downbeat_heads`]); songs without known bars are left out of this term.
+    pub downbeat_weight: f64,
     /// Validate every this many steps.
     pub valid_every_steps: u64,
     /// Labelled frames scored per validation song (from its first labelled frame).
@@ -184,6 +208,7 @@ impl Default for BaseTrainConfig {
             max_pitch_shift_bins: 5,
             max_gain_db: 6.0,
             mask_probability: 0.3,
+            downbeat_weight: 0.0,
             valid_every_steps: 200,
             valid_max_frames: 3750,
             checkpoint_every_steps: 50,
@@ -219,6 +244,12 @@ impl BaseTrainConfig {
         {
             return bad("max_gain_db must be ≥ 0 and max_pitch_shift_bins ≤ 24".into());
         }
+        if !(self.downbeat_weight.is_finite() && (0.0..=10.0).contains(&self.downbeat_weight)) {
+            return bad(format!(
+                "downbeat_weight must be in [0, 10], got {}",
+                self.downbeat_weight
+            ));
+        }
         self.model.validate()?;
         self.tracker.validate()
     }
@@ -239,6 +270,10 @@ pub struct BaseValid {
     pub amlt: f64,
     /// Masked BCE on the scored frames.
     pub loss: f64,
+    /// Downbeat F-measure (±70 ms) of the bars chosen from the downbeat activation at the
+    /// decoded beats, over the songs with known downbeats; `None` without a downbeat head.
+    #[serde(default)]
+    pub downbeat_f: Option<f64>,
 }
 
 /// Everything a resume needs besides weights and optimiser (`state.json`).
@@ -333,7 +368,7 @@ pub fn train_base(
         config.validate()?;
         let mut config = config.clone();
         ad.seed(config.seed);
-        let network = match &config.init_from {
+        let mut network = match &config.init_from {
             Some(path) => {
                 let loaded = load_model_on(path, &ad)?;
                 config.model = loaded.config().clone();
@@ -341,6 +376,10 @@ pub fn train_base(
             }
             None => ZeroNs::new(&config.model, &ad)?,
         };
+        if config.downbeat_weight > 0.0 && !network.has_downbeat_head() {
+            config.model = config.model.clone().with_downbeat_head()?;
+            network = network.with_downbeat_heads(&ad);
+        }
         let hours = train.iter().map(|s| s.labelled_frames()).sum::<usize>() as f64 / FPS / 3600.0;
         let groups: std::collections::BTreeSet<&str> =
             train.iter().map(|s| s.group.as_str()).collect();
@@ -381,7 +420,7 @@ pub fn train_base(
         steps: Some(state.global_step),
         notes: Some(format!(
             "zerons train: every layer, from {}; Adam lr {}, batch {} × {} frames, pitch ±{}, \
-             gain ±{} dB, mask p {}, seed {}",
+             gain ±{} dB, mask p {}, downbeat weight {}, seed {}",
             cfg.init_from
                 .as_ref()
                 .map_or("a cold start".to_string(), |p| p.display().to_string()),
@@ -391,6 +430,7 @@ pub fn train_base(
             cfg.max_pitch_shift_bins,
             cfg.max_gain_db,
             cfg.mask_probability,
+            cfg.downbeat_weight,
             cfg.seed
         )),
         ..Default::default()
@@ -429,8 +469,18 @@ pub fn train_base(
         let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &ad);
         let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &ad);
         ad.seed(mix(s ^ 0x5eed));
-        let out = network.forward(xa, xp).combined;
-        let loss = masked_bce(out, &batch.target, &batch.mask, [b, n], &ad);
+        let out = network.forward(xa, xp);
+        let mut loss = masked_bce(out.combined, &batch.target, &batch.mask, [b, n], &ad);
+        if let Some(downbeat) = out.downbeat.filter(|_| cfg.downbeat_weight > 0.0) {
+            let d = masked_bce(
+                downbeat,
+                &batch.downbeat_target,
+                &batch.downbeat_mask,
+                [b, n],
+                &ad,
+            );
+            loss = loss + d * cfg.downbeat_weight;
+        }
         let value = scalar(loss.clone());
         if !value.is_finite() {
             return Err(Error::InvalidInput(format!(
@@ -490,98 +540,6 @@ pub fn train_base(
     })
 }
 
-/// One step's inputs: `[B, 1, 96, n]` row-major per stem, targets and loss mask `[B, n]`.
-struct Batch {
-    anchor: Vec<f32>,
-    postve: Vec<f32>,
-    target: Vec<f32>,
-    mask: Vec<f32>,
-}
-
-/// A uniform draw in `0..n` from `z` (n > 0).
-fn below(z: u64, n: u64) -> u64 {
-    z % n.max(1)
-}
-
-/// The step's crops, with augmentation (module docs); a pure function of `s`.
-fn draw_batch(songs: &[LabelledSong], cumulative: &[u64], cfg: &BaseTrainConfig, s: u64) -> Batch {
-    let n = cfg.crop_frames;
-    let bins = 96;
-    let mut batch = Batch {
-        anchor: Vec::with_capacity(cfg.batch_size * bins * n),
-        postve: Vec::with_capacity(cfg.batch_size * bins * n),
-        target: Vec::with_capacity(cfg.batch_size * n),
-        mask: Vec::with_capacity(cfg.batch_size * n),
-    };
-    let total = cumulative.last().copied().unwrap_or(1);
-    for i in 0..cfg.batch_size {
-        let z = |k: u64| mix(s ^ mix((i as u64) << 8 | k));
-        let pick = below(z(0), total);
-        let song_index = cumulative.partition_point(|&c| c <= pick);
-        let song = &songs[song_index.min(songs.len() - 1)];
-        let (r0, r1) = song.span;
-        let centre = r0 + below(z(1), (r1 - r0).max(1) as u64) as usize;
-        let start = centre as isize - (n / 2) as isize;
-        let shift = if cfg.max_pitch_shift_bins > 0 {
-            below(z(2), 2 * cfg.max_pitch_shift_bins as u64 + 1) as isize
-                - cfg.max_pitch_shift_bins as isize
-        } else {
-            0
-        };
-        let gain = |k: u64| -> f32 {
-            let u = below(z(k), 1 << 20) as f64 / (1 << 20) as f64;
-            ((2.0 * u - 1.0) * cfg.max_gain_db / 20.0 * std::f64::consts::LN_10) as f32
-        };
-        let (ga, gp) = (gain(3), gain(4));
-        let masked = (below(z(5), 1 << 20) as f64 / (1 << 20) as f64) < cfg.mask_probability;
-        let mask_len = (0.5 * FPS + below(z(6), (1.5 * FPS) as u64) as f64) as usize;
-        let mask_at = below(z(7), n.saturating_sub(mask_len).max(1) as u64) as usize;
-        let mask_stem = below(z(8), 2);
-        for (stem, spec, g, out) in [
-            (0, &song.non_percussive, ga, &mut batch.anchor),
-            (1, &song.percussive, gp, &mut batch.postve),
-        ] {
-            let silenced = |f: usize| {
-                masked && mask_stem == stem && (mask_at..mask_at + mask_len).contains(&f)
-            };
-            for bin in 0..bins {
-                let src_bin = bin as isize - shift;
-                for f in 0..n {
-                    let t = start + f as isize;
-                    let labelled = t >= r0 as isize && t < r1 as isize;
-                    let v = if !labelled || silenced(f) || !(0..bins as isize).contains(&src_bin) {
-                        SILENCE
-                    } else {
-                        (spec.get(src_bin as usize, t as usize) + g).max(SILENCE)
-                    };
-                    out.push(v);
-                }
-            }
-        }
-        let mut target = vec![0f32; n];
-        for &b in &song.beats_s {
-            let k = (b * FPS).round() as isize - start;
-            for (d, v) in [
-                (-1, cfg.neighbour_target),
-                (1, cfg.neighbour_target),
-                (0, 1.0),
-            ] {
-                let j = k + d;
-                if (0..n as isize).contains(&j) {
-                    let t = &mut target[j as usize];
-                    *t = t.max(v);
-                }
-            }
-        }
-        batch.target.extend(target);
-        batch.mask.extend((0..n).map(|f| {
-            let t = start + f as isize;
-            f32::from(u8::from(t >= r0 as isize && t < r1 as isize))
-        }));
-    }
-    batch
-}
-
 /// Masked binary cross-entropy, `Σ mask·bce / Σ mask`, over a `[B, n]` batch (also
 /// fine-tuning's loss, with B = 1).
 pub(crate) fn masked_bce(
@@ -627,6 +585,7 @@ fn validate_base(
         ..EvalConfig::default()
     };
     let mut v = BaseValid::default();
+    let (mut downbeat_sum, mut downbeat_songs) = (0.0, 0usize);
     for song in songs {
         let (r0, r1) = song.span;
         let r1 = r1.min(r0 + cfg.valid_max_frames);
@@ -641,36 +600,44 @@ fn validate_base(
             }
             Tensor::<4>::from_data(TensorData::new(data, [1, 1, s.n_bins, e1 - e0]), device)
         };
-        let out = network
-            .forward(cut(&song.non_percussive), cut(&song.percussive))
-            .combined;
-        let values: Vec<f32> = out
-            .try_to_vec_as::<f32>()
-            .map_err(|e| Error::Model(format!("cannot read the network's output: {e:?}")))?;
-        let scored = values[r0 - e0..r1 - e0].to_vec();
+        let out = network.forward(cut(&song.non_percussive), cut(&song.percussive));
+        let read = |t: Tensor<2>| -> Result<Vec<f32>> {
+            let v: Vec<f32> = t
+                .try_to_vec_as::<f32>()
+                .map_err(|e| Error::Model(format!("cannot read the network's output: {e:?}")))?;
+            Ok(v[r0 - e0..r1 - e0].to_vec())
+        };
+        let scored = read(out.combined)?;
+        let downbeat_curve = out.downbeat.map(read).transpose()?;
         let t0 = r0 as f64 / FPS;
-        let reference: Vec<f64> = song
-            .beats_s
-            .iter()
-            .map(|b| b - t0)
-            .filter(|b| *b >= 0.0 && *b < (r1 - r0) as f64 / FPS)
-            .collect();
+        let window_s = (r1 - r0) as f64 / FPS;
+        let inside = |times: &[f64]| -> Vec<f64> {
+            times
+                .iter()
+                .map(|b| b - t0)
+                .filter(|b| *b >= 0.0 && *b < window_s)
+                .collect()
+        };
+        let reference = inside(&song.beats_s);
         let mut target = vec![0f32; scored.len()];
-        for b in &reference {
-            let k = (b * FPS).round() as isize;
-            for (d, val) in [
-                (-1, cfg.neighbour_target),
-                (1, cfg.neighbour_target),
-                (0, 1.0),
-            ] {
-                if let Some(t) = usize::try_from(k + d).ok().and_then(|j| target.get_mut(j)) {
-                    *t = t.max(val);
-                }
-            }
-        }
+        place_targets(&mut target, &reference, 0, cfg.neighbour_target);
         let len = scored.len();
         let est = tracker.track(&Activation::new(scored.clone(), FPS))?;
         let sc = evaluate(&reference, &est, &eval_cfg)?;
+        let reference_downbeats = inside(&song.downbeats_s);
+        if let Some(curve) = downbeat_curve.filter(|_| !reference_downbeats.is_empty()) {
+            let bars = choose_meter(&est, &Activation::new(curve, FPS), &MeterConfig::default())?;
+            let est_downbeats: Vec<f64> = bars.map_or_else(Vec::new, |b| {
+                est.iter()
+                    .zip(&b.positions)
+                    .filter(|(_, p)| **p == 1)
+                    .map(|(t, _)| *t)
+                    .collect()
+            });
+            let f = f_measure(&reference_downbeats, &est_downbeats, 0.07)?;
+            downbeat_sum += f;
+            downbeat_songs += 1;
+        }
         let p = Tensor::<2>::from_data(TensorData::new(scored, [1, len]), device);
         v.loss += f64::from(scalar(masked_bce(
             p,
@@ -688,112 +655,14 @@ fn validate_base(
     v.cmlt /= k;
     v.amlt /= k;
     v.loss /= k;
+    v.downbeat_f = (downbeat_songs > 0).then(|| downbeat_sum / downbeat_songs as f64);
     Ok(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn song(name: &str, n: usize, beat_every: usize) -> LabelledSong {
-        // A click on every beat in both stems over quiet noise: the answer is known.
-        let mut data: Vec<f32> = (0..96 * n)
-            .map(|i| -8.0 + (mix(i as u64) % 1000) as f32 / 1000.0)
-            .collect();
-        let beats: Vec<f64> = (1..n / beat_every)
-            .map(|k| (k * beat_every) as f64 / FPS)
-            .collect();
-        for &b in &beats {
-            let f = (b * FPS).round() as usize;
-            for bin in 0..96 {
-                data[bin * n + f] = 0.0;
-            }
-        }
-        let spec = Spectrogram {
-            data,
-            n_bins: 96,
-            n_frames: n,
-            fps: FPS,
-        };
-        LabelledSong::new(name, name, spec.clone(), spec, beats).expect("valid song")
-    }
-
-    #[test]
-    fn batches_are_deterministic_and_targets_sit_on_the_beats() {
-        let songs = vec![song("a", 2000, 30), song("b", 900, 25)];
-        let cumulative: Vec<u64> = songs
-            .iter()
-            .scan(0, |acc, s| {
-                *acc += s.labelled_frames() as u64;
-                Some(*acc)
-            })
-            .collect();
-        let cfg = BaseTrainConfig {
-            crop_frames: 400,
-            batch_size: 3,
-            max_pitch_shift_bins: 0,
-            max_gain_db: 0.0,
-            mask_probability: 0.0,
-            ..BaseTrainConfig::default()
-        };
-        let a = draw_batch(&songs, &cumulative, &cfg, 7);
-        let b = draw_batch(&songs, &cumulative, &cfg, 7);
-        assert_eq!(a.target, b.target);
-        assert_eq!(a.anchor, b.anchor);
-        // Without augmentation, every target 1 is a click frame in the input (bin 0).
-        for i in 0..3 {
-            for f in 0..400 {
-                if a.target[i * 400 + f] == 1.0 {
-                    assert_eq!(a.postve[i * 96 * 400 + f], 0.0, "crop {i} frame {f}");
-                    assert_eq!(a.mask[i * 400 + f], 1.0);
-                }
-            }
-        }
-        assert!(a.target.iter().filter(|t| **t == 1.0).count() > 20);
-        // Padding outside the labelled span is silent and unscored.
-        for (k, m) in a.mask.iter().enumerate() {
-            if *m == 0.0 {
-                let (i, f) = (k / 400, k % 400);
-                assert_eq!(a.anchor[i * 96 * 400 + 50 * 400 + f], SILENCE);
-            }
-        }
-    }
-
-    #[test]
-    fn pitch_shift_moves_bins_and_keeps_targets() {
-        let mut s = song("a", 1000, 30);
-        // Mark bin 40 everywhere in the non-percussive stem.
-        for f in 0..1000 {
-            s.non_percussive.data[40 * 1000 + f] = 1.0;
-        }
-        let songs = vec![s];
-        let cumulative = vec![songs[0].labelled_frames() as u64];
-        let cfg = BaseTrainConfig {
-            crop_frames: 200,
-            batch_size: 8,
-            max_pitch_shift_bins: 5,
-            max_gain_db: 0.0,
-            mask_probability: 0.0,
-            ..BaseTrainConfig::default()
-        };
-        let plain = BaseTrainConfig {
-            max_pitch_shift_bins: 0,
-            ..cfg.clone()
-        };
-        let a = draw_batch(&songs, &cumulative, &cfg, 3);
-        let b = draw_batch(&songs, &cumulative, &plain, 3);
-        assert_eq!(a.target, b.target, "labels do not move with pitch");
-        let mut shifts = std::collections::BTreeSet::new();
-        for i in 0..8 {
-            // A labelled frame of crop i: find which bin holds the mark.
-            let f = (0..200).find(|f| a.mask[i * 200 + f] == 1.0 && a.target[i * 200 + f] == 0.0);
-            let Some(f) = f else { continue };
-            let bin = (0..96).find(|bin| a.anchor[i * 96 * 200 + bin * 200 + f] == 1.0);
-            shifts.insert(bin.map(|b| b as isize - 40));
-        }
-        assert!(shifts.len() > 1, "several shifts drawn: {shifts:?}");
-        assert!(shifts.iter().all(|s| s.is_some_and(|s| s.abs() <= 5)));
-    }
+    use crate::train::crops::click_song;
 
     /// A tiny network on click tracks: the loss falls, validation runs, `best/` and `last/`
     /// are written, and a resumed run continues from the checkpoint to the new step count.
@@ -802,11 +671,11 @@ mod tests {
         use crate::model::{Architecture, Combine, LiteConfig, load_model};
         let dir = tempfile::tempdir().expect("temp dir");
         let train = vec![
-            song("a", 1200, 31),
-            song("b", 1200, 26),
-            song("c", 1200, 37),
+            click_song("a", 1200, 31),
+            click_song("b", 1200, 26),
+            click_song("c", 1200, 37),
         ];
-        let valid = vec![song("v", 1200, 29)];
+        let valid = vec![click_song("v", 1200, 29)];
         let cfg = BaseTrainConfig {
             model: ModelConfig {
                 architecture: Architecture::Lite(LiteConfig {
@@ -859,6 +728,62 @@ mod tests {
         assert_eq!(r.state.global_step, 40);
         assert_eq!(r.state.step_losses.len(), 40);
         assert_eq!(&r.state.step_losses[..30], &losses[..]);
+    }
+
+    /// With a downbeat weight, a model without a downbeat head (a cold start here, lite v1/v2
+    /// in practice) gets one, the head learns the accented bar clicks, the validation scores
+    /// the chosen bars, and the saved model carries the head in its weights and config.
+    #[test]
+    fn a_downbeat_head_is_added_and_learns_the_bars() {
+        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
+        let valid = vec![click_song("v", 1500, 29)];
+        let cfg = BaseTrainConfig {
+            model: ModelConfig {
+                architecture: Architecture::Lite(LiteConfig {
+                    stem_channels: 0,
+                    channels: 8,
+                    dilations: vec![1, 2],
+                    dropout: 0.0,
+                    ..LiteConfig::default()
+                }),
+                combine: Combine::Max,
+            },
+            learning_rate: 3e-3,
+            batch_size: 2,
+            crop_frames: 300,
+            max_steps: 40,
+            valid_every_steps: 40,
+            downbeat_weight: 1.0,
+            ..BaseTrainConfig::default()
+        };
+        assert!(!cfg.model.has_downbeat_head());
+        let run = dir.path().join("run");
+        let s = train_base(
+            &train,
+            &valid,
+            &run,
+            &cfg,
+            false,
+            &Device::default(),
+            &CancelToken::new(),
+            |_| {},
+        )
+        .expect("trained");
+        assert!(s.state.config.model.has_downbeat_head());
+        let last = s.state.valid_history.last().expect("validated");
+        let f = last.downbeat_f.expect("a downbeat score");
+        assert!(f >= 0.9, "downbeat F {f:.3} after 40 steps");
+        let loaded = load_model(run.join("last")).expect("saved model");
+        assert!(loaded.network.has_downbeat_head());
+        assert!(loaded.config().has_downbeat_head());
+        // A weight out of range is refused before any work.
+        let bad = BaseTrainConfig {
+            downbeat_weight: f64::NAN,
+            ..cfg
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //!   clip pairs with a JSON manifest, split into training and validation by track.
 //! - [`syncpred`]: the pretext task (16 crops per clip, one-directional NT-Xent at T = 0.25
 //!   on centred curves) and a resumable, deterministic training loop with checkpoints.
-//! - [`base`]: base-model training on renders with exact beats (every layer, batches of
-//!   augmented crops, DBN-scored validation, resumable).
+//! - [`base`]: base-model training on renders with exact beats and bars (every layer, beat
+//!   and downbeat heads, DBN-scored validation, resumable); `crops` draws its augmented
+//!   crops and targets.
 //! - [`finetune`]: supervised fine-tuning on the user's corrected beats (spec §4) with cached
 //!   lower-layer features, held-out validation and an honest before/after.
 
 pub mod base;
 mod checkpoint;
 pub mod corpus;
+mod crops;
 pub mod finetune;
 pub mod renders;
 pub mod syncpred;

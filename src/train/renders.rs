@@ -34,7 +34,8 @@ pub struct LabelledItem {
     pub beats: PathBuf,
 }
 
-/// Loads `item`: its beats, and both stems' log-VQT from `cache_dir` or computed (and cached).
+/// Loads `item`: its beats (and downbeats, where its beat file numbers the beats in the bar),
+/// and both stems' log-VQT from `cache_dir` or computed (and cached).
 pub fn load_labelled(
     item: &LabelledItem,
     cache_dir: &Path,
@@ -59,13 +60,24 @@ pub fn load_labelled(
             (f.non_percussive, f.percussive)
         }
     };
-    LabelledSong::new(
+    let downbeats_s: Vec<f64> = match &beats.positions {
+        Some(positions) => beats
+            .times_s
+            .iter()
+            .zip(positions)
+            .filter(|(_, p)| **p == 1)
+            .map(|(t, _)| *t)
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(LabelledSong::new(
         item.name.clone(),
         item.group.clone(),
         non_percussive,
         percussive,
         beats.times_s,
-    )
+    )?
+    .with_downbeats(downbeats_s))
 }
 
 fn write_features(path: &Path, a: &Spectrogram, b: &Spectrogram) -> Result<()> {

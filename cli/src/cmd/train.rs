@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Probability of silencing one stem over 0.5–2 s in a crop (new runs; 0 = off).
     #[arg(long, default_value_t = BaseTrainConfig::default().mask_probability)]
     mask: f64,
+    /// Weight of the downbeat loss (new runs; 0 = beats only). Above 0 the model gets a
+    /// downbeat head if it has none, trained on the bars of beat files that number the beats.
+    #[arg(long, default_value_t = BaseTrainConfig::default().downbeat_weight)]
+    downbeat_weight: f64,
     /// Validate every N steps.
     #[arg(long, default_value_t = BaseTrainConfig::default().valid_every_steps)]
     valid_every: u64,
@@ -248,6 +252,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         max_pitch_shift_bins: args.pitch_shift,
         max_gain_db: args.gain_db,
         mask_probability: args.mask,
+        downbeat_weight: args.downbeat_weight,
         valid_every_steps: args.valid_every,
         checkpoint_every_steps: args.checkpoint_every,
         seed: args.seed,
@@ -280,9 +285,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             }
             bar.set_message(status);
             if let Some(v) = &p.valid {
+                let downbeat = v
+                    .downbeat_f
+                    .map_or(String::new(), |f| format!(" downbeat F {f:.3}"));
                 bar.suspend(|| {
                     eprintln!(
-                        "step {}: train loss {:.4}; validation F {:.3} CMLt {:.3} AMLt {:.3} loss {:.4}",
+                        "step {}: train loss {:.4}; validation F {:.3} CMLt {:.3} AMLt {:.3} loss {:.4}{downbeat}",
                         v.global_step, v.train_loss, v.f_measure, v.cmlt, v.amlt, v.loss
                     )
                 });
