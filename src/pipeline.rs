@@ -20,6 +20,7 @@ use crate::audio::{self, ANALYSIS_RATE_HZ, AudibleConfig, DecodeConfig, Signal, 
 use crate::features::Spectrogram;
 use crate::features::onset::{FluxConfig, spectral_flux};
 use crate::features::vqt::{VqtConfig, log_vqt};
+use crate::formats::BeatList;
 use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
 use crate::tracking::meter::{MeterChoice, MeterConfig, choose_meter};
@@ -197,6 +198,17 @@ impl Analysis {
     /// Beat-in-bar positions (1 = downbeat), one per beat, when bars were found.
     pub fn positions(&self) -> Option<&[u32]> {
         self.bars.as_ref().map(|b| b.positions.as_slice())
+    }
+
+    /// The beats as a [`BeatList`], numbered in the bar when bars were found.
+    pub fn beat_list(&self) -> BeatList {
+        match self.positions() {
+            Some(p) if p.len() == self.beats_s.len() => BeatList {
+                times_s: self.beats_s.clone(),
+                positions: Some(p.to_vec()),
+            },
+            _ => BeatList::new(self.beats_s.clone()),
+        }
     }
 
     /// Sets [`Analysis::downbeat`] and chooses the bars from it at the beats.
@@ -621,6 +633,42 @@ mod tests {
         let mut flux = curve();
         gate_activation(&mut flux, Some((0.15, 0.45)), false);
         assert_eq!(flux.values, vec![0.0, 0.0, 0.5, 0.1, 0.3, 0.0, 0.0]);
+    }
+
+    /// Known answer: beats every 0.5 s and a downbeat curve peaking on every 3rd beat from
+    /// the second give a 3/4 bar numbered 3, 1, 2, 3, 1, …; the beat list carries them.
+    #[test]
+    fn the_downbeat_curve_numbers_the_beats_in_the_bar() {
+        let fps = 62.5;
+        let n = (20.0 * fps) as usize;
+        let mut beat = vec![0.01f32; n];
+        let mut down = vec![0.05f32; n];
+        let beats_s: Vec<f64> = (1..38).map(|k| 0.5 * k as f64).collect();
+        for (k, t) in beats_s.iter().enumerate() {
+            let f = (t * fps).round() as usize;
+            beat[f] = 0.9;
+            if k % 3 == 1 {
+                down[f] = 0.8;
+            }
+        }
+        let mut a = track_activation(
+            Activation::new(beat, fps),
+            &AnalyzeConfig::default(),
+            &mut |_| {},
+        )
+        .expect("tracked");
+        assert!(a.beats_s.len() > 30, "{} beats", a.beats_s.len());
+        assert_eq!(a.beat_list().positions, None);
+        a.set_downbeat(Some(Activation::new(down, fps)), &MeterConfig::default())
+            .expect("bars");
+        let bars = a.bars.as_ref().expect("a clear meter");
+        assert_eq!(bars.best.beats_per_bar, 3);
+        let list = a.beat_list();
+        let positions = list.positions.expect("numbered beats");
+        for (t, p) in list.times_s.iter().zip(&positions) {
+            let k = (t / 0.5).round() as i64 - 1;
+            assert_eq!(i64::from(*p), (k + 2) % 3 + 1, "beat at {t:.2} s");
+        }
     }
 
     #[test]

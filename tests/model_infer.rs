@@ -30,7 +30,12 @@ fn tiny_paper() -> LoadedModel {
 #[test]
 fn chunked_inference_equals_whole_song_inference() {
     const TOL: f32 = 1e-5;
-    for m in [model(ModelConfig::lite()), tiny_paper()] {
+    let with_downbeats = ModelConfig::lite().with_downbeat_head().unwrap();
+    for m in [
+        model(ModelConfig::lite()),
+        tiny_paper(),
+        model(with_downbeats),
+    ] {
         let n = 1500;
         let (xa, xp) = (spectrogram(n, 1), spectrogram(n, 2));
         let whole = InferConfig {
@@ -58,6 +63,13 @@ fn chunked_inference_equals_whole_song_inference() {
                 let d = max_abs_diff(&got.values, &want.values);
                 eprintln!("{arch} chunk {chunk_frames}×{chunks_per_batch} {what}: {d:.2e}");
                 assert!(d <= TOL, "chunk {chunk_frames}: {what} differs by {d}");
+            }
+            // The downbeat head's curve is stitched the same way (issue 21).
+            assert_eq!(out.downbeat.is_some(), m.config().has_downbeat_head());
+            if let (Some(got), Some(want)) = (&out.downbeat, &reference.downbeat) {
+                assert_eq!(got.len(), n);
+                let d = max_abs_diff(&got.values, &want.values);
+                assert!(d <= TOL, "chunk {chunk_frames}: downbeat differs by {d}");
             }
         }
         // The curves are not constant (the comparison above means something): their spread
@@ -227,5 +239,57 @@ fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
         .zip(&network.values)
     {
         assert!((a.max(*p) - c).abs() < 1e-6, "max-combined");
+    }
+}
+
+/// A model with a downbeat head gives the analysis a downbeat curve beside the beat curve,
+/// gated the same way, and bars at the beats whenever the curve separates them; a model
+/// without one leaves both empty (lite v1/v2 sidecars have no head).
+#[test]
+fn a_downbeat_head_gives_the_analysis_bar_positions() {
+    use zerons::audio::Signal;
+    use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_signal};
+    let sr = 16_000u32;
+    let mut samples = vec![0.0f32; 10 * sr as usize];
+    for k in 0..20 {
+        let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
+        let level = if k % 4 == 0 { 0.9 } else { 0.4 };
+        for i in 0..200 {
+            samples[at as usize + i] =
+                level * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
+        }
+    }
+    let signal = Signal::new(samples, sr);
+    let config = AnalyzeConfig {
+        activation: ActivationKind::Max,
+        ..AnalyzeConfig::default()
+    };
+    let cancel = CancelToken::new();
+    let plain = analyze_signal(
+        &signal,
+        &config,
+        Some(&model(ModelConfig::lite())),
+        &mut |_| {},
+        &cancel,
+    )
+    .unwrap();
+    assert!(plain.downbeat.is_none() && plain.bars.is_none());
+    assert!(plain.beat_list().positions.is_none());
+    let m = model(ModelConfig::lite().with_downbeat_head().unwrap());
+    let a = analyze_signal(&signal, &config, Some(&m), &mut |_| {}, &cancel).unwrap();
+    let downbeat = a.downbeat.as_ref().expect("a downbeat curve");
+    assert_eq!(downbeat.values.len(), a.activation.values.len());
+    assert!(downbeat.values.iter().all(|v| (0.0..=1.0).contains(v)));
+    let list = a.beat_list();
+    assert_eq!(list.times_s, a.beats_s);
+    match (&a.bars, &list.positions) {
+        (Some(bars), Some(p)) => {
+            assert_eq!(p.len(), a.beats_s.len());
+            assert_eq!(p, &bars.positions);
+            let m = bars.best.beats_per_bar;
+            assert!(p.iter().all(|x| (1..=m).contains(x)));
+        }
+        (None, None) => {}
+        other => panic!("bars and positions disagree: {other:?}"),
     }
 }

@@ -192,7 +192,7 @@ pub fn store_analysis(
             curves: &curves_of(analysis),
         },
     )?;
-    let beats = BeatList::new(analysis.beats_s.clone());
+    let beats = analysis.beat_list();
     let (_, moved) = project.add_model_revision(
         track,
         analysis_id,

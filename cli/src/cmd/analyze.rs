@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use zerons::formats::{
-    BeatFormat, BeatList, ExportMeta, GridConfig, GridStyle, read_beats, write_beats_file,
+    BeatFormat, ExportMeta, GridConfig, GridStyle, read_beats, write_beats_file,
 };
 use zerons::pipeline::{ActivationKind, Analysis, AnalyzeConfig, analyze_file, global_tempo_bpm};
 use zerons::tracking::TrackerConfig;
@@ -408,7 +408,7 @@ fn write_output(
     format: BeatFormat,
     grid: &GridConfig,
 ) -> Result<()> {
-    let beats = BeatList::new(analysis.beats_s.clone());
+    let beats = analysis.beat_list();
     let title = analysis
         .source
         .path

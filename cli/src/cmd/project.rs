@@ -292,7 +292,7 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
                 curves: &curves_of(&analysis),
             },
         )?;
-        let beats = zerons::formats::BeatList::new(analysis.beats_s.clone());
+        let beats = analysis.beat_list();
         let (rev, _) = p.add_model_revision(track, a, &beats, None)?;
         println!(
             "{}\ttrack {track}\trevision {rev}\t{} beats",
