@@ -397,7 +397,7 @@ fn bundled_model_serves_network_activations_and_plots() {
         zerons()
             .arg("plot")
             .arg("--training")
-            .arg(repo("assets/model/training/stage2-raw-metrics.json"))
+            .arg(repo("assets/model-v2/training/stage2-raw-metrics.json"))
             .arg("-o")
             .arg(&curves),
     );

@@ -426,6 +426,11 @@ fn run(
             &head.beats.times_s,
             until,
         )?;
+        // The bars the user set (or kept) teach a model with a downbeat head the bar phase.
+        let song = match &head.beats.positions {
+            Some(p) => song.with_positions(&head.beats.times_s, p)?,
+            None => song,
+        };
         reports.push(SongReport {
             track_id: id,
             name,

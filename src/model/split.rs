@@ -31,6 +31,8 @@ pub struct LiteTop {
     pub tcn: Vec<Conv1d>,
     /// Conv1d C → 1 + sigmoid.
     pub head: Conv1d,
+    /// The downbeat head, when the branch has one (trained with the beat head).
+    pub downbeat: Option<Conv1d>,
     /// Dropout after each conv (training only).
     pub dropout: Dropout,
 }
@@ -94,6 +96,7 @@ impl Branch {
             Branch::Lite(b) => BranchTop::Lite(LiteTop {
                 tcn: b.tcn[b.tcn.len() - top_layers..].to_vec(),
                 head: b.head.clone(),
+                downbeat: b.downbeat.clone(),
                 dropout: b.dropout.clone(),
             }),
             Branch::Paper(b) => {
@@ -119,6 +122,9 @@ impl Branch {
                 b.tcn.truncate(keep);
                 b.tcn.extend(t.tcn);
                 b.head = t.head;
+                if t.downbeat.is_some() {
+                    b.downbeat = t.downbeat;
+                }
                 Ok(Branch::Lite(b))
             }
             (Branch::Paper(mut b), BranchTop::Paper(t)) if t.convs.len() <= 2 => {
@@ -144,6 +150,15 @@ impl Branch {
 impl BranchTop {
     /// `[B, C, T]` cached feature → `[B, T]` activation in (0, 1).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.forward_heads(x, false).0
+    }
+
+    /// [`BranchTop::forward`] and, where the top has a downbeat head, its activation.
+    pub fn forward_with_downbeat(&self, x: Tensor<3>) -> (Tensor<2>, Option<Tensor<2>>) {
+        self.forward_heads(x, true)
+    }
+
+    fn forward_heads(&self, x: Tensor<3>, downbeat: bool) -> (Tensor<2>, Option<Tensor<2>>) {
         let [b, _, n] = x.dims();
         match self {
             BranchTop::Lite(t) => {
@@ -152,7 +167,12 @@ impl BranchTop {
                     let h = t.dropout.forward(relu(conv.forward(x.clone())));
                     x = x + h;
                 }
-                sigmoid(t.head.forward(x)).reshape([b, n])
+                let d = t
+                    .downbeat
+                    .as_ref()
+                    .filter(|_| downbeat)
+                    .map(|d| sigmoid(d.forward(x.clone())).reshape([b, n]));
+                (sigmoid(t.head.forward(x)).reshape([b, n]), d)
             }
             BranchTop::Paper(t) => {
                 let mut x = x;
@@ -163,7 +183,7 @@ impl BranchTop {
                     let c = h.dims()[1];
                     x = h.reshape([b, c, n]);
                 }
-                sigmoid(t.fc1.forward(x)).reshape([b, n])
+                (sigmoid(t.fc1.forward(x)).reshape([b, n]), None)
             }
         }
     }
@@ -221,7 +241,8 @@ mod tests {
                 ..p.clone()
             };
         }
-        for config in [lite, paper] {
+        let with_downbeats = ModelConfig::lite().with_downbeat_head().unwrap();
+        for config in [lite, paper, with_downbeats] {
             let net = burn::module::Module::valid(&ZeroNs::new(&config, &device).unwrap());
             let x = Tensor::<4>::random([1, 1, 96, 200], Distribution::Default, &device);
             let whole = net.anchor.forward(x.clone());
@@ -230,6 +251,16 @@ mod tests {
                 let top = net.anchor.top(k).unwrap();
                 let split = top.forward(h);
                 assert!(max_diff(whole.clone(), split) < 1e-6, "top_layers {k}");
+                let (_, whole_db) = net.anchor.forward_with_downbeat(x.clone());
+                let (_, split_db) =
+                    top.forward_with_downbeat(net.anchor.forward_bottom(x.clone(), k).unwrap());
+                match (whole_db, split_db) {
+                    (Some(w), Some(s)) => {
+                        assert!(max_diff(w, s) < 1e-6, "downbeat, top_layers {k}")
+                    }
+                    (None, None) => {}
+                    _ => panic!("the top lost or gained the downbeat head"),
+                }
                 // Writing the (unchanged) top back gives the same branch.
                 let back = net
                     .anchor

@@ -50,6 +50,13 @@
 //! everywhere stay wrong (metal-rit 0.05, blupi-008 0.00), so on all 38 songs 0.896 against
 //! 0.958 without it. Hence an option, for the songs the suggestions show flipping by section.
 //!
+//! **Bars** (issue 21), when the base model has a downbeat head: its head is trained with the
+//! beat head (it is part of every mode's trained top), on the downbeats of the songs whose beats
+//! the user numbered in the bar ([`AnnotatedSong::with_positions`]: "this is beat 1" teaches
+//! the bar phase) and, on the other songs, towards the base model's own downbeat curve over the
+//! window, so that training the beats does not drift the bars
+//! ([`FinetuneConfig::downbeat_weight`]).
+//!
 //! **Guard against getting worse** (the paper's SMC→GTZAN drop): the result carries
 //! [`FinetuneOutcome::improved`], true only if the held-out F-measure went up (or stayed equal
 //! with a lower held-out loss); callers keep the base model active otherwise.
@@ -71,6 +78,7 @@ use crate::{Error, Result};
 
 use super::base::{masked_bce, scalar};
 use super::corpus::mix;
+use super::crops::place_targets;
 
 /// Frames per second of the network's input and output (spec §1).
 const FPS: f64 = 62.5;
@@ -139,6 +147,12 @@ pub struct FinetuneConfig {
     /// there is added to the loss with this weight, so that what the corrections teach is
     /// applied where the music resembles the corrected part, not everywhere.
     pub rest_weight: f64,
+    /// Weight of the downbeat term when the base model has a downbeat head (0 = the head is
+    /// left as the trained layers below it make it). A song whose beats the user numbered in
+    /// the bar ([`AnnotatedSong::with_downbeats`]) teaches its downbeats; a song without
+    /// numbers keeps the base model's own downbeat curve over its window as the target, so
+    /// that training the beats does not drift the bars.
+    pub downbeat_weight: f64,
     /// Seed of the song order and dropout.
     pub seed: u64,
     /// The beat decoder used for validation (madmom's DBN settings of the authors' evaluation).
@@ -159,6 +173,7 @@ impl Default for FinetuneConfig {
             holdout_block_s: 6.0,
             min_holdout_beats: 8,
             rest_weight: 0.0,
+            downbeat_weight: 1.0,
             seed: 0,
             tracker: DbnConfig::default(),
         }
@@ -208,6 +223,12 @@ impl FinetuneConfig {
         if !(self.rest_weight.is_finite() && self.rest_weight >= 0.0) {
             return bad(format!("rest_weight must be ≥ 0, got {}", self.rest_weight));
         }
+        if !(self.downbeat_weight.is_finite() && (0.0..=10.0).contains(&self.downbeat_weight)) {
+            return bad(format!(
+                "downbeat_weight must be in [0, 10], got {}",
+                self.downbeat_weight
+            ));
+        }
         if self.max_epochs == 0 || self.fixed_epochs == 0 {
             return bad("max_epochs and fixed_epochs must be positive".into());
         }
@@ -240,6 +261,9 @@ pub struct AnnotatedSong {
     pub beats_s: Vec<f64>,
     /// The annotated span `(start, end)` in seconds.
     pub region_s: (f64, f64),
+    /// The downbeats inside the region, when the user numbered the beats in the bar
+    /// ([`AnnotatedSong::with_downbeats`]); `None` = bars unknown.
+    pub downbeats_s: Option<Vec<f64>>,
 }
 
 impl AnnotatedSong {
@@ -298,7 +322,32 @@ impl AnnotatedSong {
             percussive,
             beats_s: inside,
             region_s: (start, end),
+            downbeats_s: None,
         })
+    }
+
+    /// This song with the bars the user set: `positions` numbers every beat given to
+    /// [`AnnotatedSong::new`] in its bar (1 = downbeat), as a beat file's position column does.
+    /// The downbeats inside the annotated region are kept. A count that does not match is an
+    /// error naming the song.
+    pub fn with_positions(mut self, beats_s: &[f64], positions: &[u32]) -> Result<Self> {
+        if beats_s.len() != positions.len() {
+            return Err(Error::InvalidInput(format!(
+                "{}: {} beats but {} bar positions",
+                self.name,
+                beats_s.len(),
+                positions.len()
+            )));
+        }
+        let (r0, r1) = self.region_s;
+        let downbeats: Vec<f64> = beats_s
+            .iter()
+            .zip(positions)
+            .filter(|(t, p)| **p == 1 && (r0..r1).contains(*t))
+            .map(|(t, _)| *t)
+            .collect();
+        self.downbeats_s = Some(downbeats);
+        Ok(self)
     }
 
     fn n_frames(&self) -> usize {
@@ -388,6 +437,8 @@ struct SongWindow {
     holdout_mask: Vec<f32>,
     /// Held-out blocks, in time order.
     holdout: Vec<HeldOutBlock>,
+    /// Downbeat targets over the window from the user's bars, when the song has them.
+    downbeat_target: Option<Vec<f32>>,
 }
 
 impl SongWindow {
@@ -527,16 +578,12 @@ fn window_of(
     let end = (r1 + halo).min(n);
     let len = end - start;
     let mut target = vec![0f32; len];
-    for &b in &song.beats_s {
-        let k = frames_of(b) - start as isize;
-        for (d, v) in [(-1, 0.5f32), (1, 0.5), (0, 1.0)] {
-            let i = k + d;
-            if (0..len as isize).contains(&i) {
-                let t = &mut target[i as usize];
-                *t = t.max(v);
-            }
-        }
-    }
+    place_targets(&mut target, &song.beats_s, start as isize, 0.5);
+    let downbeat_target = song.downbeats_s.as_ref().map(|d| {
+        let mut t = vec![0f32; len];
+        place_targets(&mut t, d, start as isize, 0.5);
+        t
+    });
     let held = |f: usize| spans.iter().any(|&(a, b)| (a..b).contains(&f));
     let mask = |on: &dyn Fn(usize) -> bool| -> Vec<f32> {
         (0..len)
@@ -562,6 +609,7 @@ fn window_of(
         train_mask: mask(&|f| (r0..r1).contains(&f) && !held(f)),
         holdout_mask: mask(&held),
         holdout,
+        downbeat_target,
     }
 }
 
@@ -581,23 +629,38 @@ fn read_vec(t: Tensor<2>) -> Result<Vec<f32>> {
 
 impl Trainable {
     fn forward(&self, input: &SongInput, combine: Combine, device: &Device) -> Tensor<2> {
+        self.forward_with_downbeat(input, combine, device).0
+    }
+
+    /// The beat activation and, where the network has downbeat heads, the downbeat one.
+    fn forward_with_downbeat(
+        &self,
+        input: &SongInput,
+        combine: Combine,
+        device: &Device,
+    ) -> (Tensor<2>, Option<Tensor<2>>) {
         match (self, input) {
             (Trainable::Top(t), SongInput::Cached { anchor, postve }) => {
-                let a = t
+                let (a, ad) = t
                     .anchor
-                    .forward(Tensor::<3>::from_data(anchor.clone(), device));
-                let p = t
+                    .forward_with_downbeat(Tensor::<3>::from_data(anchor.clone(), device));
+                let (p, pd) = t
                     .postve
-                    .forward(Tensor::<3>::from_data(postve.clone(), device));
-                combine.apply(a, p)
+                    .forward_with_downbeat(Tensor::<3>::from_data(postve.clone(), device));
+                let downbeat = match (ad, pd) {
+                    (Some(a), Some(p)) => Some(combine.apply(a, p)),
+                    _ => None,
+                };
+                (combine.apply(a, p), downbeat)
             }
             (Trainable::Full(net), SongInput::Raw { anchor, postve }) => {
                 let a = Tensor::<4>::from_data(anchor.clone(), device);
                 let p = Tensor::<4>::from_data(postve.clone(), device);
-                net.forward(a, p).combined
+                let out = net.forward(a, p);
+                (out.combined, out.downbeat)
             }
             // Inputs are built for the mode; a mismatch cannot be constructed.
-            _ => Tensor::<2>::zeros([1, 1], device),
+            _ => (Tensor::<2>::zeros([1, 1], device), None),
         }
     }
 
@@ -840,6 +903,21 @@ pub fn finetune(
         None => Trainable::Full(base.network.clone().fork(&ad).train()),
         Some(t) => Trainable::Top(t.fork(&ad).train()),
     };
+    // Downbeat targets: the user's bars, else the base's own downbeat curve (config docs).
+    let mut downbeat_targets: Vec<Option<Vec<f32>>> = Vec::with_capacity(songs.len());
+    let train_downbeats = config.downbeat_weight > 0.0 && base_net.has_downbeat_head();
+    for (w, input) in windows.iter().zip(&inputs) {
+        downbeat_targets.push(match (&w.downbeat_target, train_downbeats) {
+            (_, false) => None,
+            (Some(t), true) => Some(t.clone()),
+            (None, true) => initial
+                .valid()
+                .forward_with_downbeat(input, combine, &plain)
+                .1
+                .map(read_vec)
+                .transpose()?,
+        });
+    }
     let before = if validated {
         Some(held_out_scores(
             &initial.valid(),
@@ -878,8 +956,13 @@ pub fn finetune(
         let mut loss_sum = 0.0;
         for &i in &order {
             let w = &windows[i];
-            let out = model.forward(&inputs[i], combine, &ad);
+            let (out, downbeat) = model.forward_with_downbeat(&inputs[i], combine, &ad);
             let mut loss = masked_bce(out, &w.target, &w.train_mask, [1, w.len], &ad);
+            if let (Some(d), Some(target)) = (downbeat, &downbeat_targets[i]) {
+                loss = loss
+                    + masked_bce(d, target, &w.train_mask, [1, w.len], &ad)
+                        .mul_scalar(config.downbeat_weight);
+            }
             if let Some(Some(rest)) = rests.get(i)
                 && let Some((input, target, mask)) = rest.draw(
                     mix(z ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)),
@@ -1258,6 +1341,106 @@ mod tests {
         let first = out.history.first().unwrap().train_loss;
         let last = out.history.last().unwrap().train_loss;
         assert!(last < first, "{first} → {last}");
+    }
+
+    /// Issue 21: a user's bar numbers teach the downbeat head the bar phase, and a song
+    /// without numbers keeps the base's downbeat curve closer than with the term off.
+    #[test]
+    fn user_downbeats_teach_the_bar_phase_and_unnumbered_songs_keep_the_bars() {
+        use crate::model::{InferConfig, infer};
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        device.seed(5);
+        let config = ModelConfig::lite().with_downbeat_head().unwrap();
+        let net = ZeroNs::new(&config, &device).unwrap();
+        let base = LoadedModel::new(net, config, Provenance::default(), None, device.clone());
+        // Clicks every 29 frames from frame 7; every 4th click from the second is louder in
+        // the low bins (the bar's first beat), numbered 4, 1, 2, 3, 4, 1, … by the user.
+        let (n, period, phase) = (1900, 29, 7);
+        let perc = spec(n, |bin, t| {
+            let k = (t + period - phase) / period;
+            match (t % period == phase, k % 4 == 2 && bin < 48) {
+                (true, true) => 2.0,
+                (true, false) => 0.0,
+                _ => -6.0,
+            }
+        });
+        let non = spec(n, |bin, _| if bin == 40 { -1.0 } else { -6.0 });
+        let beats: Vec<f64> = (0..n)
+            .filter(|t| t % period == phase)
+            .map(|t| t as f64 / FPS)
+            .collect();
+        let positions: Vec<u32> = (0..beats.len()).map(|k| ((k + 3) % 4 + 1) as u32).collect();
+        let song = AnnotatedSong::new("bars", non.clone(), perc.clone(), &beats, None)
+            .unwrap()
+            .with_positions(&beats, &positions)
+            .unwrap();
+        assert!(song.downbeats_s.as_ref().is_some_and(|d| d.len() >= 10));
+        let fixed = FinetuneConfig {
+            holdout_fraction: 0.0,
+            fixed_epochs: 60,
+            ..FinetuneConfig::default()
+        };
+        let curve = |m: &LoadedModel| -> Vec<f32> {
+            infer(m, &non, &perc, &InferConfig::default())
+                .unwrap()
+                .downbeat
+                .expect("a downbeat curve")
+                .values
+        };
+        let mean = |v: &[f32]| v.iter().map(|x| f64::from(*x)).sum::<f64>() / v.len().max(1) as f64;
+        let contrast = |d: &[f32]| {
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            for (b, p) in beats.iter().zip(&positions) {
+                let v = d[(b * FPS).round() as usize];
+                if *p == 1 { on.push(v) } else { off.push(v) }
+            }
+            mean(&on) - mean(&off)
+        };
+        let out = finetune_quietly(&base, song, &fixed, &device);
+        let after = curve(&out.model);
+        let bars = crate::tracking::meter::choose_meter(
+            &beats,
+            &Activation::new(after.clone(), FPS),
+            &crate::tracking::meter::MeterConfig::default(),
+        )
+        .unwrap()
+        .expect("a meter");
+        assert_eq!(
+            bars.positions,
+            positions,
+            "downbeat contrast {:.3} (base {:.3})",
+            contrast(&after),
+            contrast(&curve(&base))
+        );
+        assert!(contrast(&after) > 0.05);
+        // The same song with its bars unknown: the term keeps the base's curve.
+        let drift = |weight: f64| {
+            let song =
+                AnnotatedSong::new("beats", non.clone(), perc.clone(), &beats, None).unwrap();
+            let cfg = FinetuneConfig {
+                downbeat_weight: weight,
+                ..fixed.clone()
+            };
+            let m = finetune_quietly(&base, song, &cfg, &device).model;
+            let (a, b) = (curve(&m), curve(&base));
+            a.iter()
+                .zip(&b)
+                .map(|(x, y)| f64::from((x - y).abs()))
+                .sum::<f64>()
+                / a.len() as f64
+        };
+        let (kept, free) = (drift(1.0), drift(0.0));
+        assert!(
+            kept < free,
+            "drift with the term {kept:.4}, without {free:.4}"
+        );
+        // A position list of the wrong length is refused with the song's name.
+        let e = AnnotatedSong::new("x.wav", non.clone(), perc.clone(), &beats, None)
+            .unwrap()
+            .with_positions(&beats, &positions[1..])
+            .unwrap_err();
+        assert!(e.to_string().contains("x.wav"), "{e}");
     }
 
     /// Regression: `full` mode panicked in `backward` ("requires a tracked autodiff tensor")

@@ -205,6 +205,13 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             args.annotated_until,
         )
         .with_context(|| format!("annotation {}", song.beats.display()))?;
+        // Numbered beats (a position column) teach a model with a downbeat head the bars.
+        let a = match &beats.positions {
+            Some(p) => a
+                .with_positions(&beats.times_s, p)
+                .with_context(|| format!("bar positions of {}", song.beats.display()))?,
+            None => a,
+        };
         annotated.push(a);
         references.push(beats.times_s);
         features.push(f);
