@@ -275,11 +275,20 @@ fn a_downbeat_head_gives_the_analysis_bar_positions() {
     .unwrap();
     assert!(plain.downbeat.is_none() && plain.bars.is_none());
     assert!(plain.beat_list().positions.is_none());
+    use zerons::store::{DOWNBEAT_CURVE, curves_of};
+    assert!(curves_of(&plain).iter().all(|c| c.kind != DOWNBEAT_CURVE));
     let m = model(ModelConfig::lite().with_downbeat_head().unwrap());
     let a = analyze_signal(&signal, &config, Some(&m), &mut |_| {}, &cancel).unwrap();
     let downbeat = a.downbeat.as_ref().expect("a downbeat curve");
     assert_eq!(downbeat.values.len(), a.activation.values.len());
     assert!(downbeat.values.iter().all(|v| (0.0..=1.0).contains(v)));
+    // Stored with the project's curves, for the app's timeline.
+    let stored = curves_of(&a);
+    let c = stored
+        .iter()
+        .find(|c| c.kind == DOWNBEAT_CURVE)
+        .expect("stored");
+    assert_eq!(c.values, downbeat.values);
     let list = a.beat_list();
     assert_eq!(list.times_s, a.beats_s);
     match (&a.bars, &list.positions) {

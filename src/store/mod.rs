@@ -339,8 +339,8 @@ pub fn curve_kind(kind: ActivationKind) -> &'static str {
 }
 
 /// The curves of an analysis to store: the tracked one first (what re-tracking and
-/// *Continue* decode again), then the network's combined curve (when flux tracked) and both
-/// branches.
+/// *Continue* decode again), then the network's combined curve (when flux tracked), both
+/// branches, and the downbeat curve (a model with a downbeat head, [`DOWNBEAT_CURVE`]).
 pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
     let curve = |kind: ActivationKind, a: &Activation| Curve {
         kind: curve_kind(kind).into(),
@@ -355,8 +355,18 @@ pub fn curves_of(analysis: &Analysis) -> Vec<Curve> {
         curves.push(curve(ActivationKind::Anchor, anchor));
         curves.push(curve(ActivationKind::Postve, postve));
     }
+    if let Some(d) = &analysis.downbeat {
+        curves.push(Curve {
+            kind: DOWNBEAT_CURVE.into(),
+            fps: d.fps,
+            values: d.values.clone(),
+        });
+    }
     curves
 }
+
+/// Stored kind of the network's downbeat activation (a model with a downbeat head).
+pub const DOWNBEAT_CURVE: &str = "downbeat";
 
 /// Where the model a project analyses with lives, and whether it is the shipped fallback
 /// (rather than one the user chose).

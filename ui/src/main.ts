@@ -501,6 +501,7 @@ const CURVE_TITLES: Record<string, string> = {
   max: "ZeroNS network: both branches combined (show/hide)",
   anchor: "ZeroNS non-percussive branch (show/hide)",
   postve: "ZeroNS percussive branch (show/hide)",
+  downbeat: "ZeroNS downbeat activation: where the network hears the bar's first beat (show/hide)",
 };
 
 async function relink(t: TrackView) {

@@ -35,6 +35,7 @@ export const CURVE_STYLE: Record<string, { label: string; color: string; fill: s
   max: { label: "ZeroNS", color: "#f687b3", fill: "rgba(246,135,179,0.12)" },
   anchor: { label: "Non-perc.", color: "#b794f4", fill: "rgba(183,148,244,0.10)" },
   postve: { label: "Perc.", color: "#68d391", fill: "rgba(104,211,145,0.10)" },
+  downbeat: { label: "Downbeat", color: "#63b3ed", fill: "rgba(99,179,237,0.12)" },
 };
 
 export function curveStyle(kind: string) {
