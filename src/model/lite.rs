@@ -236,6 +236,15 @@ impl LiteBranch {
         (sigmoid(self.head.forward(h)).reshape([b, n]), downbeat)
     }
 
+    /// The downbeat head alone on the beat features with their gradient cut, for training the
+    /// head while the rest stays as it is (`None` without a head).
+    pub fn downbeat_detached(&self, x: Tensor<4>) -> Option<Tensor<2>> {
+        let [b, _, _, n] = x.dims();
+        let d = self.downbeat.as_ref()?;
+        let h = self.forward_stream(x, self.tcn.len()).detach();
+        Some(sigmoid(d.forward(h)).reshape([b, n]))
+    }
+
     /// `[B, 1, F, T]` → `[B, F/pool · stem_channels, T]`: the stem, pooled and folded (or the
     /// bins as channels without a stem).
     pub(crate) fn stem_out(&self, x: Tensor<4>) -> Tensor<3> {

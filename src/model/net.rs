@@ -139,6 +139,23 @@ impl ZeroNs {
         }
     }
 
+    /// The combined downbeat activation with the gradient cut below the downbeat heads, so
+    /// that training it leaves every other weight (and so the beats) as they are; `None`
+    /// unless both branches have a head.
+    pub fn downbeat_detached(
+        &self,
+        non_percussive: Tensor<4>,
+        percussive: Tensor<4>,
+    ) -> Option<Tensor<2>> {
+        let head = |b: &Branch, x| match b {
+            Branch::Lite(l) => l.downbeat_detached(x),
+            Branch::Paper(_) => None,
+        };
+        let a = head(&self.anchor, non_percussive)?;
+        let p = head(&self.postve, percussive)?;
+        Some(self.combine.apply(a, p))
+    }
+
     /// Whether both branches have downbeat heads.
     pub fn has_downbeat_head(&self) -> bool {
         self.anchor.has_downbeat_head() && self.postve.has_downbeat_head()

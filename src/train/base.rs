@@ -183,6 +183,9 @@ pub struct BaseTrainConfig {
     /// head is trained (or added). A model without one gets a fresh head
     /// ([`ZeroNs::with_downbeat_heads`]); songs without known bars are left out of this term.
     pub downbeat_weight: f64,
+    /// Train only the downbeat heads, on the frozen network's beat features (the beat output
+    /// stays exactly the init model's); needs `init_from` and a `downbeat_weight` above 0.
+    pub downbeat_head_only: bool,
     /// Validate every this many steps.
     pub valid_every_steps: u64,
     /// Labelled frames scored per validation song (from its first labelled frame).
@@ -209,6 +212,7 @@ impl Default for BaseTrainConfig {
             max_gain_db: 6.0,
             mask_probability: 0.3,
             downbeat_weight: 0.0,
+            downbeat_head_only: false,
             valid_every_steps: 200,
             valid_max_frames: 3750,
             checkpoint_every_steps: 50,
@@ -230,6 +234,13 @@ impl BaseTrainConfig {
         }
         if self.batch_size == 0 || self.crop_frames < 64 {
             return bad("batch_size must be positive and crop_frames at least 64".into());
+        }
+        if self.downbeat_head_only && (self.init_from.is_none() || self.downbeat_weight <= 0.0) {
+            return bad(
+                "downbeat_head_only trains a given model's downbeat heads: it needs init_from and \
+                 a downbeat_weight above 0"
+                    .into(),
+            );
         }
         if self.max_steps == 0 || self.valid_every_steps == 0 || self.checkpoint_every_steps == 0 {
             return bad("step counts must be positive".into());
@@ -420,7 +431,7 @@ pub fn train_base(
         steps: Some(state.global_step),
         notes: Some(format!(
             "zerons train: every layer, from {}; Adam lr {}, batch {} × {} frames, pitch ±{}, \
-             gain ±{} dB, mask p {}, downbeat weight {}, seed {}",
+             gain ±{} dB, mask p {}, downbeat weight {}{}, seed {}",
             cfg.init_from
                 .as_ref()
                 .map_or("a cold start".to_string(), |p| p.display().to_string()),
@@ -431,6 +442,11 @@ pub fn train_base(
             cfg.max_gain_db,
             cfg.mask_probability,
             cfg.downbeat_weight,
+            if cfg.downbeat_head_only {
+                " (downbeat heads only, the rest frozen)"
+            } else {
+                ""
+            },
             cfg.seed
         )),
         ..Default::default()
@@ -469,9 +485,15 @@ pub fn train_base(
         let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &ad);
         let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &ad);
         ad.seed(mix(s ^ 0x5eed));
-        let out = network.forward(xa, xp);
-        let mut loss = masked_bce(out.combined, &batch.target, &batch.mask, [b, n], &ad);
-        if let Some(downbeat) = out.downbeat.filter(|_| cfg.downbeat_weight > 0.0) {
+        let (beat_loss, downbeat) = if cfg.downbeat_head_only {
+            (None, network.downbeat_detached(xa, xp))
+        } else {
+            let out = network.forward(xa, xp);
+            let loss = masked_bce(out.combined, &batch.target, &batch.mask, [b, n], &ad);
+            (Some(loss), out.downbeat)
+        };
+        let mut loss = beat_loss.unwrap_or_else(|| Tensor::<1>::zeros([1], &ad));
+        if let Some(downbeat) = downbeat.filter(|_| cfg.downbeat_weight > 0.0) {
             let d = masked_bce(
                 downbeat,
                 &batch.downbeat_target,
@@ -505,7 +527,12 @@ pub fn train_base(
             tracing::info!(?v, "validation");
             state.valid_history.push(v.clone());
             let better = state.best.as_ref().is_none_or(|b| {
-                v.f_measure > b.f_measure || (v.f_measure == b.f_measure && v.loss < b.loss)
+                if cfg.downbeat_head_only {
+                    // The beats do not move: the downbeats decide.
+                    v.downbeat_f.unwrap_or(0.0) > b.downbeat_f.unwrap_or(0.0)
+                } else {
+                    v.f_measure > b.f_measure || (v.f_measure == b.f_measure && v.loss < b.loss)
+                }
             });
             if better {
                 state.best = Some(v.clone());
@@ -782,6 +809,94 @@ mod tests {
         // A weight out of range is refused before any work.
         let bad = BaseTrainConfig {
             downbeat_weight: f64::NAN,
+            ..cfg
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    /// `downbeat_head_only`: a model gets downbeat heads trained on its frozen features; its
+    /// beat output is exactly the init model's, and the run needs a model to start from.
+    #[test]
+    fn a_downbeat_head_only_run_leaves_the_beats_exactly() {
+        use crate::model::{Architecture, Combine, LiteConfig, save_model};
+        let _rng = crate::test_rng_lock();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let device = Device::default();
+        let model = ModelConfig {
+            architecture: Architecture::Lite(LiteConfig {
+                stem_channels: 0,
+                channels: 8,
+                dilations: vec![1, 2],
+                dropout: 0.0,
+                ..LiteConfig::default()
+            }),
+            combine: Combine::Max,
+        };
+        device.seed(11);
+        let init = LoadedModel::new(
+            ZeroNs::new(&model, &device).expect("network"),
+            model.clone(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
+        let init_dir = dir.path().join("init");
+        save_model(&init, &init_dir).expect("saved");
+        let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
+        let valid = vec![click_song("v", 1500, 29)];
+        let cfg = BaseTrainConfig {
+            init_from: Some(init_dir.clone()),
+            learning_rate: 1e-2,
+            batch_size: 2,
+            crop_frames: 300,
+            max_steps: 20,
+            valid_every_steps: 20,
+            downbeat_weight: 1.0,
+            downbeat_head_only: true,
+            ..BaseTrainConfig::default()
+        };
+        let run = dir.path().join("run");
+        let s = train_base(
+            &train,
+            &valid,
+            &run,
+            &cfg,
+            false,
+            &device,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .expect("trained");
+        let losses = &s.state.step_losses;
+        assert!(
+            mean(&losses[losses.len() - 5..]) < mean(&losses[..5]),
+            "{losses:?}"
+        );
+        let trained = load_model_on(run.join("last"), &device).expect("saved model");
+        assert!(trained.network.has_downbeat_head());
+        let x = || {
+            let song = &valid[0];
+            let t = |s: &Spectrogram| {
+                Tensor::<4>::from_data(
+                    TensorData::new(s.data.clone(), [1, 1, 96, s.n_frames]),
+                    &device,
+                )
+            };
+            (t(&song.non_percussive), t(&song.percussive))
+        };
+        let beats = |net: &ZeroNs| {
+            let (a, p) = x();
+            net.valid()
+                .forward(a, p)
+                .combined
+                .try_to_vec_as::<f32>()
+                .expect("values")
+        };
+        let before = beats(&load_model_on(&init_dir, &device).expect("init").network);
+        assert_eq!(beats(&trained.network), before, "the beat output moved");
+        // Without a model to start from, the mode is refused.
+        let bad = BaseTrainConfig {
+            init_from: None,
             ..cfg
         };
         assert!(bad.validate().is_err());

@@ -61,6 +61,10 @@ pub struct TrainArgs {
     /// downbeat head if it has none, trained on the bars of beat files that number the beats.
     #[arg(long, default_value_t = BaseTrainConfig::default().downbeat_weight)]
     downbeat_weight: f64,
+    /// Train only the downbeat heads of the --init-from model on its frozen features: its beats
+    /// stay exactly as they are (new runs; needs --downbeat-weight above 0).
+    #[arg(long)]
+    downbeat_head_only: bool,
     /// Validate every N steps.
     #[arg(long, default_value_t = BaseTrainConfig::default().valid_every_steps)]
     valid_every: u64,
@@ -253,6 +257,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         max_gain_db: args.gain_db,
         mask_probability: args.mask,
         downbeat_weight: args.downbeat_weight,
+        downbeat_head_only: args.downbeat_head_only,
         valid_every_steps: args.valid_every,
         checkpoint_every_steps: args.checkpoint_every,
         seed: args.seed,
