@@ -6,7 +6,7 @@ the decoder continuing the annotated beats, as the app's *Continue →* does).
 
 Usage:
   scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
-                            [--mode top] [--only PREFIX] [--names A,B,...]
+                            [--mode top] [--only PREFIX] [--names A,B,...] [--split dev|test|all]
                             [--extra "--max-epochs 50 ..."]
 Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json.
 Each song's `zerons finetune` output is kept in OUT_DIR/NAME.log (delete it to recompute).
@@ -38,11 +38,14 @@ def main():
     ap.add_argument("--mode", default="top")
     ap.add_argument("--only", default="", help="only songs whose name starts with this")
     ap.add_argument("--names", default="", help="only these songs (comma-separated names)")
+    ap.add_argument("--split", default="all", choices=["dev", "test", "all"],
+                    help="development benchmark v3: only its dev or test part (scripts/DEVSET.md)")
     ap.add_argument("--extra", default="", help="more `zerons finetune` arguments, space-separated")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.devset, "devset.csv")) as fh:
-        songs = [r for r in csv.DictReader(fh) if r["name"].startswith(a.only)]
+        songs = [r for r in csv.DictReader(fh) if r["name"].startswith(a.only)
+                 and (a.split == "all" or (r.get("split") or "dev") == a.split)]
     if a.names:
         wanted = set(a.names.split(","))
         songs = [r for r in songs if r["name"] in wanted]
@@ -83,17 +86,25 @@ def main():
               f"{r['f_continued_before']:.3f} → {r['f_continued_after']:.3f}")
     with open(os.path.join(a.out, "finetune.json"), "w") as fh:
         json.dump(rows, fh, indent=1)
-    for label, prefix in (("planetblupi", "blupi"), ("MMA", "mma"), ("Frets on Fire", "fof"), ("all", "")):
-        keys = [k for k in rows if k.startswith(prefix)]
+    group_of = {s["name"]: s.get("genre_group") or "" for s in songs}
+    if any(group_of.values()):
+        groups = [(g, [k for k in rows if group_of.get(k) == g]) for g in sorted(set(group_of.values()))]
+    else:
+        groups = [(label, [k for k in rows if k.startswith(prefix)])
+                  for label, prefix in (("planetblupi", "blupi"), ("MMA", "mma"), ("Frets on Fire", "fof"))]
+    groups.append(("all", list(rows)))
+    for label, keys in groups:
         if not keys:
             continue
         mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]] if f != "train_s"}
         good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
+        worse = [k for k in keys if rows[k]["f_continued_after"] < rows[k]["f_before"] - 1e-9]
         print(f"mean {label} ({len(keys)}): F {mean['f_before']:.3f} → {mean['f_after']:.3f}, "
               f"CMLt {mean['cmlt_before']:.3f} → {mean['cmlt_after']:.3f}; continued F "
               f"{mean['f_continued_before']:.3f} → {mean['f_continued_after']:.3f}, CMLt "
               f"{mean['cmlt_continued_before']:.3f} → {mean['cmlt_continued_after']:.3f}; "
-              f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned)")
+              f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned); "
+              f"{len(worse)} worse than the base's fresh decoding{': ' + ', '.join(worse) if worse else ''}")
     return 0
 
 
