@@ -98,13 +98,13 @@ def main():
             continue
         mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]] if f != "train_s"}
         good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
-        worse = [k for k in keys if rows[k]["f_continued_after"] < rows[k]["f_before"] - 1e-9]
+        worse = [k for k in keys if rows[k]["f_continued_after"] < rows[k]["f_continued_before"] - 1e-9]
         print(f"mean {label} ({len(keys)}): F {mean['f_before']:.3f} → {mean['f_after']:.3f}, "
               f"CMLt {mean['cmlt_before']:.3f} → {mean['cmlt_after']:.3f}; continued F "
               f"{mean['f_continued_before']:.3f} → {mean['f_continued_after']:.3f}, CMLt "
               f"{mean['cmlt_continued_before']:.3f} → {mean['cmlt_continued_after']:.3f}; "
               f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned); "
-              f"{len(worse)} worse than the base's fresh decoding{': ' + ', '.join(worse) if worse else ''}")
+              f"{len(worse)} worse than before (continued){': ' + ', '.join(worse) if worse else ''}")
     return 0
 
 
