@@ -236,12 +236,11 @@ impl LiteBranch {
         (sigmoid(self.head.forward(h)).reshape([b, n]), downbeat)
     }
 
-    /// The downbeat head alone on the beat features with their gradient cut, for training the
-    /// head while the rest stays as it is (`None` without a head).
-    pub fn downbeat_detached(&self, x: Tensor<4>) -> Option<Tensor<2>> {
-        let [b, _, _, n] = x.dims();
+    /// The downbeat head alone on the beat features `[B, C, T]` (the residual stream below the
+    /// heads, [`LiteBranch::forward_stream`] with every TCN layer); `None` without a head.
+    pub fn downbeat_from_features(&self, h: Tensor<3>) -> Option<Tensor<2>> {
+        let [b, _, n] = h.dims();
         let d = self.downbeat.as_ref()?;
-        let h = self.forward_stream(x, self.tcn.len()).detach();
         Some(sigmoid(d.forward(h)).reshape([b, n]))
     }
 

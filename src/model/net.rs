@@ -139,20 +139,35 @@ impl ZeroNs {
         }
     }
 
-    /// The combined downbeat activation with the gradient cut below the downbeat heads, so
-    /// that training it leaves every other weight (and so the beats) as they are; `None`
-    /// unless both branches have a head.
-    pub fn downbeat_detached(
+    /// Both branches' features below the heads `[B, C, T]` (lite only), for training the
+    /// downbeat heads alone: computed by an inference copy, they carry no autodiff graph.
+    pub fn head_features(
         &self,
         non_percussive: Tensor<4>,
         percussive: Tensor<4>,
+    ) -> Option<(Tensor<3>, Tensor<3>)> {
+        match (&self.anchor, &self.postve) {
+            (Branch::Lite(a), Branch::Lite(p)) => Some((
+                a.forward_stream(non_percussive, a.tcn.len()),
+                p.forward_stream(percussive, p.tcn.len()),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The combined downbeat activation from [`ZeroNs::head_features`]; `None` unless both
+    /// branches have a downbeat head.
+    pub fn downbeat_from_features(
+        &self,
+        anchor: Tensor<3>,
+        postve: Tensor<3>,
     ) -> Option<Tensor<2>> {
-        let head = |b: &Branch, x| match b {
-            Branch::Lite(l) => l.downbeat_detached(x),
+        let head = |b: &Branch, h| match b {
+            Branch::Lite(l) => l.downbeat_from_features(h),
             Branch::Paper(_) => None,
         };
-        let a = head(&self.anchor, non_percussive)?;
-        let p = head(&self.postve, percussive)?;
+        let a = head(&self.anchor, anchor)?;
+        let p = head(&self.postve, postve)?;
         Some(self.combine.apply(a, p))
     }
 

@@ -482,12 +482,22 @@ pub fn train_base(
         let batch = draw_batch(train, &cumulative, &cfg, s);
         let n = cfg.crop_frames;
         let b = cfg.batch_size;
-        let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &ad);
-        let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &ad);
         ad.seed(mix(s ^ 0x5eed));
         let (beat_loss, downbeat) = if cfg.downbeat_head_only {
-            (None, network.downbeat_detached(xa, xp))
+            // The frozen part runs without autodiff (no graph is kept for it); only the heads
+            // see the autodiff device.
+            let frozen = network.valid();
+            let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &plain);
+            let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &plain);
+            let downbeat = frozen.head_features(xa, xp).and_then(|(fa, fp)| {
+                let fa = Tensor::<3>::from_data(fa.into_data(), &ad);
+                let fp = Tensor::<3>::from_data(fp.into_data(), &ad);
+                network.downbeat_from_features(fa, fp)
+            });
+            (None, downbeat)
         } else {
+            let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &ad);
+            let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &ad);
             let out = network.forward(xa, xp);
             let loss = masked_bce(out.combined, &batch.target, &batch.mask, [b, n], &ad);
             (Some(loss), out.downbeat)
