@@ -80,6 +80,8 @@ def main():
             "amlt_before": v[4], "amlt_after": v[5], "f_continued_before": v[6],
             "f_continued_after": v[7], "cmlt_continued_before": v[8], "cmlt_continued_after": v[9],
             "train_s": float(t.group(1)) if t else None,
+            # the app keeps the base active when the held-out beats say the new model is not better
+            "kept_base": "NOT better on the held-out beats" in text,
         }
         r = rows[s["name"]]
         print(f"{s['name']:40s} F {r['f_before']:.3f} → {r['f_after']:.3f}   continued "
@@ -96,7 +98,10 @@ def main():
     for label, keys in groups:
         if not keys:
             continue
-        mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]] if f != "train_s"}
+        mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]]
+                if f not in ("train_s", "kept_base")}
+        guarded = [rows[k]["f_continued_before" if rows[k]["kept_base"] else "f_continued_after"] for k in keys]
+        n_kept = sum(rows[k]["kept_base"] for k in keys)
         good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
         worse = [k for k in keys if rows[k]["f_continued_after"] < rows[k]["f_continued_before"] - 1e-9]
         print(f"mean {label} ({len(keys)}): F {mean['f_before']:.3f} → {mean['f_after']:.3f}, "
@@ -104,7 +109,8 @@ def main():
               f"{mean['f_continued_before']:.3f} → {mean['f_continued_after']:.3f}, CMLt "
               f"{mean['cmlt_continued_before']:.3f} → {mean['cmlt_continued_after']:.3f}; "
               f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned); "
-              f"{len(worse)} worse than before (continued){': ' + ', '.join(worse) if worse else ''}")
+              f"{len(worse)} worse than before (continued){': ' + ', '.join(worse) if worse else ''}; "
+              f"with the guard (base kept for {n_kept}): continued F {sum(guarded) / len(guarded):.3f}")
     return 0
 
 
