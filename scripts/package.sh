@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the installable packages of ZeroNS Studio (.deb and .rpm): the desktop app, the
-# `zerons` command-line tool, the shipped models (lite v2, and v1 kept loadable), the demo
+# `zerons` command-line tool, the shipped models (lite v3, and v2 and v1 kept loadable), the demo
 # song, the model card, a desktop entry with categories and the `.zerons` project type
 # (double-click opens the project). Both binaries are stripped and built with the GPU path
 # (wgpu); they find the models at /usr/share/zerons/ relative to /usr/bin, never through a
