@@ -207,6 +207,25 @@ describe("suggestions", () => {
     expect(suggestRegions(t, curveFor(t, () => 0.9), fps)).toEqual([]);
   });
 
+  it("flags the bars where the downbeat curve hears beat 1 elsewhere, and only those", () => {
+    // 4/4 from the first beat; the curve agrees except in bars 6-9 (beats 20-35), where it
+    // peaks on the grid's beat 3.
+    const t = grid(64);
+    const positions = Uint32Array.from({ length: 64 }, (_, i) => (i % 4) + 1);
+    const agree = curveFor(t, (i) => (i % 4 === 0 ? 0.8 : 0.1));
+    const beats = curveFor(t, () => 0.9);
+    expect(suggestRegions(t, beats, fps, { downbeat: { curve: agree, fps, positions } })).toEqual([]);
+    const shifted = curveFor(t, (i) => ((i >= 20 && i < 36 ? i % 4 === 2 : i % 4 === 0) ? 0.8 : 0.1));
+    const s = suggestRegions(t, beats, fps, { downbeat: { curve: shifted, fps, positions } });
+    expect(s.length).toBe(1);
+    expect(s[0].reason).toMatch(/beat 1 on beat 3/);
+    // The region covers the shifted bars and stays within a window of them.
+    expect(s[0].startS).toBeLessThanOrEqual(t[20]);
+    expect(s[0].endS).toBeGreaterThanOrEqual(t[35]);
+    expect(s[0].startS).toBeGreaterThan(t[20] - 4 * 4 * 0.5);
+    expect(s[0].endS).toBeLessThan(t[35] + 4 * 4 * 0.5);
+  });
+
   it("a single quiet beat in a steady pulse is not flagged", () => {
     const t = grid(60);
     expect(suggestRegions(t, curveFor(t, (i) => (i === 30 ? 0.05 : 0.9)), fps)).toEqual([]);

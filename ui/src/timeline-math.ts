@@ -412,6 +412,8 @@ export function suggestRegions(
     previous?: ArrayLike<number> | null;
     minMoved?: number;
     movedTol?: number;
+    /** The network's downbeat curve and the beats' bar positions: flag bars it disagrees with. */
+    downbeat?: { curve: ArrayLike<number>; fps: number; positions: ArrayLike<number> } | null;
   } = {},
 ): Suggestion[] {
   const weak = opts.weak ?? 0.35;
@@ -466,6 +468,10 @@ export function suggestRegions(
       });
     }
   }
+  if (opts.downbeat) {
+    const d = opts.downbeat;
+    raw.push(...barDisagreements(times, d.positions, d.curve, d.fps));
+  }
   // A beat away from the midpoint of its neighbours (a steady pulse puts it there).
   for (let i = 1; i + 1 < n; i++) {
     const halfSpan = 0.5 * (times[i + 1] - times[i - 1]);
@@ -488,6 +494,63 @@ export function suggestRegions(
       if (!last.reason.includes(r.reason)) last.reason += `; ${r.reason}`;
       last.beats = Math.max(last.beats, r.beats);
     } else out.push({ ...r, startS: Math.max(0, r.startS) });
+  }
+  return out;
+}
+
+/**
+ * Sections where the network's downbeat curve hears beat 1 elsewhere than the bar grid: for
+ * every window of `windowBars` bars (from each downbeat), the curve's mean at the beats of each
+ * bar position is compared; when another position beats position 1 by more than `minContrast`
+ * (activation units), the window is flagged. Overlapping flagged windows form one region.
+ */
+export function barDisagreements(
+  times: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  curve: ArrayLike<number>,
+  fps: number,
+  windowBars = 4,
+  minContrast = 0.1,
+): Suggestion[] {
+  const n = Math.min(times.length, positions.length);
+  if (n < 2 || curve.length === 0) return [];
+  const v = beatStrengths(Array.from({ length: n }, (_, i) => times[i]), curve, fps, 2, false);
+  const starts: number[] = [];
+  for (let i = 0; i < n; i++) if (positions[i] === 1) starts.push(i);
+  const flagged: { i: number; j: number; at: number }[] = [];
+  for (let w = 0; w + windowBars <= starts.length; w++) {
+    const i = starts[w];
+    const j = w + windowBars < starts.length ? starts[w + windowBars] - 1 : n - 1;
+    const sum = new Map<number, [number, number]>();
+    for (let k = i; k <= j; k++) {
+      const e = sum.get(positions[k]) ?? [0, 0];
+      sum.set(positions[k], [e[0] + v[k], e[1] + 1]);
+    }
+    const mean = (p: number) => {
+      const e = sum.get(p);
+      return e && e[1] > 0 ? e[0] / e[1] : 0;
+    };
+    let best = 1;
+    for (const p of sum.keys()) if (mean(p) > mean(best)) best = p;
+    if (best !== 1 && mean(best) - mean(1) > minContrast) flagged.push({ i, j, at: best });
+  }
+  const out: Suggestion[] = [];
+  const half = (k: number) => 0.5 * (k + 1 < n ? times[k + 1] - times[k] : k > 0 ? times[k] - times[k - 1] : 0.25);
+  for (const f of flagged) {
+    const last = out[out.length - 1];
+    const startS = times[f.i] - half(Math.max(f.i - 1, 0));
+    const endS = times[f.j] + half(f.j);
+    if (last && startS <= last.endS) {
+      last.endS = Math.max(last.endS, endS);
+      last.beats = Math.max(last.beats, f.j - f.i + 1);
+    } else {
+      out.push({
+        startS,
+        endS,
+        reason: `the downbeat activation hears beat 1 on beat ${f.at} of the bar here: check the bar lines`,
+        beats: f.j - f.i + 1,
+      });
+    }
   }
   return out;
 }

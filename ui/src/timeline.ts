@@ -270,8 +270,13 @@ export class Timeline {
     this.ghosts = p ? unmatchedBeats(p, this.beats.times) : null;
     this.addedSincePrevious = p ? unmatchedBeats(this.beats.times, p).length : 0;
     const c = this.confidenceCurve();
+    const d = this.data?.curves.find((k) => k.kind === "downbeat");
+    const positions = this.beats.positions;
     this.suggestions = this.data
-      ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5, { previous: p })
+      ? suggestRegions(this.beats.times, c?.values ?? null, c?.fps ?? 62.5, {
+          previous: p,
+          downbeat: d && positions ? { curve: d.values, fps: d.fps, positions } : null,
+        })
       : [];
     if (this.currentSuggestion >= this.suggestions.length) this.currentSuggestion = -1;
   }
