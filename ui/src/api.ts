@@ -48,12 +48,27 @@ export interface ProjectInfo {
   settings: ProjectSettings;
 }
 
+/** Where a beat came from (issue 19). Training uses only `user` and `confirmed` ("checked") beats. */
+export type BeatSource = "model" | "user" | "confirmed" | "continued" | "imported";
+
+/** A revision's beats per source, and the runs of checked beats. */
+export interface Provenance {
+  model: number;
+  user: number;
+  confirmed: number;
+  continued: number;
+  imported: number;
+  /** Runs of consecutive checked (user/confirmed) beats: [first beat, last beat] (s), sorted. */
+  checked_spans: [number, number][];
+}
+
 export interface RevisionView {
   id: number;
   author: "user" | "model" | "import";
   note: string;
   n_beats: number;
   created_at: string;
+  provenance: Provenance;
 }
 
 export interface TrackView {
@@ -136,10 +151,22 @@ export type PlaybackAction =
 export interface Candidate {
   track_id: number;
   name: string;
-  corrected: boolean;
-  corrected_until_s: number | null;
   n_beats: number;
   duration_s: number;
+  /** Has a run of at least 4 checked beats: can be learned from. */
+  corrected: boolean;
+  /** End of `learn_region_s` (kept for compatibility). */
+  corrected_until_s: number | null;
+  /** The stretch learned from: the longest run of checked beats, [first, last] (s). */
+  learn_region_s: [number, number] | null;
+  /** Beats in that stretch. */
+  learn_beats: number;
+  /** Beats the user set or moved, and beats the user confirmed, in the whole song. */
+  user_beats: number;
+  confirmed_beats: number;
+  /** Model, continued and imported beats: never learned from. */
+  unchecked_beats: number;
+  imported_beats: number;
 }
 
 export interface ModelView {
@@ -195,6 +222,60 @@ export type TrainEvent =
   | { kind: "failed"; error: AppError }
   | { kind: "cancelled" };
 
+/** What accepting a model's beats would do to one song (`preview_model`). */
+export interface Proposal {
+  track_id: number;
+  name: string;
+  n_beats_now: number;
+  n_beats_new: number;
+  tempo_now_bpm: number | null;
+  tempo_new_bpm: number | null;
+  /** "170 → 85 BPM" when the tempo level would change. */
+  level_change: string | null;
+  /** The new beats sit half a beat from the current ones. */
+  phase_change: boolean;
+  /** Current beats that would move (> 70 ms), appear or vanish. */
+  changed: number;
+  /** Beats the user set, checked or imported: kept whatever is accepted. */
+  kept_beats: number;
+  /** Checked beats the models were scored on. */
+  checked_beats: number;
+  /** F-measure on those: the previous model, the new one. */
+  f_before: number | null;
+  f_after: number | null;
+  /** The model was trained on this song (its score there is optimistic). */
+  trained_on: boolean;
+  default_accept: boolean;
+  /** Why it is ticked or not, in the user's words. */
+  reason: string;
+}
+
+export type PreviewEvent =
+  | { kind: "song"; index: number; total: number; proposal: Proposal }
+  /** `track_id` -1: the whole preview stopped (code `cancelled` when cancelled). */
+  | { kind: "failed"; track_id: number; name: string; error: AppError }
+  | {
+      kind: "done";
+      model_id: number | null;
+      checked_beats: number;
+      f_before: number | null;
+      f_after: number | null;
+      songs_better: number;
+      songs_worse: number;
+    };
+
+export interface AdoptResult {
+  active_model: number | null;
+  adoption_id: number;
+  accepted: { track_id: number; name: string; n_beats: number }[];
+}
+
+export interface RollbackResult {
+  active_model: number | null;
+  reverted: number;
+  kept_edited: number;
+}
+
 export type RetrackEvent =
   | { kind: "track"; track_id: number; name: string; index: number; total: number; n_beats: number; changed: number; head_moved: boolean }
   | { kind: "failed"; track_id: number; name: string; error: AppError }
@@ -241,6 +322,8 @@ export const api = {
       headers: { "x-zerons-track": String(trackId), "x-zerons-note": encodeURIComponent(note) },
     });
   },
+  /** "The beats here are right": beats in [fromS, toS] become checked (a new revision; `no_beats` when none). */
+  confirmBeats: (trackId: number, fromS: number, toS: number) => invoke<TrackView>("confirm_beats", { trackId, fromS, toS }),
   undo: (trackId: number) => invoke<TrackView>("undo", { trackId }),
   redo: (trackId: number) => invoke<TrackView>("redo", { trackId }),
   finetuneInfo: () => invoke<FinetuneInfo>("finetune_info"),
@@ -255,6 +338,16 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<number>("use_model", { choice: { model_id: modelId }, onEvent: channel });
   },
+  /** Analyses every song with a model (null: the shipped one) without changing anything; job id (cancel_job). */
+  previewModel(modelId: number | null, onEvent: (e: PreviewEvent) => void) {
+    const channel = new Channel<PreviewEvent>();
+    channel.onmessage = onEvent;
+    return invoke<number>("preview_model", { modelId, onEvent: channel });
+  },
+  /** Makes the model the project's and gives the `accept`ed songs its beats (the others keep theirs). */
+  adoptModel: (modelId: number | null, accept: number[]) => invoke<AdoptResult>("adopt_model", { modelId, accept }),
+  /** The previous model and the last adoption's songs' beats back (`nothing_to_roll_back`). */
+  rollbackAdoption: () => invoke<RollbackResult>("rollback_adoption"),
   /** The project's tempo range and meter, or with `trackId` that song's own (`clearTrack`: back to the project's). */
   setProjectSettings: (minBpm: number, maxBpm: number, beatsPerBar: number, trackId: number | null = null, clearTrack = false) =>
     invoke<ProjectInfo>("set_project_settings", { minBpm, maxBpm, beatsPerBar, trackId, clearTrack }),
