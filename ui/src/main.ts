@@ -16,6 +16,8 @@ import {
 import { Transport } from "./transport";
 import { LearnPanel } from "./learn";
 import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
+import { checkedStatus, checkRange, countInRange } from "./checked";
+import { spanText } from "./adopt";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -254,6 +256,47 @@ function saveBeats(trackId: number, next: Beats, note: string) {
       const tv = await api.commitBeats(trackId, next, base, state.beatsPerBar, note);
       state.baseRev.set(trackId, tv.head?.id ?? -1);
       replaceTrack(tv);
+    })
+    .catch(async (e) => {
+      toast(toAppError(e));
+      if (state.trackId === trackId) await reloadBeats();
+    })
+    .finally(() => {
+      state.pendingEdits--;
+      updateStatus();
+    });
+}
+
+/**
+ * "The beats up to here are right" (✓ Checked, K): the selected beats, else every beat from
+ * 0 s to the playhead, become checked, what fine-tuning learns from. A new revision (one undo
+ * step) that moves the head, so it goes through the edit queue like a commit.
+ */
+function confirmChecked() {
+  const trackId = state.trackId;
+  if (trackId === null || !state.timeline) return;
+  flushTaps();
+  const times = timeline.beats.times;
+  const selected = selectedIndices()
+    .filter((i) => i < times.length)
+    .map((i) => times[i]);
+  const range = checkRange(selected, timeline.playheadS, times.length ? times[0] : null);
+  const n = range ? countInRange(times, range[0], range[1]) : 0;
+  if (!range || n === 0) {
+    toast("Select the beats that are right, or play (or click the ruler) up to where they are right, then press K.", "info");
+    return;
+  }
+  // A hair either side, so the first and last beats are in the range whatever the rounding.
+  const [fromS, toS] = [Math.max(0, range[0] - 1e-6), range[1] + 1e-6];
+  const first = lowerBound(times, range[0]);
+  const span: [number, number] = [times[first], times[first + n - 1]];
+  state.pendingEdits++;
+  state.queue = state.queue
+    .then(async () => {
+      const tv = await api.confirmBeats(trackId, fromS, toS);
+      state.baseRev.set(trackId, tv.head?.id ?? -1);
+      replaceTrack(tv);
+      toast(`${n} beat${n === 1 ? "" : "s"} checked (${spanText(span)}): fine-tuning can learn from them. Ctrl+Z undoes it.`, "info");
     })
     .catch(async (e) => {
       toast(toAppError(e));
@@ -584,6 +627,8 @@ function updateStatus() {
   const cur = sgs[timeline.currentSuggestion];
   if (cur) sgBtn.title = `${timeline.currentSuggestion + 1}/${sgs.length}: ${cur.reason} (${formatTime(cur.startS, 0.1)}–${formatTime(cur.endS, 0.1)}). N: next, Shift+N: previous`;
   const head = t?.head;
+  timeline.setChecked(has ? head?.provenance?.checked_spans : null);
+  $("status-checked").textContent = has ? checkedStatus(head?.provenance?.checked_spans, timeline.beats.times[0] ?? null) : "";
   const tapping = taps.n && taps.trackId === state.trackId ? ` · ${taps.n} tap${taps.n > 1 ? "s" : ""} (one undo step)` : "";
   $("status-rev").textContent = head
     ? `Revision ${head.id} · ${head.author}${head.note ? ` · ${head.note}` : ""}${state.pendingEdits ? " · saving…" : ""}${tapping}`
@@ -795,6 +840,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["Alt+← / →", `Stretch the selection: its last beat by ${NUDGE_MS.normal} ms (Shift: ${NUDGE_MS.coarse}, Ctrl: ${NUDGE_MS.fine})`],
       ["M", "Replace the ruler range with the model's beats"],
       ["C", "Continue my beats: re-track the rest of the song at the tempo and phase of the beats I corrected"],
+      ["K", "The beats up to here are right: mark them checked (the selected beats, else from the start to the playhead); learning uses only checked beats"],
       ["S", "Snap to activation peak on/off"],
     ],
   ],
@@ -983,6 +1029,10 @@ document.addEventListener("keydown", (e) => {
     case "C":
       void continueFromCorrections();
       break;
+    case "k":
+    case "K":
+      confirmChecked();
+      break;
     case " ":
       e.preventDefault();
       void transport.toggle();
@@ -1076,6 +1126,7 @@ document.addEventListener("mousedown", (e) => {
   if (!(e.target instanceof Node) || !$("btn-curves").parentElement?.contains(e.target)) showCurveMenu(false);
 });
 $("btn-continue").onclick = () => void continueFromCorrections();
+$("btn-check").onclick = () => confirmChecked();
 $("btn-learn").onclick = () => openLearn();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");

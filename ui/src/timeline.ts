@@ -67,6 +67,8 @@ const C = {
   loop: "rgba(79,209,197,0.28)",
   loopShade: "rgba(79,209,197,0.05)",
   loopEdge: "rgba(79,209,197,0.55)",
+  checked: "#48bb78",
+  checkedWash: "rgba(72,187,120,0.10)",
 };
 
 /** `#rrggbb` to a little-endian RGBA word for ImageData. */
@@ -174,6 +176,8 @@ export class Timeline {
   ghostLines = true;
   /** The suggestion last jumped to (highlighted). */
   currentSuggestion = -1;
+  /** Runs of checked beats (set or confirmed by the user), [first, last] (s): a green band on the ruler. */
+  checkedSpans: readonly [number, number][] = [];
   private drag: DragBeat | DragPan | DragRuler | null = null;
   private pinch: { view: Viewport; x: [number, number] } | null = null;
   private gesture: { view: Viewport; x: number } | null = null;
@@ -279,6 +283,16 @@ export class Timeline {
         })
       : [];
     if (this.currentSuggestion >= this.suggestions.length) this.currentSuggestion = -1;
+  }
+
+  /** Sets the checked spans (the head revision's); redraws only when they change. */
+  setChecked(spans: readonly [number, number][] | null | undefined) {
+    const next = spans ?? [];
+    const same =
+      next.length === this.checkedSpans.length && next.every(([a, b], i) => a === this.checkedSpans[i][0] && b === this.checkedSpans[i][1]);
+    if (same) return;
+    this.checkedSpans = next;
+    this.invalidate();
   }
 
   setBeats(beats: Beats, beatsPerBar = this.beatsPerBar) {
@@ -735,6 +749,7 @@ export class Timeline {
     ctx.fillStyle = C.laneEdge;
     ctx.fillRect(0, RULER_H - 1, W, 1);
     if (!this.data) return;
+    this.drawChecked();
     const { majorS, minorS } = rulerStep(this.view.pxPerS);
     ctx.fillStyle = C.tick;
     const t0 = Math.floor(this.view.startS / minorS) * minorS;
@@ -755,6 +770,22 @@ export class Timeline {
       ctx.fillRect(x, 4, 1, RULER_H - 5);
       ctx.fillStyle = C.rulerText;
       ctx.fillText(formatTime(Math.max(0, t), majorS), x + 4, RULER_H / 2 - 1);
+    }
+  }
+
+  /** The checked spans: a green band along the top of the ruler over a faint green wash. */
+  private drawChecked() {
+    const ctx = this.ctx;
+    const W = this.view.widthPx;
+    for (const [s0, s1] of this.checkedSpans) {
+      const a = timeToX(this.view, s0);
+      const b = timeToX(this.view, s1);
+      if (b < -2 || a > W + 2) continue;
+      const w = Math.max(2, b - a);
+      ctx.fillStyle = C.checkedWash;
+      ctx.fillRect(a, 0, w, RULER_H - 1);
+      ctx.fillStyle = C.checked;
+      ctx.fillRect(a, 0, w, 4);
     }
   }
 
