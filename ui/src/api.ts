@@ -333,11 +333,6 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<number>("finetune_start", { trackIds, mode, wholeSongs, keepRest, onEvent: channel });
   },
-  useModel(modelId: number | null, onEvent: (e: RetrackEvent) => void) {
-    const channel = new Channel<RetrackEvent>();
-    channel.onmessage = onEvent;
-    return invoke<number>("use_model", { choice: { model_id: modelId }, onEvent: channel });
-  },
   /** Analyses every song with a model (null: the shipped one) without changing anything; job id (cancel_job). */
   previewModel(modelId: number | null, onEvent: (e: PreviewEvent) => void) {
     const channel = new Channel<PreviewEvent>();

@@ -1,18 +1,21 @@
-// The fine-tuning panel: choose corrected songs, train with a live chart (training loss and
-// held-out F-measure per epoch), cancel, read the before/after table, then use the new
-// model (every song is re-tracked and the panel lists what changed) or keep the previous.
+// The fine-tuning panel: choose songs (each says exactly which checked beats it would teach),
+// train with a live chart (training loss and held-out F-measure per epoch), cancel, read the
+// before/after table, then preview the new model song by song and adopt it for the songs
+// the user ticks (adopt-view.ts), or keep the previous; an adoption can be rolled back.
 import {
   api,
   toAppError,
+  type AdoptResult,
   type AppError,
   type FinetuneInfo,
   type FinetuneMode,
   type FinetuneReport,
-  type RetrackEvent,
   type TrainEvent,
 } from "./api";
 import { formatTime } from "./timeline-math";
 import { deviceText } from "./messages";
+import { adoptedText, canTick, defaultTicks, learnSummary, learnText, rollbackText } from "./adopt";
+import { AdoptView } from "./adopt-view";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -24,7 +27,7 @@ interface EpochPoint {
 
 export interface LearnHooks {
   onError(e: AppError): void;
-  /** Songs were re-tracked: refresh the track list and the open timeline. */
+  /** Songs' beats changed (adopted or rolled back): refresh the track list and the open timeline. */
   onRetracked(): void;
 }
 
@@ -36,8 +39,23 @@ export class LearnPanel {
   baseF: number | null = null;
   maxEpochs = 0;
   running = false;
+  /** The songs ticked (defaults: those with checked beats), kept across re-renders. */
+  ticked = new Set<number>();
+  /** An adoption made from this panel that can be rolled back. */
+  canRollBack = false;
+  readonly adoption: AdoptView;
 
   constructor(private hooks: LearnHooks) {
+    this.adoption = new AdoptView({
+      onAdopted: (r, total, name) => this.onAdopted(r, total, name),
+      onCancelled: () => {
+        $("learn-status").textContent = "Nothing changed: the previous model stays in use.";
+      },
+      onError: (e) => this.hooks.onError(e),
+    });
+    $("learn-rollback").onclick = () => void this.rollBack();
+    // "Every beat was checked": every song can be ticked, and each says it is learned whole.
+    $<HTMLInputElement>("learn-whole").onchange = () => this.renderSongs();
     $("learn-close").onclick = () => this.close();
     $("learn-start").onclick = () => void this.start();
     // The keep-the-rest term needs the cached lower layers: not with the whole network.
@@ -47,7 +65,7 @@ export class LearnPanel {
     $("learn-cancel").onclick = () => {
       if (this.jobId !== null) void api.cancelJob(this.jobId);
     };
-    $("learn-use").onclick = () => this.report && void this.useModel(this.report.model_id);
+    $("learn-use").onclick = () => this.report && void this.adoption.open(this.report.model_id, this.report.model_name);
     $("learn-keep").onclick = () => {
       this.setButtons("idle");
       $("learn-status").textContent = "The previous model stays in use. The new one is kept in the list below.";
@@ -56,6 +74,13 @@ export class LearnPanel {
 
   isOpen() {
     return !$("learn-modal").classList.contains("hidden");
+  }
+
+  /** Escape: closes the adoption view alone (cancelling its preview); false when it is not open. */
+  escape(): boolean {
+    if (!this.adoption.isOpen()) return false;
+    this.adoption.cancel();
+    return true;
   }
 
   /** Opens the panel; the song list is read after `saved` (the edits being saved). */
@@ -70,6 +95,7 @@ export class LearnPanel {
       this.setButtons("idle");
       this.drawChart();
     }
+    $("learn-rollback").classList.toggle("hidden", !this.canRollBack);
     // Reading every song's corrections takes a few seconds on a big project.
     this.showLoading();
     await saved.catch(() => undefined);
@@ -83,7 +109,7 @@ export class LearnPanel {
     this.loading = true;
     $<HTMLButtonElement>("learn-start").disabled = true;
     for (const [id, text] of [
-      ["learn-songs", "Reading your corrections…"],
+      ["learn-songs", "Reading your checked beats…"],
       ["learn-models", "Reading the models…"],
     ]) {
       const li = document.createElement("li");
@@ -96,6 +122,7 @@ export class LearnPanel {
       $(id).setAttribute("aria-busy", "true");
     }
     $("learn-device").textContent = "";
+    $("learn-summary").textContent = "";
   }
 
   close() {
@@ -115,34 +142,41 @@ export class LearnPanel {
       $("learn-songs").removeAttribute("aria-busy");
       $("learn-models").removeAttribute("aria-busy");
     }
+    this.ticked = defaultTicks(this.info.candidates);
     this.renderSongs();
     this.renderModels();
     $("learn-device").textContent = deviceText(this.info);
   }
 
-  private renderSongs() {
+  /** One row per song: its tick, its name, and exactly what would be learned from it. */
+  renderSongs() {
     const ul = $("learn-songs");
     ul.replaceChildren();
-    for (const c of this.info?.candidates ?? []) {
+    const whole = $<HTMLInputElement>("learn-whole").checked;
+    const candidates = this.info?.candidates ?? [];
+    for (const c of candidates) {
       const li = document.createElement("li");
       li.classList.toggle("corrected", c.corrected);
       li.dataset.track = String(c.track_id);
       const cb = document.createElement("input");
       cb.type = "checkbox";
       cb.value = String(c.track_id);
-      cb.checked = c.corrected && c.corrected_until_s !== null;
+      cb.disabled = !canTick(c, whole);
+      cb.checked = !cb.disabled && this.ticked.has(c.track_id);
+      cb.onchange = () => {
+        if (cb.checked) this.ticked.add(c.track_id);
+        else this.ticked.delete(c.track_id);
+        $("learn-summary").textContent = learnSummary(candidates, this.ticked, whole);
+      };
       const name = document.createElement("span");
+      name.className = "name";
       name.textContent = c.name;
       const what = document.createElement("span");
       what.className = "what";
-      what.textContent =
-        c.corrected_until_s !== null
-          ? `corrected up to ${formatTime(c.corrected_until_s, 1)}`
-          : c.corrected
-            ? "your beats (same as the model's)"
-            : "not corrected";
+      what.textContent = learnText(c, whole);
       const label = document.createElement("label");
       label.className = "toggle";
+      if (cb.disabled && c.n_beats > 0) label.title = "No checked beats: tick “Every beat of the ticked songs is right” to learn from the whole song.";
       label.append(cb, name);
       li.append(label, what);
       ul.append(li);
@@ -153,6 +187,7 @@ export class LearnPanel {
       li.textContent = "No analysed songs yet.";
       ul.append(li);
     }
+    $("learn-summary").textContent = candidates.length ? learnSummary(candidates, this.ticked, whole) : "";
   }
 
   private renderModels() {
@@ -166,10 +201,10 @@ export class LearnPanel {
       li.append(name);
       if (!m.active) {
         const b = document.createElement("button");
-        b.textContent = "Use";
-        b.title = "Make this the project's model and re-track every song with it";
+        b.textContent = "Use…";
+        b.title = "See what this model would change in each song, then choose the songs to update";
         b.disabled = this.running;
-        b.onclick = () => void this.useModel(m.id);
+        b.onclick = () => void this.adoption.open(m.id, m.name);
         li.append(b);
       }
       ul.append(li);
@@ -184,9 +219,9 @@ export class LearnPanel {
   }
 
   private async start() {
-    const ids = [...document.querySelectorAll<HTMLInputElement>("#learn-songs input:checked")].map((c) => Number(c.value));
+    const ids = [...document.querySelectorAll<HTMLInputElement>("#learn-songs input:checked:not(:disabled)")].map((c) => Number(c.value));
     if (!ids.length) {
-      $("learn-status").textContent = "Tick at least one song you corrected.";
+      $("learn-status").textContent = "Tick at least one song with checked beats (✓ Checked or K on the timeline).";
       return;
     }
     const mode = $<HTMLSelectElement>("learn-mode").value as FinetuneMode;
@@ -278,60 +313,55 @@ export class LearnPanel {
     const same = !!r.before && !!r.after && Math.abs(r.after.f_measure - r.before.f_measure) < 1e-9;
     v.textContent = r.improved
       ? same
-        ? "Same F-measure on the held-out beats, with a lower held-out loss (more confident peaks). Use it to re-track every song of the project."
-        : "The fine-tuned model finds the held-out beats better. Use it to re-track every song of the project."
+        ? "Same F-measure on the held-out beats, with a lower held-out loss (more confident peaks). “Use this model…” shows what it would change in each song before anything changes."
+        : "The fine-tuned model finds the held-out beats better. “Use this model…” shows what it would change in each song before anything changes."
       : r.validated
         ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
         : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";
     box.append(v);
-    $("learn-use").textContent = r.improved ? "Use this model" : "Use it anyway";
+    $("learn-use").textContent = r.improved ? "Use this model…" : "Use it anyway…";
   }
 
-  private async useModel(modelId: number | null) {
-    $("learn-retrack").replaceChildren();
-    $("learn-status").textContent = "Re-tracking every song…";
+  private onAdopted(r: AdoptResult, totalSongs: number, modelName: string) {
     this.setButtons("idle");
-    this.running = true;
-    try {
-      this.jobId = await api.useModel(modelId, (e) => this.onRetrack(e));
-    } catch (e) {
-      this.running = false;
-      this.hooks.onError(toAppError(e));
+    this.canRollBack = true;
+    $("learn-rollback").classList.remove("hidden");
+    $("learn-status").textContent = adoptedText(r, totalSongs, modelName);
+    const ul = $("learn-retrack");
+    ul.replaceChildren();
+    for (const a of r.accepted) {
+      const li = document.createElement("li");
+      const b = document.createElement("b");
+      b.textContent = a.name;
+      li.append(b, ` — updated, ${a.n_beats} beats (the beats you set or checked are kept)`);
+      ul.append(li);
     }
+    void this.refresh();
+    this.hooks.onRetracked();
   }
 
-  onRetrack(e: RetrackEvent) {
-    const ul = $("learn-retrack");
-    switch (e.kind) {
-      case "track": {
-        const li = document.createElement("li");
-        const b = document.createElement("b");
-        b.textContent = e.name;
-        li.append(
-          b,
-          ` — ${e.n_beats} beats, ${e.changed} changed` +
-            (e.head_moved ? " (shown now)" : " (your corrected beats stay in front; open the song and press Continue → (C) to re-track after them)"),
-        );
-        ul.append(li);
-        $("learn-status").textContent = `Re-tracked ${e.index + 1}/${e.total}…`;
-        break;
+  /** The previous model and the last adoption's songs' beats back. */
+  private async rollBack() {
+    const btn = $<HTMLButtonElement>("learn-rollback");
+    btn.disabled = true;
+    try {
+      const r = await api.rollbackAdoption();
+      $("learn-status").textContent = rollbackText(r);
+      $("learn-retrack").replaceChildren();
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code === "nothing_to_roll_back") $("learn-status").textContent = "Nothing to roll back.";
+      else {
+        this.hooks.onError(err);
+        return;
       }
-      case "failed": {
-        const li = document.createElement("li");
-        li.textContent = `${e.name || "re-tracking"}: ${e.error.message}`;
-        ul.append(li);
-        if (e.track_id < 0) this.running = false;
-        this.hooks.onError(e.error);
-        break;
-      }
-      case "done":
-        this.running = false;
-        this.jobId = null;
-        $("learn-status").textContent = "Every song was re-tracked with the model now in use.";
-        void this.refresh();
-        this.hooks.onRetracked();
-        break;
+    } finally {
+      btn.disabled = false;
     }
+    this.canRollBack = false;
+    btn.classList.add("hidden");
+    void this.refresh();
+    this.hooks.onRetracked();
   }
 
   /** Loss (left axis, amber) and held-out F-measure (right axis 0–1, teal; dashed: before). */

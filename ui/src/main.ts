@@ -915,7 +915,7 @@ function renderHelp() {
 }
 
 // ---- keyboard ---------------------------------------------------------------------------------
-const MODALS = ["export-modal", "help-modal", "learn-modal", "tempo-modal"];
+const MODALS = ["export-modal", "help-modal", "learn-modal", "tempo-modal", "adopt-modal"];
 
 function anyModalOpen(): boolean {
   return MODALS.some((id) => !$(id).classList.contains("hidden"));
@@ -961,6 +961,8 @@ document.addEventListener("keydown", (e) => {
   }
   if (key === "Escape") {
     if (!$("curve-toggles").classList.contains("hidden")) return showCurveMenu(false);
+    // The adoption view over the Learn panel: Escape cancels it (and its preview) alone.
+    if (learn.escape()) return;
     if (!closeModals()) {
       timeline.selected.clear();
       timeline.invalidate();
