@@ -69,14 +69,197 @@
     beatTimes_.forEach((t, i) => v.setFloat64(24 + 8 * i, t, true));
     return buf;
   }
-  let rev = 1;
-  // `window.__MOCK_TWO_SONGS__`: a second song (id 2) with the same audio and beats.
-  const track = (id = 1) => ({
-    id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : "/music/second_song.flac",
-    name: id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : "second_song.flac", duration_s: DUR, sample_rate_hz: SR, channels: 2,
-    status: window.__MOCK_MISSING__ ? "missing" : "ok", head: { id: rev, author: rev > 1 ? "user" : "model", note: rev > 1 ? "move beat 38" : "", n_beats: beatTimes.length, created_at: "" },
-    tempo_bpm: BPM, can_undo: rev > 1, can_redo: false, n_revisions: rev,
-  });
+  // ---- songs and their beat revisions, with the provenance of every beat (issue 19) -----------
+  // Songs: 1 (always), 2 with `window.__MOCK_TWO_SONGS__` or `__MOCK_THREE_SONGS__` (the same
+  // audio and beats), 3 with `__MOCK_THREE_SONGS__`: a 170-BPM song that a new model would
+  // track at 85 BPM (a tempo level change). Every song starts with one model revision.
+  const SAME_BEAT_S = 0.0005;
+  const CHECKED = new Set(["user", "confirmed"]);
+  const KEPT = new Set(["user", "confirmed", "imported"]);
+  const dnbPeriod = 60 / 170;
+  const dnbTimes = Array.from({ length: Math.floor((DUR - 0.6) / dnbPeriod) }, (_, i) => 0.3 + i * dnbPeriod);
+  let nextRev = 1;
+  const songs = new Map();
+  const addSong = (id, times) => songs.set(id, { revs: [{ id: nextRev++, author: "model", note: "", times: times.slice(), sources: times.map(() => "model") }], head: 0 });
+  addSong(1, beatTimes);
+  addSong(2, beatTimes);
+  addSong(3, dnbTimes);
+  const songIds = () => (window.__MOCK_THREE_SONGS__ ? [1, 2, 3] : window.__MOCK_TWO_SONGS__ ? [1, 2] : [1]);
+  const songName = (id) => (id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : id === 2 ? "second_song.flac" : "dnb_roller.flac");
+  const headOf = (id) => { const s = songs.get(id); return s.revs[s.head]; };
+  /** Test hook: a song's head beats and their sources. */
+  window.__MOCK_HEAD__ = (id) => { const r = headOf(id); return { id: r.id, times: r.times.slice(), sources: r.sources.slice(), note: r.note }; };
+  function pushRev(id, rev) {
+    const s = songs.get(id);
+    s.revs.splice(s.head + 1);
+    s.revs.push({ id: nextRev++, ...rev });
+    s.head = s.revs.length - 1;
+    return s.revs[s.head];
+  }
+  /** Runs [start, end) of consecutive beats whose source is in `set`. */
+  function runs(sources, set) {
+    const out = [];
+    let start = -1;
+    sources.forEach((src, i) => {
+      if (set.has(src) && start < 0) start = i;
+      if (!set.has(src) && start >= 0) { out.push([start, i]); start = -1; }
+    });
+    if (start >= 0) out.push([start, sources.length]);
+    return out;
+  }
+  function provenance(r) {
+    const c = { model: 0, user: 0, confirmed: 0, continued: 0, imported: 0 };
+    for (const src of r.sources) c[src] += 1;
+    return { ...c, checked_spans: runs(r.sources, CHECKED).map(([a, b]) => [r.times[a], r.times[b - 1]]) };
+  }
+  /** The run fine-tuning learns from: the longest checked run (the earliest of equals), ≥ 4 beats. */
+  function learnRun(sources) {
+    let best = null;
+    for (const r of runs(sources, CHECKED)) if (r[1] - r[0] >= 4 && (!best || r[1] - r[0] > best[1] - best[0])) best = r;
+    return best;
+  }
+  function medianPeriod(times) {
+    const d = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+    return d.length ? d[Math.floor(d.length / 2)] : null;
+  }
+  const tempoOf = (times) => { const p = medianPeriod(times); return p ? 60 / p : null; };
+  const mmss = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
+  const track = (id = 1) => {
+    const s = songs.get(id), r = headOf(id);
+    return {
+      id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : `/music/${songName(id)}`,
+      name: songName(id), duration_s: DUR, sample_rate_hz: SR, channels: 2,
+      status: window.__MOCK_MISSING__ ? "missing" : "ok",
+      head: { id: r.id, author: r.author, note: r.note, n_beats: r.times.length, created_at: "", provenance: provenance(r) },
+      tempo_bpm: tempoOf(r.times), can_undo: s.head > 0, can_redo: s.head < s.revs.length - 1, n_revisions: s.revs.length,
+    };
+  };
+  // `commit_beats` sends its track and note as headers, which mockIPC does not pass on: the
+  // wrapper below (installed after mockIPC) keeps the latest call's.
+  let headers = {};
+  /** A commit: each beat keeps the source of a beat at the same time in the revision it was made on, others get the edit's. */
+  function commit(body) {
+    const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const n = v.getUint32(4, true), base = Number(v.getBigInt64(8, true));
+    const times = Array.from({ length: n }, (_, i) => v.getFloat64(24 + 8 * i, true));
+    const id = Number(headers["x-zerons-track"] ?? 1);
+    const note = decodeURIComponent(headers["x-zerons-note"] ?? "");
+    const from = headOf(id);
+    if (base !== from.id) {
+      window.__MOCK_CONFLICTS__ = (window.__MOCK_CONFLICTS__ ?? 0) + 1;
+      throw { code: "conflict", message: `the beats changed since revision ${base}`, hint: "The song was reloaded; make the edit again." };
+    }
+    const edit = note.startsWith("continued") ? "continued" : note.startsWith("model beats") ? "model" : "user";
+    let j = 0;
+    const sources = times.map((t) => {
+      while (j < from.times.length && from.times[j] < t - SAME_BEAT_S) j++;
+      return j < from.times.length && Math.abs(from.times[j] - t) <= SAME_BEAT_S ? from.sources[j] : edit;
+    });
+    pushRev(id, { author: "user", note, times, sources });
+    window.__MOCK_COMMITS__ = (window.__MOCK_COMMITS__ ?? 0) + 1;
+    return track(id);
+  }
+  function confirm({ trackId, fromS, toS }) {
+    const r = headOf(trackId);
+    const inRange = (t) => t >= fromS && t <= toS;
+    if (!r.times.some(inRange)) throw { code: "no_beats", message: `no beats between ${mmss(fromS)} and ${mmss(toS)}`, hint: "Select the beats you checked, or move the playhead past them." };
+    const sources = r.sources.map((src, i) => (inRange(r.times[i]) && src !== "user" ? "confirmed" : src));
+    pushRev(trackId, { author: "user", note: `checked ${mmss(fromS)}–${mmss(toS)}`, times: r.times.slice(), sources });
+    window.__MOCK_CONFIRMS__ = (window.__MOCK_CONFIRMS__ ?? 0) + 1;
+    return track(trackId);
+  }
+  function candidate(id) {
+    const r = headOf(id);
+    const c = provenance(r);
+    const run = learnRun(r.sources);
+    const region = run ? [r.times[run[0]], r.times[run[1] - 1]] : null;
+    return {
+      track_id: id, name: songName(id), n_beats: r.times.length, duration_s: DUR,
+      corrected: !!region, corrected_until_s: region ? region[1] : null, learn_region_s: region,
+      learn_beats: run ? run[1] - run[0] : 0, user_beats: c.user, confirmed_beats: c.confirmed,
+      unchecked_beats: c.model + c.continued + c.imported, imported_beats: c.imported,
+    };
+  }
+
+  // ---- models: preview, adoption, roll-back ------------------------------------------------
+  let trainedOn = [];
+  const modelName = (m) => (m === 7 ? "fine-tuned #1 on 1 song (top)" : "Shipped model");
+  const activeModel = () => (window.__MOCK_ACTIVE__ ? 7 : null);
+  /** A model's beats for a song: the shipped model gives the first analysis; model 7 hears a
+   * push at 100 s on the 120-BPM songs (4 beats 90 ms later) and the 170-BPM song at 85 BPM. */
+  function modelOutput(id, m) {
+    const first = songs.get(id).revs[0].times;
+    if (m !== 7) return first.slice();
+    if (id === 3) return first.filter((_, i) => i % 2 === 0);
+    return first.map((t, i) => (i === 37 ? t - 0.06 : i >= 199 && i < 203 ? t + 0.09 : t));
+  }
+  /** Greedy one-to-one matches of `est` to `ref` within `tol`. */
+  function matches(ref, est, tol = 0.07) {
+    let i = 0, j = 0, m = 0;
+    while (i < ref.length && j < est.length) {
+      if (Math.abs(ref[i] - est[j]) <= tol) { m++; i++; j++; } else if (est[j] < ref[i]) j++; else i++;
+    }
+    return m;
+  }
+  /** F-measure of `est` on the checked beats of `r` (only the estimated beats inside the checked runs count). */
+  function checkedF(r, est) {
+    const spans = runs(r.sources, CHECKED);
+    const ref = spans.flatMap(([a, b]) => r.times.slice(a, b));
+    if (!ref.length) return null;
+    const inSpan = est.filter((t) => spans.some(([a, b]) => t >= r.times[a] - 0.07 && t <= r.times[b - 1] + 0.07));
+    const m = matches(ref, inSpan);
+    const p = inSpan.length ? m / inSpan.length : 0, rr = m / ref.length;
+    return p + rr ? (2 * p * rr) / (p + rr) : 0;
+  }
+  /** The new model's beats where nobody vouched for the current ones (a half-beat margin around each kept run). */
+  function merge(r, proposal) {
+    const half = (medianPeriod(r.times) ?? 0.5) / 2;
+    const kept = runs(r.sources, KEPT).map(([a, b]) => [r.times[a] - half, r.times[b - 1] + half]);
+    const out = [];
+    r.times.forEach((t, i) => { if (KEPT.has(r.sources[i])) out.push([t, r.sources[i]]); });
+    for (const t of proposal) if (!kept.some(([a, b]) => t >= a && t <= b)) out.push([t, "model"]);
+    out.sort((x, y) => x[0] - y[0]);
+    return { times: out.map((x) => x[0]), sources: out.map((x) => x[1]) };
+  }
+  // The decision of src-tauri/src/adopt.rs (`choose`).
+  function choose(empty, changed, level, phase, fb, fa, n) {
+    if (empty) return [true, "the song has no beats yet"];
+    if (changed === 0) return [true, "no beat would change"];
+    if (fb !== null && fa !== null && fa + 1e-9 < fb) return [false, `worse on the ${n} beats you checked (F ${fb.toFixed(2)} → ${fa.toFixed(2)})`];
+    if (fb !== null && fa !== null && fa > fb + 1e-9) return [true, `better on the ${n} beats you checked (F ${fb.toFixed(2)} → ${fa.toFixed(2)})`];
+    const evidence = fa !== null && fa >= 0.95;
+    if (level && !evidence) return [false, `the tempo would change (${level}) and no beat you checked supports it`];
+    if (!level && phase && !evidence) return [false, "the beats would move by half a beat and no beat you checked supports it"];
+    return [true, "same tempo and phase; the beats are refined"];
+  }
+  const proposals = new Map();
+  function propose(id, m) {
+    const r = headOf(id);
+    const next = modelOutput(id, m);
+    proposals.set(id, { model: m, times: next });
+    const merged = merge(r, next);
+    const changed = r.times.length - matches(r.times, merged.times) + Math.max(0, merged.times.length - r.times.length);
+    const now = tempoOf(r.times), after = tempoOf(next);
+    const level = now && after && Math.abs(after / now - 1) > 0.08 ? `${Math.round(now)} → ${Math.round(after)} BPM` : null;
+    const period = medianPeriod(r.times) ?? 0.5;
+    const off = next.filter((t) => {
+      const d = Math.min(...r.times.map((x) => Math.abs(x - t))) / period;
+      return d > 0.35 && d < 0.65;
+    }).length;
+    const phase = !level && off > next.length / 2;
+    const checked = r.sources.filter((src) => CHECKED.has(src)).length;
+    const fb = checkedF(r, modelOutput(id, activeModel())), fa = checkedF(r, next);
+    const [accept, reason] = choose(r.times.length === 0, changed, level, phase, fb, fa, checked);
+    return {
+      track_id: id, name: songName(id), n_beats_now: r.times.length, n_beats_new: next.length,
+      tempo_now_bpm: now, tempo_new_bpm: after, level_change: level, phase_change: phase, changed,
+      kept_beats: r.sources.filter((src) => KEPT.has(src)).length, checked_beats: fb === null ? 0 : checked,
+      f_before: fb, f_after: fa, trained_on: m === 7 && trainedOn.includes(id), default_accept: accept, reason,
+    };
+  }
+  const jobs = new Map();
+  let nextJob = 50;
+  const adoptions = [];
   const tl = timeline();
   // Playback: a clock that runs while "playing" (no sound). `window.__MOCK_NO_AUDIO__`
   // makes the player unavailable, as on a machine without a sound card.
@@ -110,18 +293,24 @@
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "recent_projects": return [];
       case "launch_project": return null;
-      case "list_tracks": return window.__MOCK_TWO_SONGS__ ? [track(1), track(2)] : [track()];
+      case "list_tracks": return songIds().map(track);
       case "track_state": return track(args.trackId ?? 1);
       case "timeline": return tl;
-      case "beats": return beats(rev);
-      // The analysis before the latest one put beat 10 0.2 s later (a re-tracking moved it).
-      case "model_beats": return args.back === 1 ? beats(0, beatTimes.map((t, i) => (i === 10 ? t + 0.2 : t))) : beats(1);
-      case "commit_beats": rev += 1; window.__MOCK_COMMITS__ = (window.__MOCK_COMMITS__ ?? 0) + 1; return track();
+      case "beats": { const r = headOf(args.trackId ?? 1); return beats(r.id, r.times); }
+      case "model_beats": {
+        // The analysis before the latest one put beat 10 0.2 s later (a re-tracking moved it).
+        const s = songs.get(args.trackId ?? 1);
+        if (args.back === 1) return beats(0, s.revs[0].times.map((t, i) => (i === 10 ? t + 0.2 : t)));
+        const m = [...s.revs].reverse().find((r) => r.author === "model");
+        return beats(m.id, m.times);
+      }
+      case "commit_beats": return commit(args);
+      case "confirm_beats": return confirm(args);
       case "corrected_until": return window.__MOCK_UNTIL__ === undefined ? 10.0 : window.__MOCK_UNTIL__;
       // The continuation: the checked beats, then the grid half a beat later (an off-beat fixed).
-      case "continue_beats": return beats(-1, beatTimes.map((t) => (t > args.untilS ? t + period / 2 : t)));
-      case "undo": rev = Math.max(1, rev - 1); return track();
-      case "redo": return track();
+      case "continue_beats": return beats(-1, headOf(args.trackId ?? 1).times.map((t) => (t > args.untilS ? t + period / 2 : t)));
+      case "undo": { const s = songs.get(args.trackId); s.head = Math.max(0, s.head - 1); return track(args.trackId); }
+      case "redo": { const s = songs.get(args.trackId); s.head = Math.min(s.revs.length - 1, s.head + 1); return track(args.trackId); }
       case "export_formats": return [
         { name: "csv", label: "CSV", extension: "csv", limitations: null },
         { name: "jams", label: "JAMS", extension: "jams", limitations: null },
@@ -129,13 +318,17 @@
       ];
       // `window.__MOCK_INFO_DELAY__`: finetune_info takes this long (ms), as it does on a big project.
       case "finetune_info": return new Promise((r) => setTimeout(r, window.__MOCK_INFO_DELAY__ ?? 0)).then(() => ({
-        candidates: [{ track_id: 1, name: "demo_groove.flac", corrected: rev > 1, corrected_until_s: rev > 1 ? 19.0 : null, n_beats: beatTimes.length, duration_s: DUR }],
+        candidates: songIds().map(candidate),
         models: [{ id: null, name: "Shipped model", parent_id: null, active: !window.__MOCK_ACTIVE__ },
           ...(window.__MOCK_ACTIVE__ !== undefined ? [{ id: 7, name: "fine-tuned #1 on 1 song (top)", parent_id: 1, active: !!window.__MOCK_ACTIVE__ }] : [])],
         device: "CPU (burn flex)", device_is_gpu: false, device_note: window.__MOCK_DEVICE_NOTE__ ?? null,
       }));
       case "finetune_start": {
-        window.__LAST_FINETUNE__ = { mode: args.mode, wholeSongs: args.wholeSongs, keepRest: args.keepRest };
+        window.__LAST_FINETUNE__ = { mode: args.mode, wholeSongs: args.wholeSongs, keepRest: args.keepRest, trackIds: args.trackIds };
+        // "Every beat was checked": each chosen song is confirmed whole first (a revision).
+        if (args.wholeSongs) for (const id of args.trackIds) confirm({ trackId: id, fromS: 0, toS: Infinity });
+        trainedOn = args.trackIds.slice();
+        const learned = args.trackIds.map(candidate).filter((c) => c.learn_region_s);
         // A short scripted run: 12 epochs, held-out F rising from the base 0.62 to 0.97.
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
@@ -145,23 +338,71 @@
           window.__MOCK_ACTIVE__ = false;
           send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
             before: { f_measure: 0.62, cmlt: 0.41, amlt: 0.80, beats: 8 }, after: { f_measure: 0.97, cmlt: 0.95, amlt: 0.97, beats: 8 },
-            improved: true, validated: true, best_epoch: 11, epochs: 12, elapsed_s: 3.2, songs: [{ track_id: 1, name: "demo_groove.flac", region_end_s: 19.5, beats: 38 }] } });
+            improved: true, validated: true, best_epoch: 11, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })) } });
         }, 300);
         return 41;
       }
-      case "use_model": {
+      case "preview_model": {
+        // One song every `window.__MOCK_PREVIEW_DELAY__` ms (60), then the totals; nothing changes.
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
-        window.__MOCK_ACTIVE__ = args.choice.model_id === 7;
-        setTimeout(() => {
-          send({ kind: "track", track_id: 1, name: "demo_groove.flac", index: 0, total: 1, n_beats: 359, changed: 3, head_moved: false });
-          send({ kind: "done", active_model: args.choice.model_id });
-        }, 50);
-        return 42;
+        const job = nextJob++, ids = songIds(), model = args.modelId ?? null;
+        jobs.set(job, { cancelled: false });
+        window.__MOCK_PREVIEWS__ = (window.__MOCK_PREVIEWS__ ?? 0) + 1;
+        const done = [];
+        const step = (k) => {
+          if (jobs.get(job).cancelled) return send({ kind: "failed", track_id: -1, name: "", error: { code: "cancelled", message: "cancelled", hint: "" } });
+          if (k === ids.length) {
+            const scored = done.filter((p) => p.f_before !== null && p.f_after !== null);
+            const n = scored.reduce((a, p) => a + p.checked_beats, 0);
+            const mean = (key) => (n ? scored.reduce((a, p) => a + p[key] * p.checked_beats, 0) / n : null);
+            jobs.delete(job);
+            return send({ kind: "done", model_id: model, checked_beats: n, f_before: mean("f_before"), f_after: mean("f_after"),
+              songs_better: scored.filter((p) => p.f_after > p.f_before + 1e-9).length, songs_worse: scored.filter((p) => p.f_after + 1e-9 < p.f_before).length });
+          }
+          const proposal = propose(ids[k], model);
+          done.push(proposal);
+          send({ kind: "song", index: k, total: ids.length, proposal });
+          setTimeout(() => step(k + 1), window.__MOCK_PREVIEW_DELAY__ ?? 60);
+        };
+        setTimeout(() => step(0), window.__MOCK_PREVIEW_DELAY__ ?? 60);
+        return job;
       }
-      case "cancel_job": return true;
+      case "adopt_model": {
+        // The model becomes the project's; only the accepted songs get its beats (merged around the kept ones).
+        const model = args.modelId ?? null;
+        window.__MOCK_ADOPTED__ = { modelId: model, accept: args.accept.slice() };
+        const last = adoptions[adoptions.length - 1];
+        const adoption = last && last.model === model ? last : { id: adoptions.length + 1, model, before: activeModel(), tracks: [] };
+        if (adoption !== last) adoptions.push(adoption);
+        const accepted = [];
+        for (const id of args.accept) {
+          const p = proposals.get(id);
+          if (!p || p.model !== model) throw { code: "bad_request", message: `song ${id} was not previewed with this model`, hint: "" };
+          const s = songs.get(id), before = s.head, r = headOf(id);
+          const m = merge(r, p.times);
+          const rev = pushRev(id, { author: "model", note: `beats of ${modelName(model)}`, ...m });
+          adoption.tracks.push({ id, before: s.revs[before], rev: rev.id });
+          accepted.push({ track_id: id, name: songName(id), n_beats: rev.times.length });
+        }
+        window.__MOCK_ACTIVE__ = model === 7;
+        return { active_model: model, adoption_id: adoption.id, accepted };
+      }
+      case "rollback_adoption": {
+        const a = adoptions.pop();
+        if (!a) throw { code: "nothing_to_roll_back", message: "no model was adopted since the last roll-back", hint: "Nothing to undo here." };
+        let reverted = 0, kept = 0;
+        for (const t of a.tracks) {
+          if (headOf(t.id).id !== t.rev) { kept++; continue; }
+          pushRev(t.id, { author: t.before.author, note: "beats before the model was adopted", times: t.before.times.slice(), sources: t.before.sources.slice() });
+          reverted++;
+        }
+        window.__MOCK_ACTIVE__ = a.before === 7;
+        return { active_model: a.before, reverted, kept_edited: kept };
+      }
+      case "cancel_job": { const j = jobs.get(args.jobId); if (j) j.cancelled = true; return true; }
       case "pick_path": return args.kind === "audio" ? ["/music/moved/demo_groove.flac"] : null;
-      case "relink_track": window.__MOCK_MISSING__ = false; window.__MOCK_PATH__ = args.path; return track();
+      case "relink_track": window.__MOCK_MISSING__ = false; window.__MOCK_PATH__ = args.path; return track(args.trackId ?? 1);
       case "set_project_settings":
         if (!(args.minBpm > 0 && args.minBpm < args.maxBpm)) throw { code: "config", message: "invalid configuration: min_bpm must be below max_bpm", hint: "Check the project settings (tempo range, meter)." };
         if ((args.trackId ?? null) !== null && args.clearTrack) delete settings.track_tempo[args.trackId];
@@ -190,4 +431,9 @@
       default: throw { code: "internal", message: `unmocked command ${cmd}`, hint: "" };
     }
   });
+  const invokeMocked = window.__TAURI_INTERNALS__.invoke;
+  window.__TAURI_INTERNALS__.invoke = (cmd, args, options) => {
+    headers = options?.headers ?? {};
+    return invokeMocked(cmd, args, options);
+  };
 })();

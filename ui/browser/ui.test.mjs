@@ -148,20 +148,23 @@ test("no audio output: a banner, and editing still works", async () => {
   await page.close();
 });
 
-test("learn from edits: live chart, before/after, use the model, re-track", async () => {
+test("learn from edits: live chart, before/after, then the model is previewed and adopted", async () => {
   const { page, errors } = await openPage();
   await waitForSong(page, errors);
   await page.locator("#btn-learn").click();
   await page.waitForSelector("#learn-modal:not(.hidden)");
   await page.waitForSelector("#learn-songs li[data-track='1']");
-  // The mock song is not corrected yet: nothing ticked, and starting says so.
+  // Nothing of the mock song is checked: not ticked, not tickable, and starting says so.
+  assert.equal(await page.locator("#learn-songs input").isDisabled(), true);
   await page.locator("#learn-start").click();
   assert.match(await page.locator("#learn-status").textContent(), /Tick at least one song/);
+  // "Every beat is right" makes the whole song learnable.
+  await page.locator("#learn-whole").check();
   await page.locator("#learn-songs input").check();
   await page.locator("#learn-keep-rest").check();
   await page.locator("#learn-start").click();
   await page.waitForSelector("#learn-report table");
-  assert.deepEqual(await page.evaluate(() => window.__LAST_FINETUNE__), { mode: "top", wholeSongs: false, keepRest: true });
+  assert.deepEqual(await page.evaluate(() => window.__LAST_FINETUNE__), { mode: "top", wholeSongs: true, keepRest: true, trackIds: [1] });
   const points = await page.evaluate(() => window.__zerons.learn.points.length);
   assert.equal(points, 12, "one chart point per epoch");
   const table = await page.locator("#learn-report table").textContent();
@@ -169,10 +172,17 @@ test("learn from edits: live chart, before/after, use the model, re-track", asyn
   assert.match(table, /0\.970/);
   assert.match(await page.locator("#learn-report .verdict").textContent(), /better/);
   await page.screenshot({ path: path.join(shots, "mock-06-learn-report.png") });
+  // "Use this model…" previews it; every beat of the song is checked, so none would change.
   await page.locator("#learn-use").click();
-  await page.waitForFunction(() => document.querySelector("#learn-retrack li")?.textContent.includes("3 changed"));
+  await page.waitForSelector("#adopt-modal:not(.hidden)");
+  await page.waitForFunction(() => !document.getElementById("adopt-go").disabled);
+  assert.match(await page.locator("#adopt-songs tr[data-track='1']").textContent(), /no beat changes359 of yours kept/);
+  await page.locator("#adopt-go").click();
+  await page.waitForSelector("#adopt-modal.hidden", { state: "attached" });
+  await page.waitForFunction(() => document.querySelector("#learn-retrack li")?.textContent.includes("updated"));
   await page.waitForFunction(() => document.querySelector("#learn-models li.active")?.textContent.includes("fine-tuned"));
-  await page.screenshot({ path: path.join(shots, "mock-07-learn-retracked.png") });
+  assert.equal(await page.locator("#learn-rollback").isVisible(), true);
+  await page.screenshot({ path: path.join(shots, "mock-07-learn-adopted.png") });
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -617,7 +627,7 @@ test("no developer text: no redraw timing; the Learn panel names the device plai
   // At once: a spinner where the songs will be, and Start waits.
   await page.waitForSelector("#learn-songs .spinner", { timeout: 300 });
   assert.ok(Date.now() - t0 < 1000);
-  assert.match(await page.locator("#learn-songs").textContent(), /Reading your corrections/);
+  assert.match(await page.locator("#learn-songs").textContent(), /Reading your checked beats/);
   assert.equal(await page.locator("#learn-songs").getAttribute("aria-busy"), "true");
   assert.equal(await page.locator("#learn-start").isDisabled(), true);
   await page.screenshot({ path: path.join(shots, "mock-15-learn-loading.png") });
@@ -755,6 +765,234 @@ test("export choices are kept from one export to the next, and after a restart",
   await page.waitForSelector("#export-modal:not(.hidden)");
   assert.deepEqual(await checked(), ["csv", "rekordbox"]);
   assert.equal(await page.locator('input[name="scope"][value="all"]').isChecked(), true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// ---- issue 19: the learning loop never makes a project worse -------------------------------------
+
+/** Moves the playhead to `t` with a click on the ruler (whole song in view). */
+async function seekByRuler(page, t) {
+  await page.evaluate(() => window.__zerons.timeline.fit());
+  const box = await page.locator("#timeline").boundingBox();
+  const v = await page.evaluate(() => window.__zerons.timeline.view);
+  await page.mouse.click(box.x + (t - v.startS) * v.pxPerS, box.y + 12);
+  await page.waitForFunction((x) => Math.abs((window.__zerons.timeline.playheadS ?? -1) - x) < 0.2, t);
+}
+
+/** Whether the top rows of the ruler at time `t` are the checked band's green. */
+function bandAt(page, t) {
+  return page.evaluate((at) => {
+    const tl = window.__zerons.timeline;
+    tl.draw();
+    const dpr = window.devicePixelRatio || 1;
+    const x = Math.round((at - tl.view.startS) * tl.view.pxPerS * dpr);
+    const [r, g, b] = tl.canvas.getContext("2d").getImageData(x, Math.round(1 * dpr), 1, 1).data;
+    return g > 150 && g > r + 60 && g > b + 30;
+  }, t);
+}
+
+test("✓ Checked / K: the beats up to the playhead become checked through the edit queue; a green band shows them", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  // Nothing checked yet: no band, nothing in the status.
+  assert.equal(await bandAt(page, 10), false);
+  assert.equal(await page.locator("#status-checked").textContent(), "");
+  await seekByRuler(page, 30.2);
+  // An edit and K straight after it: K waits for the edit's commit (no conflict).
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([5]); });
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("k");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.equal(await page.evaluate(() => window.__MOCK_CONFLICTS__ ?? 0), 0);
+  assert.equal(await page.evaluate(() => window.__MOCK_CONFIRMS__), 1);
+  const head = await page.evaluate(() => window.__MOCK_HEAD__(1));
+  const upTo30 = head.sources.filter((_, i) => head.times[i] <= 30.2);
+  assert.equal(upTo30.length, 60);
+  assert.equal(upTo30.filter((s) => s === "user").length, 1, "the nudged beat stays the user's");
+  assert.equal(upTo30.filter((s) => s === "confirmed").length, 59);
+  assert.ok(head.sources.filter((_, i) => head.times[i] > 30.2).every((s) => s === "model"));
+  assert.match(head.note, /^checked 0:00–0:30/);
+  // The page follows the head: the next commit is based on the confirmed revision.
+  assert.equal(await page.evaluate(() => window.__zerons.state.baseRev.get(1)), head.id);
+  await page.waitForFunction(() => document.getElementById("status-checked").textContent === "checked to 0:30");
+  assert.match(await page.locator("#toasts .toast.info").last().textContent(), /60 beats checked \(0:00–0:30\)/);
+  assert.equal(await bandAt(page, 15), true, "band over the checked start");
+  assert.equal(await bandAt(page, 60), false, "no band after it");
+  await page.screenshot({ path: path.join(shots, "mock-19-checked-1280x800.png") });
+  // With beats selected, the button confirms the selection's span: a second stretch.
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([120, 121, 122, 123, 124, 125]); });
+  await page.locator("#btn-check").click();
+  await page.evaluate(() => window.__zerons.idle());
+  await page.waitForFunction(() => document.getElementById("status-checked").textContent === "checked to 0:30 + 1 more");
+  assert.equal(await bandAt(page, 61.5), true);
+  assert.equal(await page.evaluate(() => window.__MOCK_CONFLICTS__ ?? 0), 0);
+  await page.setViewportSize({ width: 800, height: 500 });
+  await page.waitForTimeout(100);
+  assert.deepEqual(await layoutProblems(page), []);
+  await page.screenshot({ path: path.join(shots, "mock-20-checked-800x500.png") });
+  // Undo takes the second confirmation away; the K line is in the help.
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("Control+z");
+  await page.waitForFunction(() => document.getElementById("status-checked").textContent === "checked to 0:30");
+  assert.equal(await bandAt(page, 61.5), false);
+  await page.keyboard.press("?");
+  assert.match(await page.locator("#help-grid").textContent(), /KThe beats up to here are right|The beats up to here are right.*K/);
+  // Before the first beat, with nothing selected, K says what to do.
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.evaluate(() => window.__zerons.timeline.selected.size), 0);
+  await seekByRuler(page, 0.1);
+  await page.evaluate(() => document.querySelectorAll("#toasts .toast").forEach((t) => t.remove()));
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("k");
+  await page.waitForSelector("#toasts .toast.info");
+  assert.match(await page.locator("#toasts .toast.info").textContent(), /Select the beats that are right/);
+  assert.equal(await page.evaluate(() => window.__MOCK_CONFIRMS__), 2);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Song 1: beat 5 nudged by hand, then K with the playhead at 30.2 s (60 checked beats). */
+async function checkFirstThirtySeconds(page) {
+  await page.waitForFunction(() => window.__zerons.transport.trackId === 1);
+  await seekByRuler(page, 30.2);
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set([5]); });
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("k");
+  await page.evaluate(() => window.__zerons.idle());
+  await page.waitForFunction(() => document.getElementById("status-checked").textContent === "checked to 0:30");
+}
+
+test("Learn panel: each song says exactly what it teaches; untouched songs are never 'corrected' nor ticked", async () => {
+  const { page, errors } = await openPage("window.__MOCK_THREE_SONGS__ = true;", { width: 1280, height: 800 });
+  await waitForSong(page, errors);
+  await checkFirstThirtySeconds(page);
+  await page.locator("#btn-learn").click();
+  await page.waitForSelector("#learn-songs li[data-track='3']");
+  const what = (id) => page.locator(`#learn-songs li[data-track='${id}'] .what`).textContent();
+  assert.equal(await what(1), "learns 0:00–0:30: 60 beats (1 set by you, 59 checked)");
+  for (const id of [2, 3]) {
+    assert.equal(await what(id), "nothing checked yet — open it, check beats (K) or correct them");
+    const cb = page.locator(`#learn-songs li[data-track='${id}'] input`);
+    assert.equal(await cb.isChecked(), false, `song ${id} ticked`);
+    assert.equal(await cb.isDisabled(), true, `song ${id} tickable`);
+  }
+  assert.doesNotMatch(await page.locator("#learn-songs").textContent(), /corrected/);
+  assert.equal(await page.locator("#learn-songs li[data-track='1'] input").isChecked(), true);
+  assert.equal(await page.locator("#learn-summary").textContent(), "Learns from 1 song: 60 checked beats.");
+  await page.screenshot({ path: path.join(shots, "mock-21-learn-songs-1280x800.png") });
+  await page.setViewportSize({ width: 800, height: 500 });
+  await page.waitForTimeout(100);
+  const fit = await page.evaluate(() => {
+    const d = document.querySelector("#learn-modal .dialog");
+    const r = d.getBoundingClientRect();
+    return { overflowX: d.scrollWidth - d.clientWidth, left: r.left, right: r.right, bottom: r.bottom };
+  });
+  assert.ok(fit.overflowX <= 1 && fit.left >= 0 && fit.right <= 800 && fit.bottom <= 500, JSON.stringify(fit));
+  await page.screenshot({ path: path.join(shots, "mock-22-learn-songs-800x500.png") });
+  // "Every beat is right": every song can be ticked and says it is learned whole.
+  await page.locator("#learn-whole").check();
+  assert.equal(await page.locator("#learn-songs li[data-track='2'] input").isDisabled(), false);
+  assert.equal(await what(2), "whole song: 359 beats (all marked checked when training starts)");
+  await page.locator("#learn-songs li[data-track='2'] input").check();
+  assert.equal(await page.locator("#learn-summary").textContent(), "Learns from 2 songs: 718 beats (whole songs).");
+  // Unticking it again leaves the untouched song out.
+  await page.locator("#learn-whole").uncheck();
+  assert.equal(await page.locator("#learn-songs li[data-track='2'] input").isChecked(), false);
+  assert.equal(await page.locator("#learn-summary").textContent(), "Learns from 1 song: 60 checked beats.");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("adopting a model: per-song preview (cancellable), a tempo level change unticked, only ticked songs change, roll back restores", async () => {
+  const { page, errors } = await openPage("window.__MOCK_THREE_SONGS__ = true;", { width: 1280, height: 800 });
+  await waitForSong(page, errors);
+  await checkFirstThirtySeconds(page);
+  const heads = () => page.evaluate(() => [1, 2, 3].map((id) => window.__MOCK_HEAD__(id)));
+  const before = await heads();
+  await page.locator("#btn-learn").click();
+  await page.waitForSelector("#learn-songs li[data-track='1'] input:checked");
+  await page.locator("#learn-start").click();
+  await page.waitForSelector("#learn-report table");
+  // A slow preview, cancelled with Escape after the first song: the Learn panel stays, nothing changes.
+  await page.evaluate(() => { window.__MOCK_PREVIEW_DELAY__ = 1500; });
+  await page.locator("#learn-use").click();
+  await page.waitForSelector("#adopt-songs tr[data-track='1']");
+  assert.match(await page.locator("[data-testid=adopt-progress]").textContent(), /Analysing song 2 of 3/);
+  assert.equal(await page.locator("#adopt-go").isDisabled(), true, "adopting waits for the whole preview");
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("#adopt-modal.hidden", { state: "attached" });
+  assert.equal(await page.locator("#learn-modal").isVisible(), true);
+  assert.ok((await page.evaluate(() => window.__MOCK_CALLS__)).includes("cancel_job"));
+  assert.match(await page.locator("#learn-status").textContent(), /Nothing changed/);
+  assert.deepEqual(await heads(), before);
+  // The whole preview.
+  await page.evaluate(() => { window.__MOCK_PREVIEW_DELAY__ = 30; });
+  await page.locator("#learn-use").click();
+  await page.waitForFunction(() => !document.getElementById("adopt-go").disabled);
+  assert.match(await page.locator("[data-testid=adopt-progress]").textContent(), /Analysed 3 songs/);
+  const row = (id) => page.locator(`#adopt-songs tr[data-track='${id}']`);
+  // The 170-BPM song would go to 85 BPM: called out, and not ticked.
+  assert.equal(await row(3).locator(".tempo .warn").textContent(), "⚠ 170 → 85 BPM");
+  assert.equal(await row(3).locator("input").isChecked(), false);
+  assert.match(await row(3).locator(".reason").textContent(), /^The tempo would change \(170 → 85 BPM\) and no beat you checked supports it\.$/);
+  assert.match(await row(3).textContent(), /254 of 508 change/);
+  // The checked song: scored on its checked beats, marked as trained on; the untouched one: nothing checked.
+  assert.equal(await row(1).locator("input").isChecked(), true);
+  assert.equal(await row(1).locator(".score").textContent(), "1.00 → 1.00 (60 beats) trained on");
+  assert.match(await row(1).locator(".beats").textContent(), /^4 of 359 change60 of yours kept$/);
+  assert.equal(await row(1).locator(".tempo").textContent(), "120 BPM");
+  assert.equal(await row(2).locator("input").isChecked(), true);
+  assert.equal(await row(2).locator(".score").textContent(), "nothing checked");
+  assert.match(await page.locator("#adopt-summary").textContent(), /^On the 60 beats you checked: F 1\.00 → 1\.00, the same on every song\. 2 of 3 songs ticked\.$/);
+  assert.equal(await page.locator("#adopt-go").textContent(), "Use the model and update the ticked songs (2)");
+  await page.screenshot({ path: path.join(shots, "mock-23-adopt-1280x800.png") });
+  await page.setViewportSize({ width: 800, height: 500 });
+  await page.waitForTimeout(100);
+  const fit = await page.evaluate(() => {
+    const d = document.querySelector("#adopt-modal .dialog");
+    const r = d.getBoundingClientRect();
+    return { overflowX: d.scrollWidth - d.clientWidth, left: r.left, right: r.right, bottom: r.bottom };
+  });
+  assert.ok(fit.overflowX <= 1 && fit.left >= 0 && fit.right <= 800 && fit.bottom <= 500, JSON.stringify(fit));
+  await page.screenshot({ path: path.join(shots, "mock-24-adopt-800x500.png") });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // "Tick all" ticks the unticked song; unticking it again leaves it out.
+  await page.locator("#adopt-tick-all").click();
+  assert.equal(await row(3).locator("input").isChecked(), true);
+  assert.equal(await page.locator("#adopt-go").textContent(), "Use the model and update the ticked songs (3)");
+  await row(3).locator("input").uncheck();
+  await page.locator("#adopt-go").click();
+  await page.waitForSelector("#adopt-modal.hidden", { state: "attached" });
+  assert.deepEqual(await page.evaluate(() => window.__MOCK_ADOPTED__), { modelId: 7, accept: [1, 2] });
+  assert.match(await page.locator("#learn-status").textContent(), /^Now using fine-tuned #1 on 1 song \(top\)\. 2 songs updated; 1 song kept its beats\./);
+  const adopted = await heads();
+  assert.deepEqual(adopted[2], before[2], "the unticked song's beats are exactly as they were");
+  // The ticked songs: the checked beats kept, the model's push at 100 s taken.
+  const at = (h, lo, hi) => h.times.filter((t) => t >= lo && t <= hi);
+  assert.deepEqual(at(adopted[0], 0, 30.2), at(before[0], 0, 30.2));
+  assert.ok(Math.abs(at(adopted[0], 99.5, 100.6)[1] - 100.09) < 1e-9, JSON.stringify(at(adopted[0], 99.5, 100.6)));
+  assert.notDeepEqual(adopted[1].times, before[1].times);
+  // The open song shows its new beats.
+  await page.waitForFunction(() => Math.abs(window.__zerons.beatTimes()[199] - 100.09) < 1e-6);
+  await page.waitForSelector("#learn-rollback:not(.hidden)");
+  await page.screenshot({ path: path.join(shots, "mock-25-adopted-1280x800.png") });
+  // Roll back: the previous model and every updated song's beats back.
+  await page.locator("#learn-rollback").click();
+  await page.waitForFunction(() => /^Rolled back/.test(document.getElementById("learn-status").textContent));
+  assert.match(await page.locator("#learn-status").textContent(), /2 songs got their beats back\.$/);
+  const rolled = await heads();
+  for (const i of [0, 1, 2]) assert.deepEqual([rolled[i].times, rolled[i].sources], [before[i].times, before[i].sources], `song ${i + 1}`);
+  await page.waitForFunction(() => Math.abs(window.__zerons.beatTimes()[199] - 100) < 1e-6);
+  await page.waitForSelector("#learn-rollback.hidden", { state: "attached" });
+  await page.waitForFunction(() => document.querySelector("#learn-models li.active")?.textContent.includes("Shipped"));
+  await page.screenshot({ path: path.join(shots, "mock-26-rolled-back-1280x800.png") });
   assert.deepEqual(errors, []);
   await page.close();
 });
