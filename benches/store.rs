@@ -61,6 +61,7 @@ fn build(dir: &std::path::Path) -> std::path::PathBuf {
                     author: Author::User,
                     note: "edit",
                     beats_per_bar: Some(4),
+                    fresh: None,
                 },
             )
             .unwrap();
@@ -95,6 +96,7 @@ fn bench(c: &mut Criterion) {
                     author: Author::User,
                     note: "bench",
                     beats_per_bar: None,
+                    fresh: None,
                 },
             )
             .unwrap()

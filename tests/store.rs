@@ -37,6 +37,7 @@ fn user_edit<'a>(beats: &'a BeatList, note: &'a str) -> NewRevision<'a> {
         author: Author::User,
         note,
         beats_per_bar: Some(4),
+        fresh: None,
     }
 }
 

@@ -39,8 +39,10 @@
 //! it becomes the head only if the head is not already user-made beats, so a re-analysis
 //! never hides the user's work (see [`Project::add_model_revision`]).
 
+mod adoption;
 mod codec;
 mod export;
+pub mod provenance;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,7 +61,9 @@ use crate::model::{MODEL_ENV, bundled_model_dir};
 use crate::pipeline::{ActivationKind, Analysis};
 use crate::tracking::Activation;
 use crate::{Error, Result};
+pub use adoption::{Adoption, Proposal, Rollback};
 pub use export::{CollectionExport, export_meta, export_project_collection};
+pub use provenance::{BeatSource, SourceCounts};
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
 /// other SQLite database.
@@ -71,7 +75,7 @@ pub const PROJECT_EXTENSION: &str = "zerons";
 
 /// The schema version this build writes and understands (`PRAGMA user_version`; equals
 /// the highest migration number).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Default time a call waits for another program's write lock before
 /// [`Error::ProjectBusy`].
@@ -299,6 +303,8 @@ pub struct Revision {
     pub beats_per_bar: Option<u32>,
     /// The beats.
     pub beats: BeatList,
+    /// Where each beat came from (as many as beats; see [`provenance`]).
+    pub sources: Vec<BeatSource>,
     /// When made (RFC 3339 UTC).
     pub created_at: String,
 }
@@ -314,6 +320,10 @@ pub struct NewRevision<'a> {
     pub note: &'a str,
     /// Meter numerator, if known.
     pub beats_per_bar: Option<u32>,
+    /// For a user edit: the source of beats that are not in the revision it was made on
+    /// (`None` = [`BeatSource::User`]); beats that are keep theirs ([`provenance`]). Model
+    /// revisions are all [`BeatSource::Model`], imports all [`BeatSource::Imported`].
+    pub fresh: Option<BeatSource>,
 }
 
 /// One activation curve of an analysis.
@@ -672,6 +682,7 @@ impl Project {
             project.with_conn(|conn| {
                 Box::pin(async move {
                     MIGRATOR.run(&mut *conn).await.map_err(sqlx::Error::from)?;
+                    backfill_sources(&mut *conn).await?;
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "PRAGMA user_version = {SCHEMA_VERSION}"
                     )))
@@ -994,6 +1005,17 @@ impl Project {
 
     /// Stores an analysis and its curves in one transaction.
     pub fn add_analysis(&self, track: TrackId, analysis: &NewAnalysis<'_>) -> Result<AnalysisId> {
+        self.insert_analysis(track, analysis, false)
+    }
+
+    /// Stores an analysis; a `proposal` one (a model previewed, not accepted) is left out of
+    /// [`Project::analyses`] until [`Project::adopt`] accepts it.
+    fn insert_analysis(
+        &self,
+        track: TrackId,
+        analysis: &NewAnalysis<'_>,
+        proposal: bool,
+    ) -> Result<AnalysisId> {
         self.track(track)?;
         serde_json::from_str::<serde_json::Value>(analysis.config_json)
             .map_err(|e| Error::InvalidInput(format!("analysis config is not JSON: {e}")))?;
@@ -1017,13 +1039,14 @@ impl Project {
         self.write(|c| {
             Box::pin(async move {
                 let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO analyses (track_id, model_id, config_json, engine_version, created_at) \
-                     VALUES (?, ?, ?, ?, {NOW})"
+                    "INSERT INTO analyses (track_id, model_id, config_json, engine_version, proposal, created_at) \
+                     VALUES (?, ?, ?, ?, ?, {NOW})"
                 )))
                 .bind(track)
                 .bind(model)
                 .bind(config)
                 .bind(env!("CARGO_PKG_VERSION"))
+                .bind(i64::from(proposal))
                 .execute(&mut *c)
                 .await?;
                 let id = r.last_insert_rowid();
@@ -1050,7 +1073,7 @@ impl Project {
             Box::pin(async move {
                 sqlx::query(
                     "SELECT id, track_id, model_id, config_json, engine_version, created_at \
-                     FROM analyses WHERE track_id = ? ORDER BY id",
+                     FROM analyses WHERE track_id = ? AND proposal = 0 ORDER BY id",
                 )
                 .bind(track)
                 .fetch_all(&mut *c)
@@ -1104,16 +1127,76 @@ impl Project {
 
     /// Records an edit (user, import …) as a new revision after the current head and
     /// makes it the head. Anything that could be redone from the old head stays in the
-    /// history but is no longer on the redo path.
+    /// history but is no longer on the redo path. Each beat's source follows
+    /// [`NewRevision::fresh`] and the head's sources ([`provenance::inherit_sources`]).
     pub fn commit_beats(&self, track: TrackId, rev: &NewRevision<'_>) -> Result<RevisionId> {
-        self.insert_revision(track, rev, None, true)
+        self.insert_revision(track, rev, None, None, true)
+    }
+
+    /// Like [`Project::commit_beats`] with every beat's source given (one per beat).
+    pub fn commit_beats_with_sources(
+        &self,
+        track: TrackId,
+        rev: &NewRevision<'_>,
+        sources: &[BeatSource],
+    ) -> Result<RevisionId> {
+        if sources.len() != rev.beats.len() {
+            return Err(Error::InvalidInput(format!(
+                "{} beats but {} sources",
+                rev.beats.len(),
+                sources.len()
+            )));
+        }
+        self.insert_revision(track, rev, None, Some(sources.to_vec()), true)
+    }
+
+    /// Marks every beat of the head between `from_s` and `to_s` (inclusive) as checked by
+    /// the user: a new revision with the same beats whose model, continued and imported
+    /// beats there become [`BeatSource::Confirmed`]. Returns the new head, or the head
+    /// itself when every beat there was already checked; an error when no beat is there.
+    pub fn confirm_beats(&self, track: TrackId, from_s: f64, to_s: f64) -> Result<RevisionId> {
+        if !(from_s.is_finite() && to_s.is_finite() && from_s <= to_s) {
+            return Err(Error::InvalidInput(format!(
+                "not a time range: {from_s} s to {to_s} s"
+            )));
+        }
+        let head = self
+            .head(track)?
+            .ok_or_else(|| Error::InvalidInput(format!("track {track} has no beats")))?;
+        if !head
+            .beats
+            .times_s
+            .iter()
+            .any(|t| (from_s..=to_s).contains(t))
+        {
+            return Err(Error::InvalidInput(format!(
+                "no beat between {from_s:.2} s and {to_s:.2} s"
+            )));
+        }
+        let (sources, changed) =
+            provenance::confirm_range(&head.beats.times_s, &head.sources, from_s, to_s);
+        if changed == 0 {
+            return Ok(head.id);
+        }
+        let note = format!("checked {} to {}", clock(from_s), clock(to_s));
+        self.commit_beats_with_sources(
+            track,
+            &NewRevision {
+                beats: &head.beats,
+                author: Author::User,
+                note: &note,
+                beats_per_bar: head.beats_per_bar,
+                fresh: None,
+            },
+            &sources,
+        )
     }
 
     /// Records the beats of an analysis as a `model` revision. It becomes the head only
-    /// when the track has no beats yet or its head is itself a model revision: user-made
-    /// or imported beats are never hidden by a re-analysis (the new revision waits in the
-    /// history; [`Project::checkout`] switches to it). Returns the revision and whether it
-    /// became the head.
+    /// when the track has no beats yet or every beat of its head is a model's: beats the
+    /// user set, checked, continued or imported are never hidden by a re-analysis (the new
+    /// revision waits in the history; [`Project::checkout`] switches to it). Returns the
+    /// revision and whether it became the head.
     pub fn add_model_revision(
         &self,
         track: TrackId,
@@ -1122,15 +1205,29 @@ impl Project {
         beats_per_bar: Option<u32>,
     ) -> Result<(RevisionId, bool)> {
         let head = self.head(track)?;
-        let take_head = head.as_ref().is_none_or(|h| h.author == Author::Model);
+        let take_head = head
+            .as_ref()
+            .is_none_or(|h| h.sources.iter().all(|s| *s == BeatSource::Model));
+        let id = self.insert_model_revision(track, analysis, beats, beats_per_bar, take_head)?;
+        Ok((id, take_head))
+    }
+
+    fn insert_model_revision(
+        &self,
+        track: TrackId,
+        analysis: AnalysisId,
+        beats: &BeatList,
+        beats_per_bar: Option<u32>,
+        move_head: bool,
+    ) -> Result<RevisionId> {
         let rev = NewRevision {
             beats,
             author: Author::Model,
             note: "analysis",
             beats_per_bar,
+            fresh: None,
         };
-        let id = self.insert_revision(track, &rev, Some(analysis), take_head)?;
-        Ok((id, take_head))
+        self.insert_revision(track, &rev, Some(analysis), None, move_head)
     }
 
     fn insert_revision(
@@ -1138,6 +1235,7 @@ impl Project {
         track: TrackId,
         rev: &NewRevision<'_>,
         analysis: Option<AnalysisId>,
+        sources: Option<Vec<BeatSource>>,
         move_head: bool,
     ) -> Result<RevisionId> {
         let _span = tracing::info_span!("store.commit_beats", track, n = rev.beats.len()).entered();
@@ -1151,9 +1249,11 @@ impl Project {
         let times = codec::f64_to_le(&rev.beats.times_s);
         let positions = rev.beats.positions.as_deref().map(codec::u32_to_le);
         let n = rev.beats.len() as i64;
-        let author = rev.author.as_str();
+        let author = rev.author;
+        let fresh = rev.fresh.unwrap_or(BeatSource::User);
         let note = rev.note.to_owned();
         let bpb = rev.beats_per_bar.map(i64::from);
+        let new_times = rev.beats.times_s.clone();
         self.write(|c| {
             Box::pin(async move {
                 let parent: Option<i64> =
@@ -1161,20 +1261,33 @@ impl Project {
                         .bind(track)
                         .fetch_optional(&mut *c)
                         .await?;
+                let sources = match (sources, author) {
+                    (Some(s), _) => s,
+                    (None, Author::Model) => vec![BeatSource::Model; new_times.len()],
+                    (None, Author::Import) => vec![BeatSource::Imported; new_times.len()],
+                    (None, Author::User) => {
+                        let (pt, ps) = match parent {
+                            Some(pid) => revision_sources(c, pid).await?,
+                            None => (Vec::new(), Vec::new()),
+                        };
+                        provenance::inherit_sources(&pt, &ps, &new_times, fresh)
+                    }
+                };
                 let r = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO beat_revisions (track_id, parent_id, author, analysis_id, note, \
-                     beats_per_bar, n_beats, times, positions, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {NOW})"
+                     beats_per_bar, n_beats, times, positions, sources, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {NOW})"
                 )))
                 .bind(track)
                 .bind(parent)
-                .bind(author)
+                .bind(author.as_str())
                 .bind(analysis)
                 .bind(note)
                 .bind(bpb)
                 .bind(n)
                 .bind(times)
                 .bind(positions)
+                .bind(provenance::sources_to_bytes(&sources))
                 .execute(&mut *c)
                 .await?;
                 let id = r.last_insert_rowid();
@@ -1243,12 +1356,19 @@ impl Project {
             ),
         };
         let author: String = r.try_get("author").map_err(get)?;
+        let author = Author::parse(&author)
+            .ok_or_else(|| self.corrupt(format!("revision {id}: unknown author '{author}'")))?;
+        let sources = match r.try_get::<Option<Vec<u8>>, _>("sources").map_err(get)? {
+            Some(b) => provenance::sources_from_bytes(&b)
+                .filter(|s| s.len() as i64 == n)
+                .ok_or_else(|| self.corrupt(format!("revision {id}: beat sources are damaged")))?,
+            None => vec![default_source(author); times.len()],
+        };
         Ok(Revision {
             id,
             track_id: r.try_get("track_id").map_err(get)?,
             parent_id: r.try_get("parent_id").map_err(get)?,
-            author: Author::parse(&author)
-                .ok_or_else(|| self.corrupt(format!("revision {id}: unknown author '{author}'")))?,
+            author,
             analysis_id: r.try_get("analysis_id").map_err(get)?,
             note: r.try_get("note").map_err(get)?,
             beats_per_bar: r
@@ -1259,6 +1379,7 @@ impl Project {
                 times_s: times,
                 positions,
             },
+            sources,
             created_at: r.try_get("created_at").map_err(get)?,
         })
     }
@@ -1563,6 +1684,72 @@ impl Project {
             detail: format!("no {what} with id {id} in this project"),
         }
     }
+}
+
+/// The source a beat has when its revision predates provenance (schema version 1) and was
+/// not filled in: what its author implies.
+fn default_source(author: Author) -> BeatSource {
+    match author {
+        Author::User => BeatSource::User,
+        Author::Model => BeatSource::Model,
+        Author::Import => BeatSource::Imported,
+    }
+}
+
+/// `m:ss` for notes ("checked 0:00 to 0:31").
+fn clock(t_s: f64) -> String {
+    let s = t_s.max(0.0).round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// A revision's times and sources (the sources its author implies where none are stored).
+async fn revision_sources(
+    c: &mut SqliteConnection,
+    id: RevisionId,
+) -> sqlx::Result<(Vec<f64>, Vec<BeatSource>)> {
+    let row = sqlx::query("SELECT author, times, sources FROM beat_revisions WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *c)
+        .await?;
+    let times = codec::f64_from_le(&row.try_get::<Vec<u8>, _>("times")?).unwrap_or_default();
+    let author = Author::parse(&row.try_get::<String, _>("author")?).unwrap_or(Author::User);
+    let sources = row
+        .try_get::<Option<Vec<u8>>, _>("sources")?
+        .and_then(|b| provenance::sources_from_bytes(&b))
+        .filter(|s| s.len() == times.len())
+        .unwrap_or_else(|| vec![default_source(author); times.len()]);
+    Ok((times, sources))
+}
+
+/// Fills in the sources of revisions written before provenance (schema version 1), oldest
+/// first so that each inherits from its parent: model revisions are the model's, imports
+/// imported, and a user revision's beats keep their parent's source where they did not move
+/// and are the user's where they did. A song the user never touched thus has no user beats.
+async fn backfill_sources(c: &mut SqliteConnection) -> sqlx::Result<()> {
+    let rows = sqlx::query(
+        "SELECT id, parent_id, author, times FROM beat_revisions WHERE sources IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let parent: Option<i64> = row.try_get("parent_id")?;
+        let times = codec::f64_from_le(&row.try_get::<Vec<u8>, _>("times")?).unwrap_or_default();
+        let author = Author::parse(&row.try_get::<String, _>("author")?).unwrap_or(Author::User);
+        let sources = match (author, parent) {
+            (Author::User, Some(pid)) => {
+                let (pt, ps) = revision_sources(c, pid).await?;
+                provenance::inherit_sources(&pt, &ps, &times, BeatSource::User)
+            }
+            (a, _) => vec![default_source(a); times.len()],
+        };
+        sqlx::query("UPDATE beat_revisions SET sources = ? WHERE id = ?")
+            .bind(provenance::sources_to_bytes(&sources))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn set_head(c: &mut SqliteConnection, track: TrackId, rev: RevisionId) -> sqlx::Result<()> {

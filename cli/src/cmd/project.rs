@@ -237,6 +237,7 @@ pub(crate) fn import_revision(
             author: Author::Import,
             note: &note,
             beats_per_bar: None,
+            fresh: None,
         },
     )?;
     println!("track {track}: revision {id} ({} beats)", beats.len());
