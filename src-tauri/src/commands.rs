@@ -11,8 +11,8 @@ use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
 use zerons::formats::{BeatFormat, BeatList, GridConfig, write_beats_file};
 use zerons::pipeline::global_tempo_bpm;
 use zerons::store::{
-    Author, NewRevision, Project, ProjectSettings, Revision, Track, TrackId, TrackStatus,
-    TrackTempo, export_meta, export_project_collection,
+    Author, BeatSource, NewRevision, Project, ProjectSettings, Revision, SourceCounts, Track,
+    TrackId, TrackStatus, TrackTempo, export_meta, export_project_collection, provenance,
 };
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -105,6 +105,17 @@ pub struct RevisionView {
     pub note: String,
     pub n_beats: usize,
     pub created_at: String,
+    pub provenance: ProvenanceView,
+}
+
+/// Where a revision's beats came from: counts per source and the runs of checked beats
+/// (set or confirmed by the user) as `(first beat, last beat)` times, which the timeline
+/// draws and fine-tuning learns from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenanceView {
+    #[serde(flatten)]
+    pub counts: SourceCounts,
+    pub checked_spans: Vec<(f64, f64)>,
 }
 
 /// A track as the sidebar and the timeline see it.
@@ -132,6 +143,10 @@ fn revision_view(r: &Revision) -> RevisionView {
         note: r.note.clone(),
         n_beats: r.beats.len(),
         created_at: r.created_at.clone(),
+        provenance: ProvenanceView {
+            counts: SourceCounts::of(&r.sources),
+            checked_spans: provenance::checked_spans_s(&r.beats.times_s, &r.sources),
+        },
     }
 }
 
@@ -389,8 +404,8 @@ pub async fn model_beats(
     .await
 }
 
-/// How far into the song the user's beats have been checked: the last time the current
-/// beats differ from the model's latest ones (`null` when they do not).
+/// How far into the song the user's beats have been checked: the last beat of the last
+/// run of beats the user set or confirmed (`null` when there is none).
 #[tauri::command]
 pub async fn corrected_until(
     state: State<'_, AppState>,
@@ -398,7 +413,7 @@ pub async fn corrected_until(
 ) -> AppResult<Option<f64>> {
     let p = state.project()?;
     blocking(move || match p.head(track_id)? {
-        Some(head) => crate::finetune::corrected_until(&p, track_id, &head),
+        Some(head) => Ok(crate::finetune::corrected_until(&head)),
         None => Ok(None),
     })
     .await
@@ -525,9 +540,49 @@ pub async fn commit_beats(
                 author: Author::User,
                 note: &note,
                 beats_per_bar: payload.beats_per_bar,
+                fresh: Some(fresh_source(&note)),
             },
         )?;
         crate::playback::sync_beats(&slot, &p, track_id);
+        one_track(&p, track_id)
+    })
+    .await
+}
+
+/// The source of the beats an edit adds, from the page's note: Continue → adds
+/// `continued` beats and "replace with the model's beats" `model` ones (neither is checked
+/// by the user); anything else is the user's.
+fn fresh_source(note: &str) -> BeatSource {
+    if note.starts_with("continued") {
+        BeatSource::Continued
+    } else if note.starts_with("model beats") {
+        BeatSource::Model
+    } else {
+        BeatSource::User
+    }
+}
+
+/// "The beats here are right": every beat between `from_s` and `to_s` becomes checked by
+/// the user (a new revision with the same beats; undoable). Fine-tuning learns only from
+/// checked beats.
+#[tauri::command]
+pub async fn confirm_beats(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    from_s: f64,
+    to_s: f64,
+) -> AppResult<TrackView> {
+    let p = state.project()?;
+    blocking(move || {
+        p.confirm_beats(track_id, from_s, to_s)
+            .map_err(|e| match e {
+                zerons::Error::InvalidInput(m) => AppError::app(
+                    "no_beats",
+                    m,
+                    "Select the beats you checked, or move the playhead past them.",
+                ),
+                e => e.into(),
+            })?;
         one_track(&p, track_id)
     })
     .await

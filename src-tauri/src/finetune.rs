@@ -1,17 +1,17 @@
-//! Fine-tuning from the app: train on the songs the user corrected, report the held-out
-//! before/after, then let the user make the new model the project's active one and re-track
-//! every song with it (showing how many beats changed).
+//! Fine-tuning from the app: train on the songs the user corrected and report the held-out
+//! before/after; making the new model the project's one is [`crate::adopt`]'s (per song,
+//! never replacing beats the user has not accepted).
 //!
-//! What is trained on: each chosen song's current (user) beats up to its last correction
-//! (the rest of a partly corrected song is the model's own guess, so it is left out), or
-//! the whole song when the user says every beat was checked. The engine holds out the end
-//! of each region and keeps the base model active unless the new one does better there
-//! (`zerons::train::finetune`). Models live beside the project file in
+//! What is trained on: each chosen song's longest run of beats the user set or confirmed
+//! (`zerons::store::provenance`), never beats a model, Continue → or a file made that nobody
+//! checked; "every beat was checked" confirms the whole song first (a revision). The engine
+//! holds out the end of each region and keeps the base model active unless the new one does
+//! better there (`zerons::train::finetune`). Models live beside the project file in
 //! `<project>.models/<model id>/` and are registered in the project with their training run.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use zerons::model::{
@@ -19,10 +19,11 @@ use zerons::model::{
     select_device,
 };
 use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_file, song_features};
-use zerons::store::{Author, Model, ModelId, Project, Revision, RunStatus, TrackId};
+use zerons::store::{
+    Model, ModelId, Project, Revision, RunStatus, SourceCounts, TrackId, provenance,
+};
 use zerons::train::{
-    AnnotatedSong, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats, corrected_until_s,
-    finetune,
+    AnnotatedSong, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats, finetune,
 };
 
 use crate::commands::blocking;
@@ -31,20 +32,56 @@ use crate::error::{AppError, AppResult, guarded};
 use crate::jobs::{analyze_config, store_analysis};
 use crate::state::AppState;
 
-/// A beat counts as corrected when the user's beat is more than this from the model's.
-const EDIT_TOLERANCE_S: f64 = 0.02;
-
-/// A song the panel offers.
+/// A song the panel offers, with exactly what fine-tuning would learn from it: the longest
+/// run of beats the user set or confirmed (`zerons::store::provenance::learn_run`). Beats a
+/// model or Continue → made, or a file brought, are never learned from until checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub track_id: TrackId,
     pub name: String,
-    /// The current beats were made by the user (edited or imported).
+    /// The song has a run of checked beats long enough to learn from.
     pub corrected: bool,
-    /// Last time the user's beats differ from the model's, if they do.
+    /// End of `learn_region_s` (kept for older pages).
     pub corrected_until_s: Option<f64>,
+    /// First and last beat of the run learned from.
+    pub learn_region_s: Option<(f64, f64)>,
+    /// Beats in that run.
+    pub learn_beats: usize,
+    /// Beats the user set or moved, in the whole song.
+    pub user_beats: usize,
+    /// Beats the user confirmed, in the whole song.
+    pub confirmed_beats: usize,
+    /// Beats nobody checked (model, continued, imported).
+    pub unchecked_beats: usize,
+    /// Of those, beats read from a file.
+    pub imported_beats: usize,
     pub n_beats: usize,
     pub duration_s: f64,
+}
+
+impl Candidate {
+    fn of(track: &zerons::store::Track, head: &Revision) -> Self {
+        let counts = SourceCounts::of(&head.sources);
+        let run = provenance::learn_run(&head.sources);
+        let region = run.as_ref().and_then(|r| {
+            let t = &head.beats.times_s;
+            Some((*t.get(r.start)?, *t.get(r.end.checked_sub(1)?)?))
+        });
+        Self {
+            track_id: track.id,
+            name: display_name(&track.path),
+            corrected: region.is_some(),
+            corrected_until_s: region.map(|r| r.1),
+            learn_region_s: region,
+            learn_beats: run.map_or(0, |r| r.len()),
+            user_beats: counts.user,
+            confirmed_beats: counts.confirmed,
+            unchecked_beats: counts.unchecked(),
+            imported_beats: counts.imported,
+            n_beats: head.beats.len(),
+            duration_s: track.meta.duration_s,
+        }
+    }
 }
 
 /// A model of the project (or the shipped one, `id` None).
@@ -178,15 +215,7 @@ pub async fn finetune_info(state: State<'_, AppState>) -> AppResult<FinetuneInfo
         let mut candidates = Vec::new();
         for t in p.tracks()? {
             let Some(head) = p.head(t.id)? else { continue };
-            let until = corrected_until(p.as_ref(), t.id, &head)?;
-            candidates.push(Candidate {
-                track_id: t.id,
-                name: display_name(&t.path),
-                corrected: head.author != Author::Model,
-                corrected_until_s: until,
-                n_beats: head.beats.len(),
-                duration_s: t.meta.duration_s,
-            });
+            candidates.push(Candidate::of(&t, &head));
         }
         let device = select_device(DeviceChoice::Auto);
         Ok(FinetuneInfo {
@@ -212,14 +241,16 @@ fn device_note(reason: &str) -> String {
     }
 }
 
-/// How far into the song the head's beats differ from the model's latest ones (none when
-/// they do not, or when the model never analysed it).
-pub fn corrected_until(p: &Project, track_id: TrackId, head: &Revision) -> AppResult<Option<f64>> {
-    Ok(model_revision(p, track_id, 0)?
-        .and_then(|m| corrected_until_s(&m.beats.times_s, &head.beats.times_s, EDIT_TOLERANCE_S)))
+/// How far into the song the user has checked the beats: the last beat of the last run of
+/// beats the user set or confirmed (none when there is none: a song nobody touched, or
+/// beats made by a model or Continue →, are never "corrected").
+pub fn corrected_until(head: &Revision) -> Option<f64> {
+    provenance::checked_spans_s(&head.beats.times_s, &head.sources)
+        .last()
+        .map(|s| s.1)
 }
 
-fn display_name(path: &Path) -> String {
+pub(crate) fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
@@ -254,7 +285,7 @@ fn model_views(p: &Project) -> AppResult<Vec<ModelView>> {
 }
 
 /// The shipped model's directory and the model.
-fn shipped_model() -> AppResult<(PathBuf, LoadedModel)> {
+pub(crate) fn shipped_model() -> AppResult<(PathBuf, LoadedModel)> {
     let exe = std::env::current_exe().ok();
     let dir = bundled_model_dir(exe.as_deref()).ok_or_else(|| {
         AppError::app(
@@ -269,16 +300,24 @@ fn shipped_model() -> AppResult<(PathBuf, LoadedModel)> {
 
 /// The project's active model (loaded) and its row, or the shipped model registered in the
 /// project (so that fine-tuned models can name it as parent).
-fn base_model(p: &Project) -> AppResult<(LoadedModel, Option<ModelId>, String)> {
-    if let Some(id) = p.settings()?.active_model_id {
+pub(crate) fn base_model(p: &Project) -> AppResult<(LoadedModel, Option<ModelId>, String)> {
+    let (model, id, name) = project_model(p, p.settings()?.active_model_id)?;
+    Ok((model, Some(id), name))
+}
+
+/// A model of the project by its id, or the shipped one (`None`), registered in the project
+/// when it is not yet: the model, its row id and a name for reports.
+pub(crate) fn project_model(
+    p: &Project,
+    choice: Option<ModelId>,
+) -> AppResult<(LoadedModel, ModelId, String)> {
+    if let Some(id) = choice {
         let m = p
             .models()?
             .into_iter()
             .find(|m| m.id == id)
-            .ok_or_else(|| {
-                AppError::internal(format!("active model {id} is not in the project"))
-            })?;
-        return Ok((load_model(&m.path)?, Some(id), m.name));
+            .ok_or_else(|| AppError::bad_request(format!("model {id} is not in this project")))?;
+        return Ok((load_model(&m.path)?, id, m.name));
     }
     let (dir, model) = shipped_model()?;
     let sha = model.manifest.weights_sha256.clone();
@@ -295,7 +334,7 @@ fn base_model(p: &Project) -> AppResult<(LoadedModel, Option<ModelId>, String)> 
             provenance_json: r#"{"method":"shipped"}"#.into(),
         })?,
     };
-    Ok((model, Some(id), "shipped model".into()))
+    Ok((model, id, "shipped model".into()))
 }
 
 /// Starts fine-tuning on `track_ids`; events arrive on `on_event`. Returns the job id
@@ -338,7 +377,7 @@ pub fn finetune_start(
 
 /// Runs `work` on its own thread as a cancellable job of the open project (`cancel_job`
 /// stops it) and returns the job id at once.
-fn spawn_job(
+pub(crate) fn spawn_job(
     app: AppHandle,
     state: &State<'_, AppState>,
     thread_name: &str,
@@ -357,7 +396,7 @@ fn spawn_job(
 }
 
 /// Sends a re-tracking failure that stopped the whole job.
-fn report_retrack_failure(events: &Channel<RetrackEvent>, result: AppResult<()>) {
+pub(crate) fn report_retrack_failure(events: &Channel<RetrackEvent>, result: AppResult<()>) {
     if let Err(error) = result {
         let _ = events.send(RetrackEvent::Failed {
             track_id: -1,
@@ -390,22 +429,32 @@ fn run(
                 "Analyse it first.",
             )
         })?;
-        let until = if whole_songs {
-            None
+        // "Every beat was checked" is the user's word for the whole song: recorded as such.
+        let head = if whole_songs {
+            p.confirm_beats(id, 0.0, f64::MAX)?;
+            p.head(id)?.unwrap_or(head)
         } else {
-            match corrected_until(p, id, &head)? {
-                // Up to the beat after the last correction: what the user has listened to.
-                Some(t) => Some(next_beat_after(&head.beats.times_s, t).unwrap_or(t) + 0.01),
-                None => {
-                    return Err(AppError::app(
-                        "no_corrections",
-                        format!("{name}: no beat differs from the model's"),
-                        "Correct some beats first, or tick \"every beat was checked\" to learn \
-                         from the whole song as it is.",
-                    ));
-                }
-            }
+            head
         };
+        // Only the longest run of beats the user set or confirmed is learned from: never a
+        // model's, Continue →'s or a file's beats nobody checked (issue 19).
+        let Some(run) = provenance::learn_run(&head.sources) else {
+            return Err(AppError::app(
+                "no_corrections",
+                format!(
+                    "{name}: fewer than {} beats in a row were set or checked by you",
+                    provenance::MIN_LEARN_BEATS
+                ),
+                "Correct beats, or check them (K: the beats up to here are right), or tick \
+                 \"every beat was checked\" to learn from the whole song as it is.",
+            ));
+        };
+        let beats_s = &head.beats.times_s[run.clone()];
+        let positions = head
+            .beats
+            .positions
+            .as_ref()
+            .and_then(|p| p.get(run.clone()));
         let features = song_features(
             &track.path,
             &analyze,
@@ -423,12 +472,12 @@ fn run(
             name.clone(),
             features.non_percussive,
             features.percussive,
-            &head.beats.times_s,
-            until,
+            beats_s,
+            None,
         )?;
         // The bars the user set (or kept) teach a model with a downbeat head the bar phase.
-        let song = match &head.beats.positions {
-            Some(p) => song.with_positions(&head.beats.times_s, p)?,
+        let song = match positions {
+            Some(p) => song.with_positions(beats_s, p)?,
             None => song,
         };
         reports.push(SongReport {
@@ -560,10 +609,6 @@ fn architecture_name(config: &zerons::model::ModelConfig) -> String {
     }
 }
 
-fn next_beat_after(beats: &[f64], t: f64) -> Option<f64> {
-    beats.iter().copied().find(|b| *b > t + EDIT_TOLERANCE_S)
-}
-
 /// `<dir>/<project file stem>.models`: where the project's fine-tuned models are saved.
 fn models_dir(project_path: &Path) -> PathBuf {
     let stem = project_path
@@ -571,57 +616,6 @@ fn models_dir(project_path: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "project".into());
     project_path.with_file_name(format!("{stem}.models"))
-}
-
-/// Which model to use from now on (`None` = the shipped one).
-#[derive(Debug, Clone, Deserialize)]
-pub struct UseModel {
-    pub model_id: Option<ModelId>,
-}
-
-/// Makes `model_id` the project's active model and re-tracks every song with it; each
-/// song gets a new model revision (user beats stay in front: the store never moves the head
-/// off them). Returns the job id; events report each song's changes.
-#[tauri::command]
-pub fn use_model(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    choice: UseModel,
-    on_event: Channel<RetrackEvent>,
-) -> AppResult<u64> {
-    spawn_job(app, &state, "zerons-retrack", move |project, token| {
-        let result = guarded("re-tracking", || {
-            retrack_all(project, choice.model_id, token, &on_event)
-        });
-        report_retrack_failure(&on_event, result);
-    })
-}
-
-fn retrack_all(
-    p: &Project,
-    model_id: Option<ModelId>,
-    cancel: &CancelToken,
-    events: &Channel<RetrackEvent>,
-) -> AppResult<()> {
-    // Load the chosen model before switching to it: a missing or broken model must not
-    // become the project's active one.
-    let model = match model_id {
-        Some(id) => {
-            let row = p
-                .models()?
-                .into_iter()
-                .find(|m| m.id == id)
-                .ok_or_else(|| {
-                    AppError::bad_request(format!("model {id} is not in this project"))
-                })?;
-            load_model(&row.path)?
-        }
-        None => shipped_model()?.1,
-    };
-    let mut settings = p.settings()?;
-    settings.active_model_id = model_id;
-    p.set_settings(&settings)?;
-    retrack_tracks(p, None, &model, cancel, events)
 }
 
 /// Re-tracks `only` (or every track) with `model` and the project's current settings,
@@ -700,7 +694,7 @@ fn retrack_one(
 
 /// Re-tracks `track_ids` (all songs when empty) with the project's active model and its
 /// current tempo range and meter: after the user changed the settings. Events as for
-/// [`use_model`]; user beats stay in front.
+/// [`crate::adopt::preview_model`]; user beats stay in front.
 #[tauri::command]
 pub fn retrack(
     app: AppHandle,

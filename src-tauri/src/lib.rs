@@ -10,6 +10,7 @@
 //!
 //! Invariant: no command does blocking work (SQLite, decoding, DSP) on the main thread.
 
+pub mod adopt;
 pub mod commands;
 pub mod decode_share;
 pub mod dialogs;
@@ -60,6 +61,7 @@ pub fn run() {
             commands::corrected_until,
             commands::continue_beats,
             commands::commit_beats,
+            commands::confirm_beats,
             commands::undo,
             commands::redo,
             commands::export_formats,
@@ -70,7 +72,9 @@ pub fn run() {
             dialogs::pick_path,
             finetune::finetune_info,
             finetune::finetune_start,
-            finetune::use_model,
+            adopt::preview_model,
+            adopt::adopt_model,
+            adopt::rollback_adoption,
             finetune::retrack,
             commands::set_project_settings,
             playback::playback_load,
