@@ -283,7 +283,9 @@ export type RetrackEvent =
 
 export type FinetuneMode = "heads" | "top" | "full";
 
-export type PickKind = "new_project" | "open_project" | "audio" | "export_dir";
+/** What a file dialog picks (src-tauri/src/dialogs.rs `PickKind`): `relink` one audio file (the song's
+ * file moved or changed), `beat_file` one beat file to import. */
+export type PickKind = "new_project" | "open_project" | "audio" | "export_dir" | "relink" | "beat_file";
 
 export const api = {
   pickPath: (kind: PickKind) => invoke<string[] | null>("pick_path", { kind }),
@@ -293,8 +295,21 @@ export const api = {
   launchProject: () => invoke<string | null>("launch_project"),
   recentProjects: () => invoke<string[]>("recent_projects"),
   listTracks: () => invoke<TrackView[]>("list_tracks"),
-  relinkTrack: (trackId: number, path: string) => invoke<TrackView>("relink_track", { trackId, path }),
+  /**
+   * Points a moved or changed song at `path`; its beats and analyses are kept. A file that is not
+   * the same length as the song is refused with `relink_mismatch` (both durations in the message)
+   * unless `force`; a file that is not audio with `decode` / `unsupported_audio`.
+   */
+  relinkTrack: (trackId: number, path: string, force = false) => invoke<TrackView>("relink_track", { trackId, path, force }),
+  /** The song's history state. Its `status` is not checked (always "ok"): `listTracks` checks the files. */
   trackState: (trackId: number) => invoke<TrackView>("track_state", { trackId }),
+  /** Removes a song with its beats and their history (the audio file stays); the remaining songs. */
+  removeTrack: (trackId: number) => invoke<TrackView[]>("remove_track", { trackId }),
+  /**
+   * Makes a beat file's beats the song's current beats: a new revision (undoable) whose beats are
+   * all `imported`. A bad file rejects with `parse` (the file and line), an empty one `no_beats`.
+   */
+  importBeatFile: (trackId: number, path: string) => invoke<TrackView>("import_beat_file", { trackId, path }),
   addTracks(paths: string[], onEvent: (e: JobEvent) => void): Promise<JobStart[]> {
     const channel = new Channel<JobEvent>();
     channel.onmessage = onEvent;
