@@ -18,6 +18,7 @@ import { LearnPanel } from "./learn";
 import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
 import { checkedStatus, checkRange, countInRange } from "./checked";
 import { spanText } from "./adopt";
+import { basename, Songs } from "./songs";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -68,6 +69,8 @@ function toast(e: AppError | string, kind: "error" | "info" = "error") {
   }
   el.addEventListener("click", () => el.remove());
   $("toasts").append(el);
+  // A song's file went away while the app runs: its badge becomes the way to fix it.
+  if (err.code === "missing_file") void songs.fileMissing(err);
   setTimeout(() => el.remove(), kind === "error" ? 12000 : 5000);
 }
 
@@ -94,6 +97,19 @@ const timeline = new Timeline($<HTMLCanvasElement>("timeline"), {
   },
 });
 const transport = new Transport(timeline, (e) => toast(e));
+const songs = new Songs({
+  state,
+  toast,
+  selectTrack,
+  closeSong,
+  flushTaps,
+  reloadBeats: async () => {
+    timeline.selected.clear();
+    await reloadBeats();
+  },
+  updateStatus,
+  updateEmpty,
+});
 const learn = new LearnPanel({
   onError: (e) => toast(e),
   onRetracked: () => {
@@ -333,7 +349,7 @@ async function selectTrack(id: number) {
   // The ruler range and Loop belong to the song they were chosen on.
   if (id !== state.trackId) transport.resetLoop();
   state.trackId = id;
-  renderTracks();
+  songs.render();
   renderTempoButton();
   const [data, beats] = await Promise.all([guard(api.timeline(id)), guard(api.beats(id))]);
   if (state.trackId !== id) return;
@@ -381,13 +397,25 @@ async function refreshTracks() {
   const tracks = await guard(api.listTracks());
   if (!tracks) return;
   state.tracks = tracks;
-  renderTracks();
+  songs.render();
 }
 
 function replaceTrack(tv: TrackView) {
-  const i = state.tracks.findIndex((t) => t.id === tv.id);
-  if (i >= 0) state.tracks[i] = tv;
-  renderTracks();
+  songs.replace(tv);
+}
+
+/** No song open: the last one was removed. The player has let it go (`remove_track`). */
+function closeSong() {
+  flushTaps();
+  transport.resetLoop();
+  transport.unload();
+  state.trackId = null;
+  state.timeline = null;
+  timeline.setData(null, { times: new Float64Array(0), positions: null }, state.beatsPerBar);
+  renderCurveToggles();
+  renderTempoButton();
+  songs.render();
+  $("no-track").classList.remove("hidden");
   updateStatus();
 }
 
@@ -431,10 +459,6 @@ function wide(text: string): HTMLSpanElement {
   el.className = "wide";
   el.textContent = text;
   return el;
-}
-
-function basename(p: string) {
-  return p.split(/[\\/]/).pop() ?? p;
 }
 
 /**
@@ -498,47 +522,6 @@ function updateEmpty() {
   $("track-count").textContent = state.tracks.length ? String(state.tracks.length) : "";
 }
 
-function renderTracks() {
-  const ul = $("tracks");
-  ul.replaceChildren();
-  for (const t of state.tracks) {
-    const li = document.createElement("li");
-    li.dataset.track = String(t.id);
-    li.classList.toggle("active", t.id === state.trackId);
-    const name = document.createElement("div");
-    name.className = "name";
-    name.textContent = t.name;
-    name.title = t.path;
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const parts = [formatTime(t.duration_s)];
-    if (t.tempo_bpm) parts.push(`${t.tempo_bpm.toFixed(1)} BPM`);
-    parts.push(`${t.head?.n_beats ?? 0} beats`);
-    const facts = document.createElement("span");
-    facts.className = "facts";
-    facts.textContent = parts.join(" · ");
-    meta.append(facts);
-    const badge = document.createElement("span");
-    if (t.status !== "ok") {
-      badge.className = "badge warn relink";
-      badge.textContent = `${t.status} · relink…`;
-      badge.title = `The file ${t.status === "missing" ? "is not at" : "changed at"} ${t.path}. Click to choose where it is now (beats and analyses are kept).`;
-      badge.onclick = (ev) => {
-        ev.stopPropagation();
-        void relink(t);
-      };
-    } else if (t.head) {
-      badge.className = `badge ${t.head.author}`;
-      badge.textContent = t.head.author === "user" ? "edited" : t.head.author;
-    }
-    if (badge.textContent) meta.append(badge);
-    li.append(name, meta);
-    li.onclick = () => void selectTrack(t.id);
-    ul.append(li);
-  }
-  updateEmpty();
-}
-
 const CURVE_TITLES: Record<string, string> = {
   flux: "Spectral flux of the percussive stem (show/hide)",
   max: "ZeroNS network: both branches combined (show/hide)",
@@ -546,16 +529,6 @@ const CURVE_TITLES: Record<string, string> = {
   postve: "ZeroNS percussive branch (show/hide)",
   downbeat: "ZeroNS downbeat activation: where the network hears the bar's first beat (show/hide)",
 };
-
-async function relink(t: TrackView) {
-  const picked = await guard(api.pickPath("audio"));
-  if (!picked || picked.length === 0) return;
-  const tv = await guard(api.relinkTrack(t.id, picked[0]));
-  if (!tv) return;
-  replaceTrack(tv);
-  toast(`${tv.name} now points at ${tv.path}`, "info");
-  if (state.trackId === t.id) await selectTrack(t.id);
-}
 
 /** The curves menu: a row per curve of the song (shown/hidden); the button shows their dots. */
 function renderCurveToggles() {
@@ -612,6 +585,7 @@ function updateStatus() {
   $<HTMLButtonElement>("btn-undo").disabled = !t?.can_undo;
   $<HTMLButtonElement>("btn-redo").disabled = !t?.can_redo;
   $<HTMLButtonElement>("btn-export").disabled = !state.project || state.tracks.length === 0;
+  $<HTMLButtonElement>("btn-import").disabled = !t;
   $<HTMLButtonElement>("btn-learn").disabled = !state.project || state.tracks.length === 0;
   const span = timeline.view.widthPx / timeline.view.pxPerS;
   $("zoom").textContent = has
@@ -1108,6 +1082,7 @@ $("welcome-new").onclick = () => void openProject("new");
 $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
 $("btn-export").onclick = () => void openExport();
+$("btn-import").onclick = () => void songs.importBeats();
 $("btn-tempo").onclick = () => openTempo();
 $("btn-diff").onclick = () => {
   timeline.showGhosts = !timeline.showGhosts;

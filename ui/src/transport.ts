@@ -79,6 +79,15 @@ export class Transport {
     }
   }
 
+  /** No song in the player (it was removed, and the player let it go); a load still under way is ignored. */
+  unload() {
+    this.loadSeq++;
+    this.trackId = null;
+    this.state = null;
+    this.timeline.setPlayhead(null, false);
+    this.render();
+  }
+
   /** Play/pause (Space). */
   async toggle() {
     if (this.trackId === null) {
