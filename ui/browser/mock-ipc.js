@@ -84,8 +84,16 @@
   addSong(1, beatTimes);
   addSong(2, beatTimes);
   addSong(3, dnbTimes);
-  const songIds = () => (window.__MOCK_THREE_SONGS__ ? [1, 2, 3] : window.__MOCK_TWO_SONGS__ ? [1, 2] : [1]);
-  const songName = (id) => (id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : id === 2 ? "second_song.flac" : "dnb_roller.flac");
+  // Songs removed from the project (`remove_track`), songs pointed at another file (`relink_track`),
+  // songs whose file went away while the app runs (`window.__MOCK_LOSE_FILE__(id)`).
+  const removed = new Set();
+  const paths = new Map();
+  const gone = new Set();
+  window.__MOCK_LOSE_FILE__ = (id) => gone.add(id);
+  const songIds = () => (window.__MOCK_THREE_SONGS__ ? [1, 2, 3] : window.__MOCK_TWO_SONGS__ ? [1, 2] : [1]).filter((id) => !removed.has(id));
+  const fileName = (p) => p.split("/").pop();
+  const songName = (id) => (paths.has(id) ? fileName(paths.get(id)) : id === 1 ? (window.__MOCK_NAME__ ?? "demo_groove.flac") : id === 2 ? "second_song.flac" : "dnb_roller.flac");
+  const songPath = (id) => paths.get(id) ?? (id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : `/music/${songName(id)}`);
   const headOf = (id) => { const s = songs.get(id); return s.revs[s.head]; };
   /** Test hook: a song's head beats and their sources. */
   window.__MOCK_HEAD__ = (id) => { const r = headOf(id); return { id: r.id, times: r.times.slice(), sources: r.sources.slice(), note: r.note }; };
@@ -124,12 +132,14 @@
   }
   const tempoOf = (times) => { const p = medianPeriod(times); return p ? 60 / p : null; };
   const mmss = (t) => `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, "0")}`;
-  const track = (id = 1) => {
+  /** A song's TrackView. As in src-tauri, only `list_tracks` and `remove_track` check the file (`checkFile`): every other command says "ok". */
+  const track = (id = 1, checkFile = false) => {
     const s = songs.get(id), r = headOf(id);
+    if (!s || removed.has(id)) throw { code: "not_found", message: `no track ${id}`, hint: "" };
     return {
-      id, path: id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : `/music/${songName(id)}`,
+      id, path: songPath(id),
       name: songName(id), duration_s: DUR, sample_rate_hz: SR, channels: 2,
-      status: window.__MOCK_MISSING__ ? "missing" : "ok",
+      status: checkFile && ((id === 1 && window.__MOCK_MISSING__) || gone.has(id)) ? "missing" : "ok",
       head: { id: r.id, author: r.author, note: r.note, n_beats: r.times.length, created_at: "", provenance: provenance(r) },
       tempo_bpm: tempoOf(r.times), can_undo: s.head > 0, can_redo: s.head < s.revs.length - 1, n_revisions: s.revs.length,
     };
@@ -266,7 +276,7 @@
   const pb = { playing: false, pos: 0, t0: 0, speed: 1, music_gain: 1, click_gain: 0.5, loop: null };
   const pbPos = () => (pb.playing ? Math.min(DUR, pb.pos + ((performance.now() - pb.t0) / 1000) * pb.speed) : pb.pos);
   const pbView = () => ({
-    track_id: 1,
+    track_id: pb.track ?? null,
     output: { device: "mock:out", sample_rate_hz: 48000, channels: 2, sample_format: "f32" },
     transport: { playing: pb.playing, position_s: pbPos(), duration_s: DUR, speed: pb.speed, music_gain: pb.music_gain, click_gain: pb.click_gain, loop_s: pb.loop, ended: false },
     // `window.__MOCK_STREAM_ERROR__`: a stream error (as cpal reports it), reported once.
@@ -293,7 +303,7 @@
       case "project_current": return { path: "/music/demo.zerons", name: "demo", settings: JSON.parse(JSON.stringify(settings)) };
       case "recent_projects": return [];
       case "launch_project": return null;
-      case "list_tracks": return songIds().map(track);
+      case "list_tracks": return songIds().map((id) => track(id, true));
       case "track_state": return track(args.trackId ?? 1);
       case "timeline": return tl;
       case "beats": { const r = headOf(args.trackId ?? 1); return beats(r.id, r.times); }
@@ -401,8 +411,47 @@
         return { active_model: a.before, reverted, kept_edited: kept };
       }
       case "cancel_job": { const j = jobs.get(args.jobId); if (j) j.cancelled = true; return true; }
-      case "pick_path": return args.kind === "audio" ? ["/music/moved/demo_groove.flac"] : null;
-      case "relink_track": window.__MOCK_MISSING__ = false; window.__MOCK_PATH__ = args.path; return track(args.trackId ?? 1);
+      case "pick_path": {
+        // `window.__MOCK_PICK_RELINK__` / `__MOCK_PICK_BEATS__`: what the relink / beat-file dialog returns (null: dismissed).
+        (window.__MOCK_PICKS__ ??= []).push(args.kind);
+        if (args.kind === "relink") return "__MOCK_PICK_RELINK__" in window ? window.__MOCK_PICK_RELINK__ : ["/music/moved/demo_groove.flac"];
+        if (args.kind === "beat_file") return "__MOCK_PICK_BEATS__" in window ? window.__MOCK_PICK_BEATS__ : ["/music/beats/demo_groove.csv"];
+        return args.kind === "audio" ? ["/music/moved/demo_groove.flac"] : null;
+      }
+      case "relink_track": {
+        // As src-tauri's: the file must decode (a .txt, .csv or .pdf does not) and last as long
+        // as the song (a "radio_edit" lasts 2:41), else `relink_mismatch` unless `force`.
+        const id = args.trackId ?? 1;
+        (window.__MOCK_RELINKS__ ??= []).push({ trackId: id, path: args.path, force: args.force ?? null });
+        track(id);
+        if (/\.(txt|csv|pdf)$/i.test(args.path)) throw { code: "unsupported_audio", message: `${args.path}: not a supported audio file (no audio track found)`, hint: "Convert the file to WAV, FLAC, MP3, AAC or Ogg Vorbis and add it again." };
+        if (/radio_edit/.test(args.path) && !args.force) throw { code: "relink_mismatch", message: `${fileName(args.path)} lasts 2:41, and the song lasted 3:00 when it was added`, hint: "It may be another recording or an edited version, whose beats would not fit. Choose the same recording, or relink anyway." };
+        if (id === 1) window.__MOCK_MISSING__ = false;
+        gone.delete(id);
+        paths.set(id, args.path);
+        return track(id);
+      }
+      case "remove_track": {
+        // The song, its beats and their history go; the player lets it go if it had it.
+        const id = args.trackId;
+        track(id);
+        removed.add(id);
+        if (pb.track === id) Object.assign(pb, { track: null, playing: false, pos: 0 });
+        (window.__MOCK_REMOVED__ ??= []).push(id);
+        return songIds().map((x) => track(x, true));
+      }
+      case "import_beat_file": {
+        // "…bad…": a parse error naming the file and line; "…empty…": no beats; otherwise
+        // `window.__MOCK_BEAT_FILE__` (times) or 200 beats a quarter beat after the mock's grid.
+        const id = args.trackId;
+        track(id);
+        if (/bad/.test(args.path)) throw { code: "parse", message: `${args.path}:3: "0.5x" is not a time in seconds`, hint: "Fix the file at the line shown, or export it again from its tool." };
+        const times = /empty/.test(args.path) ? [] : window.__MOCK_BEAT_FILE__ ?? Array.from({ length: 200 }, (_, i) => 0.625 + i * period);
+        if (!times.length) throw { code: "no_beats", message: `${fileName(args.path)} holds no beats`, hint: "Choose a beat file with at least one beat." };
+        pushRev(id, { author: "import", note: `imported ${fileName(args.path)}`, times: times.slice(), sources: times.map(() => "imported") });
+        window.__MOCK_IMPORTS__ = (window.__MOCK_IMPORTS__ ?? 0) + 1;
+        return track(id);
+      }
       case "set_project_settings":
         if (!(args.minBpm > 0 && args.minBpm < args.maxBpm)) throw { code: "config", message: "invalid configuration: min_bpm must be below max_bpm", hint: "Check the project settings (tempo range, meter)." };
         if ((args.trackId ?? null) !== null && args.clearTrack) delete settings.track_tempo[args.trackId];
@@ -422,8 +471,9 @@
       case "playback_load":
         // `window.__MOCK_NO_AUDIO__`: true, or the error message to throw (raw ALSA text, as cpal words it).
         if (window.__MOCK_NO_AUDIO__) throw { code: "audio_device", message: window.__MOCK_NO_AUDIO__ === true ? "audio output: this computer has no audio output device" : window.__MOCK_NO_AUDIO__, hint: "Playback is off; editing, analysis and export work as usual. Connect an audio output (or set ZERONS_AUDIO_DEVICE) and select the song again." };
+        if (gone.has(args.trackId)) throw { code: "missing_file", message: `${songPath(args.trackId)} is missing: it was moved, renamed or deleted`, hint: "Put the file back, or find it with the song's badge in the list (relink)." };
         window.__MOCK_LOADS__ = (window.__MOCK_LOADS__ ?? 0) + 1;
-        Object.assign(pb, { playing: false, pos: 0 });
+        Object.assign(pb, { playing: false, pos: 0, track: args.trackId });
         return pbView();
       case "playback_state": return pbView();
       case "playback_control": return control(args.action);
