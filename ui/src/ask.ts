@@ -1,5 +1,6 @@
 // The app's own question dialog (never window.confirm: it blocks the page, looks foreign and
 // cannot be styled or tested): a title, what will happen, an optional hint, and two buttons.
+// Every question asks before something that cannot be taken back, so "no" has the focus.
 // While it is open it takes every key, so no shortcut (Delete removing beats, Space playing)
 // reaches the timeline behind it; Escape or a click outside answers "no", Tab stays inside.
 
@@ -12,7 +13,7 @@ export interface Question {
   /** The button that says yes ("Remove", "Relink anyway"). */
   yes: string;
   no?: string;
-  /** Yes destroys something: a red button, and the keyboard starts on "no". */
+  /** Yes destroys something: a red button. */
   danger?: boolean;
 }
 
@@ -80,7 +81,8 @@ export function ask(q: Question): Promise<boolean> {
   $("ask-no").textContent = q.no ?? "Cancel";
   returnFocus = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   $("ask-modal").classList.remove("hidden");
-  (q.danger ? $("ask-no") : yes).focus();
+  // The keyboard starts on "no": Enter straight away changes nothing.
+  $("ask-no").focus();
   return new Promise((resolve) => {
     answer = resolve;
   });
