@@ -504,6 +504,27 @@ fn a_project_is_scriptable_from_the_cli() {
     let moved = dir.path().join("moved.mp3");
     std::fs::rename(&song, &moved).unwrap();
     assert!(text(zerons().args(["project", "list"]).arg(&project)).contains("MISSING (relink)"));
+    // Issue 19: relinking to a file that is not audio, or to another recording, is refused.
+    let fake = dir.path().join("fake.mp3");
+    std::fs::write(&fake, br#"{"not": "audio"}"#).unwrap();
+    let err = run_fails(
+        zerons()
+            .args(["project", "relink"])
+            .arg(&project)
+            .arg("1")
+            .arg(&fake),
+    );
+    assert!(err.contains("fake.mp3"), "{err}");
+    let other = repo("tests/fixtures/audio/clicks.wav");
+    let err = run_fails(
+        zerons()
+            .args(["project", "relink"])
+            .arg(&project)
+            .arg("1")
+            .arg(&other),
+    );
+    assert!(err.contains("--force") && err.contains("lasted"), "{err}");
+    assert!(text(zerons().args(["project", "list"]).arg(&project)).contains("MISSING (relink)"));
     run_ok(
         zerons()
             .args(["project", "relink"])
@@ -519,6 +540,12 @@ fn a_project_is_scriptable_from_the_cli() {
     // Bad input: an unknown track is a clear error.
     let err = run_fails(zerons().args(["project", "beats"]).arg(&project).arg("99"));
     assert!(err.contains("99"), "{err}");
+    // Removing a song takes its beats and history with it, and leaves the audio file.
+    run_ok(zerons().args(["project", "remove"]).arg(&project).arg("1"));
+    assert!(!text(zerons().args(["project", "list"]).arg(&project)).contains("moved.mp3"));
+    assert!(moved.exists());
+    let err = run_fails(zerons().args(["project", "remove"]).arg(&project).arg("1"));
+    assert!(err.contains('1'), "{err}");
 }
 
 /// `--continue-from`: the checked beats are kept exactly and the rest follows their tempo.

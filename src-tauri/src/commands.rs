@@ -8,11 +8,12 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, State};
 use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
-use zerons::formats::{BeatFormat, BeatList, GridConfig, write_beats_file};
+use zerons::formats::{BeatFormat, BeatList, GridConfig, read_beats, write_beats_file};
 use zerons::pipeline::global_tempo_bpm;
 use zerons::store::{
     Author, BeatSource, NewRevision, Project, ProjectSettings, Revision, SourceCounts, Track,
-    TrackId, TrackStatus, TrackTempo, export_meta, export_project_collection, provenance,
+    TrackId, TrackStatus, TrackTempo, check_relink, export_meta, export_project_collection,
+    provenance,
 };
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -297,16 +298,89 @@ pub async fn list_tracks(state: State<'_, AppState>) -> AppResult<Vec<TrackView>
 }
 
 /// Points a moved or changed track at `path` (the user chose the file): analyses and beat
-/// revisions are kept, nothing is re-analysed.
+/// revisions are kept, nothing is re-analysed. The file must decode (else its decode error,
+/// nothing changes) and last as long as the song: otherwise `relink_mismatch` says both
+/// durations, and the page asks before calling again with `force`.
 #[tauri::command]
 pub async fn relink_track(
     state: State<'_, AppState>,
     track_id: TrackId,
     path: String,
+    force: Option<bool>,
 ) -> AppResult<TrackView> {
     let p = state.project()?;
     blocking(move || {
-        p.relink_track(track_id, Path::new(&path))?;
+        let track = p.track(track_id)?;
+        let new_path = Path::new(&path);
+        let check = check_relink(&track, new_path)?;
+        if let Some(why) = check.mismatch().filter(|_| !force.unwrap_or(false)) {
+            return Err(AppError::app(
+                "relink_mismatch",
+                format!("{} {why}", display_name(new_path)),
+                "It may be another recording or an edited version, whose beats would not fit. \
+                 Choose the same recording, or relink anyway.",
+            ));
+        }
+        p.relink_track(track_id, new_path)?;
+        one_track(&p, track_id)
+    })
+    .await
+}
+
+/// Removes a song from the project with its analyses and beat history (the audio file is
+/// not touched); stops it in the player if it was loaded. Returns the remaining songs.
+#[tauri::command]
+pub async fn remove_track(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+) -> AppResult<Vec<TrackView>> {
+    let p = state.project()?;
+    let slot = state.playback();
+    blocking(move || {
+        p.remove_track(track_id)?;
+        crate::playback::forget_track(&slot, track_id);
+        p.tracks()?
+            .iter()
+            .map(|t| track_view(&p, t, true))
+            .collect()
+    })
+    .await
+}
+
+/// Reads a beat file the user picked (any format the engine reads) and makes its beats the
+/// song's current beats: a new revision (undoable) whose beats are all `imported`, not
+/// learned from until the user checks them. A bad file is an error naming it and the line.
+#[tauri::command]
+pub async fn import_beat_file(
+    state: State<'_, AppState>,
+    track_id: TrackId,
+    path: String,
+) -> AppResult<TrackView> {
+    let p = state.project()?;
+    let slot = state.playback();
+    blocking(move || {
+        let file = Path::new(&path);
+        let beats = read_beats(file)?;
+        if beats.is_empty() {
+            return Err(AppError::app(
+                "no_beats",
+                format!("{} holds no beats", display_name(file)),
+                "Choose a beat file with at least one beat.",
+            ));
+        }
+        let head = p.head(track_id)?;
+        let note = format!("imported {}", display_name(file));
+        p.commit_beats(
+            track_id,
+            &NewRevision {
+                beats: &beats,
+                author: Author::Import,
+                note: &note,
+                beats_per_bar: head.and_then(|h| h.beats_per_bar),
+                fresh: None,
+            },
+        )?;
+        crate::playback::sync_beats(&slot, &p, track_id);
         one_track(&p, track_id)
     })
     .await

@@ -22,6 +22,10 @@ pub enum PickKind {
     Audio,
     /// A folder to export into.
     ExportDir,
+    /// The file a moved or changed song is now (one audio file).
+    Relink,
+    /// A beat file to import into a song.
+    BeatFile,
 }
 
 impl PickKind {
@@ -31,6 +35,8 @@ impl PickKind {
             PickKind::OpenProject => "ZERONS_TEST_PICK_OPEN_PROJECT",
             PickKind::Audio => "ZERONS_TEST_PICK_AUDIO",
             PickKind::ExportDir => "ZERONS_TEST_PICK_EXPORT_DIR",
+            PickKind::Relink => "ZERONS_TEST_PICK_RELINK",
+            PickKind::BeatFile => "ZERONS_TEST_PICK_BEAT_FILE",
         }
     }
 }
@@ -39,6 +45,11 @@ impl PickKind {
 const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "wave", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "caf", "mkv",
     "webm",
+];
+
+/// Beat file extensions the importers read (`zerons::formats::read_beats`).
+const BEAT_EXTENSIONS: &[&str] = &[
+    "csv", "txt", "beats", "jams", "svl", "xml", "nml", "mid", "midi", "lab",
 ];
 
 /// Asks the user for paths; `None` when the dialog was dismissed.
@@ -71,6 +82,16 @@ pub async fn pick_path(app: AppHandle, kind: PickKind) -> AppResult<Option<Vec<S
             PickKind::ExportDir => d
                 .set_title("Export beats to folder")
                 .blocking_pick_folder()
+                .map(|p| vec![p]),
+            PickKind::Relink => d
+                .set_title("Find the song's audio file")
+                .add_filter("Audio", AUDIO_EXTENSIONS)
+                .blocking_pick_file()
+                .map(|p| vec![p]),
+            PickKind::BeatFile => d
+                .set_title("Import beats into the song")
+                .add_filter("Beat files", BEAT_EXTENSIONS)
+                .blocking_pick_file()
                 .map(|p| vec![p]),
         };
         Ok(picked.map(|v| {

@@ -82,6 +82,20 @@ impl std::error::Error for AppError {}
 
 impl From<zerons::Error> for AppError {
     fn from(e: zerons::Error) -> Self {
+        // A song's file that went away while the app runs: say so, and how to fix it,
+        // instead of the system's "No such file or directory (os error 2)".
+        if let zerons::Error::Io { path, cause } = &e
+            && cause.kind() == std::io::ErrorKind::NotFound
+        {
+            return Self::app(
+                "missing_file",
+                format!(
+                    "{} is missing: it was moved, renamed or deleted",
+                    path.display()
+                ),
+                "Put the file back, or find it with the song's badge in the list (relink).",
+            );
+        }
         let code = e.code();
         let hint = match code {
             "io" => "Check that the file exists and that you may read and write it.",
@@ -129,6 +143,18 @@ pub type AppResult<T> = std::result::Result<T, AppError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_file_says_so_in_plain_words() {
+        let e = AppError::from(zerons::Error::io(
+            std::path::Path::new("/music/song.mp3"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+        assert_eq!(e.code, "missing_file");
+        assert!(e.message.contains("/music/song.mp3") && e.message.contains("moved"));
+        assert!(!e.message.contains("os error"), "{}", e.message);
+        assert!(e.hint.contains("relink"), "{}", e.hint);
+    }
 
     #[test]
     fn engine_errors_keep_their_code_and_get_a_hint() {

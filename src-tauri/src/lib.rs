@@ -55,6 +55,8 @@ pub fn run() {
             commands::list_tracks,
             commands::track_state,
             commands::relink_track,
+            commands::remove_track,
+            commands::import_beat_file,
             commands::timeline,
             commands::beats,
             commands::model_beats,

@@ -197,6 +197,15 @@ fn view(s: &Slot) -> PlaybackView {
     }
 }
 
+/// Stops and unloads the player when it holds `track_id` (the song was removed).
+pub fn forget_track(slot: &Arc<PlaybackSlot>, track_id: TrackId) {
+    let mut s = slot.lock();
+    if s.track == Some(track_id) {
+        s.player = None;
+        s.track = None;
+    }
+}
+
 /// Gives the player the track's current beats if it is the loaded track (after an edit,
 /// undo or redo). Called from worker threads; errors only log: the edit itself succeeded.
 pub fn sync_beats(slot: &Arc<PlaybackSlot>, project: &Project, track_id: TrackId) {

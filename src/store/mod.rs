@@ -43,6 +43,7 @@ mod adoption;
 mod codec;
 mod export;
 pub mod provenance;
+mod relink;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,7 @@ use crate::{Error, Result};
 pub use adoption::{Adoption, Proposal, Rollback};
 pub use export::{CollectionExport, export_meta, export_project_collection};
 pub use provenance::{BeatSource, SourceCounts};
+pub use relink::{RelinkCheck, check_relink};
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
 /// other SQLite database.
@@ -995,6 +997,36 @@ impl Project {
                     .bind(p)
                     .bind(sha)
                     .bind(size as i64)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+    }
+
+    /// Removes a song from the project with everything the project knows of it: analyses,
+    /// every beat revision, proposals and export records (the audio file is not touched).
+    /// Models trained on it stay. An unknown id is an error.
+    pub fn remove_track(&self, id: TrackId) -> Result<()> {
+        self.track(id)?;
+        self.write(|c| {
+            Box::pin(async move {
+                // Revisions point at their parents and adoptions at revisions: drop those
+                // links first so the cascade from `tracks` never trips a foreign key.
+                sqlx::query("DELETE FROM adoption_tracks WHERE track_id = ?")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM track_heads WHERE track_id = ?")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("UPDATE beat_revisions SET parent_id = NULL WHERE track_id = ?")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("DELETE FROM tracks WHERE id = ?")
                     .bind(id)
                     .execute(&mut *c)
                     .await?;

@@ -10,7 +10,7 @@ use zerons::formats::{BeatFormat, BeatList, ExportMeta, read_beats, write_beats_
 use zerons::pipeline::{ActivationKind, AnalyzeConfig, analyze_file};
 use zerons::store::{
     Author, NewAnalysis, NewRevision, Project, ProjectSettings, Track, TrackMeta, TrackStatus,
-    analysis_model_dir, curves_of, export_meta,
+    analysis_model_dir, check_relink, curves_of, export_meta,
 };
 use zerons::tracking::TrackerConfig;
 
@@ -84,12 +84,19 @@ enum ProjectCommand {
         grid: GridArgs,
     },
     /// Point a track whose file moved (or changed on purpose) at AUDIO; analyses and beat
-    /// revisions are kept, nothing is re-analysed.
+    /// revisions are kept, nothing is re-analysed. AUDIO must decode and last as long as
+    /// the song (within 1 s or 2 %) unless --force.
     Relink {
         project: PathBuf,
         track: i64,
         audio: PathBuf,
+        /// Relink even when AUDIO's duration differs (an edited version: beats may not fit).
+        #[arg(long)]
+        force: bool,
     },
+    /// Remove a song from the project with its analyses and beat history (the audio file
+    /// is not touched).
+    Remove { project: PathBuf, track: i64 },
     /// Step back one revision.
     Undo { project: PathBuf, track: i64 },
     /// Step forward to the revision last undone.
@@ -203,11 +210,28 @@ pub fn run(args: ProjectArgs) -> Result<ExitCode> {
             project,
             track,
             audio,
+            force,
         } => {
             let p = Project::open(&project)?;
+            let check = check_relink(&p.track(track)?, &audio).with_context(|| {
+                format!("{} cannot be the audio of track {track}", audio.display())
+            })?;
+            if let Some(why) = check.mismatch().filter(|_| !force) {
+                anyhow::bail!(
+                    "{} {why}: not the same recording as track {track}? Pass --force to relink anyway",
+                    audio.display()
+                );
+            }
             p.relink_track(track, &audio)
                 .with_context(|| format!("relinking track {track} to {}", audio.display()))?;
             println!("track {track}: now {}", audio.display());
+        }
+        ProjectCommand::Remove { project, track } => {
+            let p = Project::open(&project)?;
+            let name = p.track(track)?.path.display().to_string();
+            p.remove_track(track)
+                .with_context(|| format!("removing track {track}"))?;
+            println!("track {track} ({name}) removed from the project");
         }
         ProjectCommand::Undo { project, track } => match Project::open(&project)?.undo(track)? {
             Some(r) => println!("track {track}: now at revision {r}"),
