@@ -61,16 +61,21 @@ export RUST_BACKTRACE=${RUST_BACKTRACE:-0}
 # No sound card here: play into ALSA's null device (unpaced, but the transport runs).
 export ZERONS_AUDIO_DEVICE=${ZERONS_AUDIO_DEVICE:-alsa:null}
 export ZERONS_TEST_PICK_NEW_PROJECT=$WORK/e2e.zerons
-# The demo song and a file that is not audio (the app must say so and keep going).
+# The demo song, a second song (a copy of it: a song the learning loop must leave alone
+# until the user accepts a model's beats for it) and a file that is not audio (the app must
+# say so and keep going).
 echo "these are not the samples you are looking for" >"$WORK/notes.txt"
-export ZERONS_TEST_PICK_AUDIO=$ROOT/assets/demo/time_to_strike_excerpt.mp3:$WORK/notes.txt
+cp "$ROOT/assets/demo/time_to_strike_excerpt.mp3" "$WORK/second_take.mp3"
+export ZERONS_TEST_PICK_AUDIO=$ROOT/assets/demo/time_to_strike_excerpt.mp3:$WORK/second_take.mp3:$WORK/notes.txt
 export ZERONS_TEST_PICK_EXPORT_DIR=$WORK/export
 rm -rf "$SCREENSHOT_DIR"; mkdir -p "$SCREENSHOT_DIR"
 sleep 1
 
-tauri-driver --port 4444 >"$WORK/tauri-driver.log" 2>&1 &
+# E2E_PORT: another port when two runs share a machine (the WebKit driver gets the next one).
+export E2E_PORT=${E2E_PORT:-4444}
+tauri-driver --port "$E2E_PORT" --native-port "$((E2E_PORT + 1))" >"$WORK/tauri-driver.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$E2E_PORT) 2>/dev/null && break; sleep 0.2; done
 
 # 5. The test.
 echo "== e2e (node --test ui/e2e)"

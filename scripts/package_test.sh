@@ -107,9 +107,11 @@ export ZERONS_TEST_PICK_NEW_PROJECT=$WORK/installed.zerons
 export ZERONS_TEST_PICK_AUDIO=/usr/share/zerons/demo/time_to_strike_excerpt.mp3
 unset ZERONS_MODEL
 sleep 1
-tauri-driver --port 4444 >"$WORK/tauri-driver-installed.log" 2>&1 &
+# E2E_PORT: another port when two runs share a machine (the WebKit driver gets the next one).
+export E2E_PORT=${E2E_PORT:-4444}
+tauri-driver --port "$E2E_PORT" --native-port "$((E2E_PORT + 1))" >"$WORK/tauri-driver-installed.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$E2E_PORT) 2>/dev/null && break; sleep 0.2; done
 status=0
 (cd ui && node --test --test-reporter=spec e2e-installed/) || status=$?
 if [ $status -ne 0 ]; then

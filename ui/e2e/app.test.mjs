@@ -23,18 +23,33 @@ let driver;
 const { shot, js } = session;
 const idle = () => driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);");
 
-/** The head revision of track 1, read from the project file itself (not through the app). */
-function storeHead() {
+/**
+ * The head revision of a track (default 1), read from a project file itself (not through the
+ * app): times, the source of each beat (0 model, 1 user, 2 confirmed, 3 continued, 4
+ * imported), the number of revisions.
+ */
+function storeHead(track = 1, file = PROJECT) {
   const py = `
 import json, sqlite3, struct, sys
 c = sqlite3.connect(sys.argv[1])
-row = c.execute("SELECT r.id, r.author, r.n_beats, r.times, r.note FROM track_heads h "
-                "JOIN beat_revisions r ON r.id = h.revision_id WHERE h.track_id = 1").fetchone()
-n_revs = c.execute("SELECT COUNT(*) FROM beat_revisions WHERE track_id = 1").fetchone()[0]
+t = int(sys.argv[2])
+row = c.execute("SELECT r.id, r.author, r.n_beats, r.times, r.note, r.sources FROM track_heads h "
+                "JOIN beat_revisions r ON r.id = h.revision_id WHERE h.track_id = ?", (t,)).fetchone()
+n_revs = c.execute("SELECT COUNT(*) FROM beat_revisions WHERE track_id = ?", (t,)).fetchone()[0]
 print(json.dumps({"id": row[0], "author": row[1], "n": row[2],
-                  "times": list(struct.unpack("<%dd" % row[2], row[3])), "note": row[4], "revisions": n_revs}))
+                  "times": list(struct.unpack("<%dd" % row[2], row[3])), "note": row[4],
+                  "sources": list(row[5] or b""), "revisions": n_revs}))
 `;
-  return JSON.parse(execFileSync("python3", ["-c", py, PROJECT], { encoding: "utf8" }));
+  return JSON.parse(execFileSync("python3", ["-c", py, file, String(track)], { encoding: "utf8" }));
+}
+
+/** One value of the project file (python sqlite3 expression on cursor `c`). */
+function storeQuery(sql, file = PROJECT) {
+  const py = `
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+print(json.dumps([list(r) for r in c.execute(sys.argv[2])]))`;
+  return JSON.parse(execFileSync("python3", ["-c", py, file, sql], { encoding: "utf8" }));
 }
 
 test("create a project, analyse the demo song, edit, undo, export", { timeout: 1_500_000 }, async (t) => {
@@ -52,7 +67,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     assert.ok(fs.existsSync(PROJECT), "project file created");
   });
 
-  await t.test("add the demo song and a non-audio file; wait for the analysis", async () => {
+  await t.test("add the demo song, a second song and a non-audio file; wait for the analyses", async () => {
     await driver.findElement(By.id("btn-add")).click();
     // Lists re-render while the analysis reports progress: query them in the page (one
     // script call) rather than holding element handles that can go stale.
@@ -67,11 +82,11 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
       return { code: li.dataset.code, text: li.textContent };`);
     assert.match(failed.code, /^(unsupported_audio|decode)$/);
     assert.match(failed.text, /notes\.txt/);
-    await driver.wait(async () => (await count("#jobs li:not(.failed)")) === 0, 10_000);
+    await driver.wait(async () => (await count("#jobs li:not(.failed)")) === 0, 300_000);
     await shot("02b-bad-file");
     await driver.findElement(By.css("#jobs li.failed button")).click();
     assert.equal((await driver.findElements(By.css("#jobs li"))).length, 0);
-    assert.equal((await driver.findElements(By.css("#tracks li"))).length, 1);
+    assert.equal((await driver.findElements(By.css("#tracks li"))).length, 2);
     const head = storeHead();
     assert.equal(head.author, "model");
     const shown = await js("return window.__zerons.beatTimes()");
@@ -225,42 +240,105 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     assert.deepEqual(texts, [], "no error was shown");
   });
 
-  await t.test("learn from edits: fine-tune on the whole song, use the model, re-track", async () => {
+  // Issue 19's loop: check the first half of song 1, learn from exactly those beats, adopt
+  // the model for song 1 only (song 2 keeps its beats), roll back, adopt again song by song.
+  let modelId;
+  await t.test("check beats with K: the only beats fine-tuning learns from", async () => {
     await js("window.__zerons.timeline.fit()");
+    const song2 = storeHead(2);
+    assert.ok(song2.sources.every((s) => s === 0), "song 2 is untouched: all model beats");
+    await js("return window.__zerons.transport.seek(15)");
+    await js("document.getElementById('timeline').focus()");
+    await driver.actions().sendKeys("k").perform();
+    await driver.wait(async () => storeHead().note.startsWith("checked"), 10_000);
+    const head = storeHead();
+    const checked = head.times.filter((t, i) => head.sources[i] === 1 || head.sources[i] === 2);
+    assert.ok(checked.length >= 8, `${checked.length} beats checked`);
+    assert.ok(Math.max(...checked) <= 15, "only beats up to the playhead are checked");
+    head.times.forEach((t, i) => {
+      if (t > 15.001) assert.notEqual(head.sources[i], 2, `beat at ${t} s was not checked`);
+    });
+    await shot("08a-checked");
+  });
+
+  await t.test("learn: only the checked song is offered, only its checked beats are used", async () => {
     await driver.findElement(By.id("btn-learn")).click();
     await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-modal"))), 5_000);
-    await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='1'] input")), 20_000);
-    await driver.findElement(By.css("#learn-songs li[data-track='1'] input")).click();
-    await driver.findElement(By.id("learn-whole")).click();
+    await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='2'] input")), 20_000);
+    const box = (id) => js(`const i = document.querySelector("#learn-songs li[data-track='${id}'] input"); return { checked: i.checked, disabled: i.disabled };`);
+    assert.deepEqual(await box(1), { checked: true, disabled: false }, "song 1 was checked: ticked");
+    assert.equal((await box(2)).checked, false, "song 2: nothing checked, not ticked");
+    const text2 = await driver.findElement(By.css("#learn-songs li[data-track='2']")).getText();
+    assert.doesNotMatch(text2, /corrected up to/);
+    await shot("08b-learn-songs");
     await driver.findElement(By.id("learn-start")).click();
     await driver.wait(async () => (await js("return window.__zerons.learn.points.length")) >= 2, 300_000);
     await shot("08-learning");
     await driver.wait(until.elementLocated(By.css("#learn-report .verdict")), 600_000);
     await shot("09-learn-report");
-    const runs = JSON.parse(
-      execFileSync("python3", ["-c", `
-import json, sqlite3, sys
-c = sqlite3.connect(sys.argv[1])
-print(json.dumps([list(r) for r in c.execute("SELECT status, result_model_id FROM training_runs")]))`, PROJECT], { encoding: "utf8" }),
-    );
+    const runs = storeQuery("SELECT status, result_model_id, config_json FROM training_runs");
     assert.equal(runs.length, 1);
     assert.equal(runs[0][0], "succeeded");
-    const modelId = runs[0][1];
+    modelId = runs[0][1];
     assert.ok(modelId > 0, "the run registered its model");
+    assert.deepEqual(JSON.parse(runs[0][2]).tracks, [1], "trained on song 1 only");
+    const report = await js("return window.__zerons.learn.report");
+    const head = storeHead();
+    const checked = head.sources.filter((s) => s === 1 || s === 2).length;
+    assert.equal(report.songs.length, 1);
+    assert.ok(report.songs[0].beats <= checked, `${report.songs[0].beats} beats learned, ${checked} checked`);
+    assert.ok(report.songs[0].region_end_s <= 16, `learned up to ${report.songs[0].region_end_s} s, checked to 15 s`);
+  });
+
+  await t.test("adopt per song: song 2 keeps its beats until accepted; roll back is one action", async () => {
+    const song1 = storeHead(1);
+    const song2 = storeHead(2);
     await driver.findElement(By.id("learn-use")).click();
-    await driver.wait(until.elementLocated(By.css("#learn-retrack li")), 300_000);
-    await driver.wait(async () => (await js("return window.__zerons.learn.running")) === false, 300_000);
-    const line = await driver.findElement(By.css("#learn-retrack li")).getText();
-    assert.match(line, /beats, \d+ changed/);
-    const settings = JSON.parse(
-      execFileSync("python3", ["-c", `
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").fetchone()[0])`, PROJECT], { encoding: "utf8" }),
-    );
-    assert.equal(settings.active_model_id, modelId);
-    await shot("10-learn-retracked");
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("adopt-modal"))), 5_000);
+    await driver.wait(async () => (await js("return !document.getElementById('adopt-go').disabled")), 300_000);
+    await driver.wait(until.elementLocated(By.css("#adopt-songs tr[data-track='2'] input")), 10_000);
+    await shot("10a-adopt-preview");
+    // Song 2 not ticked: the model must not touch it.
+    await js(`for (const id of [1, 2]) {
+      const i = document.querySelector("#adopt-songs tr[data-track='" + id + "'] input");
+      if (i.checked !== (id === 1)) i.click();
+    }`);
+    await driver.findElement(By.id("adopt-go")).click();
+    await driver.wait(async () => storeQuery("SELECT settings_json FROM project").map((r) => JSON.parse(r[0]).active_model_id)[0] === modelId, 60_000);
+    await driver.wait(async () => storeQuery("SELECT COUNT(*) FROM adoption_tracks")[0][0] === 1, 30_000);
+    const after2 = storeHead(2);
+    assert.equal(after2.id, song2.id, "song 2 not accepted: same revision");
+    assert.deepEqual(after2.times, song2.times);
+    const after1 = storeHead(1);
+    // Every beat the user checked is still there, with its source.
+    song1.times.forEach((t, i) => {
+      if (song1.sources[i] === 1 || song1.sources[i] === 2) {
+        const j = after1.times.findIndex((x) => Math.abs(x - t) < 1e-9);
+        assert.ok(j >= 0, `checked beat at ${t} s kept`);
+        assert.equal(after1.sources[j], song1.sources[i]);
+      }
+    });
+    await shot("10-learn-adopted");
+    // One action rolls back the model and song 1.
+    await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-rollback"))), 10_000);
+    await driver.findElement(By.id("learn-rollback")).click();
+    await driver.wait(async () => storeQuery("SELECT settings_json FROM project").map((r) => JSON.parse(r[0]).active_model_id ?? null)[0] === null, 30_000);
+    await driver.wait(async () => storeHead(1).id === song1.id, 10_000);
+    assert.equal(storeHead(2).id, song2.id);
+    // Adopt again, song 1 now and song 2 afterwards: each accepted on its own.
+    for (const id of [1, 2]) {
+      await driver.findElement(By.id("learn-use")).click();
+      await driver.wait(until.elementIsVisible(driver.findElement(By.id("adopt-modal"))), 5_000);
+      await driver.wait(async () => (await js("return !document.getElementById('adopt-go').disabled")), 300_000);
+      await js(`for (const i of document.querySelectorAll("#adopt-songs tr input")) {
+        if (i.checked !== (i.value === "${id}")) i.click();
+      }`);
+      await driver.findElement(By.id("adopt-go")).click();
+      await driver.wait(async () => storeQuery(`SELECT COUNT(*) FROM adoption_tracks t JOIN adoptions a ON a.id = t.adoption_id WHERE a.rolled_back_at IS NULL AND t.track_id = ${id}`)[0][0] === 1, 60_000);
+      if (id === 1) assert.equal(storeHead(2).id, song2.id, "song 2 still untouched after song 1 was accepted");
+    }
     await driver.findElement(By.id("learn-close")).click();
-    // The re-tracked song is tracked by the fine-tuned network now.
+    // The song is tracked by the fine-tuned network now.
     await driver.wait(async () => (await js("return window.__zerons.state.timeline?.curves?.[0]?.kind")) === "max", 30_000);
     const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
     assert.deepEqual(await Promise.all(errors.map((e) => e.getText())), [], "no error was shown");
@@ -284,5 +362,24 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").
     assert.ok(settings.active_model_id > 0, "the fine-tuned model stays active");
     assert.ok(storeHead().revisions > revsBefore, "re-tracking added a model revision");
     await driver.findElement(By.id("tempo-cancel")).click();
+  });
+
+  await t.test("closing the app leaves the whole project in the .zerons file alone", async () => {
+    const heads = [1, 2].map((id) => storeHead(id));
+    // Close the window as a user does: the app exits and checkpoints the project file.
+    await driver.close().catch(() => {});
+    await new Promise((r) => setTimeout(r, 3_000));
+    await session.driver.quit().catch(() => {});
+    session.driver = null;
+    const copyDir = fs.mkdtempSync(path.join(WORK, "copy-"));
+    const copy = path.join(copyDir, "moved.zerons");
+    fs.copyFileSync(PROJECT, copy);
+    for (const [i, id] of [1, 2].entries()) {
+      const h = storeHead(id, copy);
+      assert.equal(h.id, heads[i].id, `song ${id}: the copy holds the last revision`);
+      assert.deepEqual(h.sources, heads[i].sources, `song ${id}: and every beat's source`);
+    }
+    const adoptions = storeQuery("SELECT COUNT(*) FROM adoptions", copy)[0][0];
+    assert.ok(adoptions >= 2, "the adoptions and the roll-back are in the copy");
   });
 });

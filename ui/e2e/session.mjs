@@ -1,5 +1,5 @@
 // One app session per end-to-end test file (ui/e2e/, ui/e2e-installed/): a WebDriver session
-// with the app named by ZERONS_APP through tauri-driver on port 4444, screenshots into
+// with the app named by ZERONS_APP through tauri-driver on port $E2E_PORT (default 4444), screenshots into
 // SCREENSHOT_DIR, and a shortcut for scripts run in the page. Not a test file itself.
 //
 // The session is opened by `await session.open()` as the first step of a test, not in a
@@ -19,7 +19,7 @@ export function appSession() {
     assert.ok(app && fs.existsSync(app), `ZERONS_APP=${app} does not exist`);
     fs.mkdirSync(shots, { recursive: true });
     session.driver = await new Builder()
-      .usingServer("http://127.0.0.1:4444/")
+      .usingServer(`http://127.0.0.1:${process.env.E2E_PORT ?? 4444}/`)
       .withCapabilities({ browserName: "wry", "tauri:options": { application: app } })
       .build();
     return session.driver;
