@@ -662,6 +662,20 @@ pub async fn confirm_beats(
     .await
 }
 
+/// Quits the app (Ctrl+Q): every open project is checkpointed first, so that its
+/// `.zerons` file alone holds every edit, then the app exits (and checkpoints again on Exit).
+#[tauri::command]
+pub async fn quit_app(app: AppHandle) -> AppResult<()> {
+    let handle = app.clone();
+    blocking(move || {
+        handle.state::<AppState>().checkpoint_projects(true);
+        Ok(())
+    })
+    .await?;
+    app.exit(0);
+    Ok(())
+}
+
 /// Steps the track's history back one revision.
 #[tauri::command]
 pub async fn undo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<TrackView> {

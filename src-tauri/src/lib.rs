@@ -64,6 +64,7 @@ pub fn run() {
             commands::continue_beats,
             commands::commit_beats,
             commands::confirm_beats,
+            commands::quit_app,
             commands::undo,
             commands::redo,
             commands::export_formats,
@@ -92,17 +93,33 @@ pub fn run() {
         }
     };
     app.run(|handle, event| {
-        if let tauri::RunEvent::Exit = event {
-            // The last window closed or the app quits: make every project file whole
-            // (write-ahead log checkpointed) before the process ends. On a plain thread:
-            // the store blocks, and this callback may run inside an async runtime.
-            let handle = handle.clone();
-            let done = std::thread::Builder::new()
-                .name("zerons-exit".into())
-                .spawn(move || handle.state::<state::AppState>().checkpoint_projects(true));
-            if let Ok(thread) = done {
-                let _ = thread.join();
-            }
+        // The window closes or the app quits: make every project file whole (write-ahead
+        // log checkpointed) right then. At the window's close too, not only at Exit: a
+        // window closed by the system or a WebDriver may end the process before Exit (the
+        // e2e test saw a copied .zerons miss the last edits).
+        let closing = matches!(
+            event,
+            tauri::RunEvent::Exit
+                | tauri::RunEvent::WindowEvent {
+                    event: tauri::WindowEvent::CloseRequested { .. }
+                        | tauri::WindowEvent::Destroyed,
+                    ..
+                }
+        );
+        if closing {
+            checkpoint_now(handle);
         }
     });
+}
+
+/// Checkpoints every open project and waits for it, on a plain thread: the store blocks, and
+/// the event loop's callback may run inside an async runtime.
+fn checkpoint_now(handle: &tauri::AppHandle) {
+    let handle = handle.clone();
+    let done = std::thread::Builder::new()
+        .name("zerons-exit".into())
+        .spawn(move || handle.state::<state::AppState>().checkpoint_projects(true));
+    if let Ok(thread) = done {
+        let _ = thread.join();
+    }
 }

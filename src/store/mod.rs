@@ -1225,8 +1225,8 @@ impl Project {
     }
 
     /// Records the beats of an analysis as a `model` revision. It becomes the head only
-    /// when the track has no beats yet or every beat of its head is a model's: beats the
-    /// user set, checked, continued or imported are never hidden by a re-analysis (the new
+    /// when the track has no beats yet or its head is a model's own revision: beats the user
+    /// set, checked, continued, numbered or imported are never hidden by a re-analysis (the new
     /// revision waits in the history; [`Project::checkout`] switches to it). Returns the
     /// revision and whether it became the head.
     pub fn add_model_revision(
@@ -1237,9 +1237,11 @@ impl Project {
         beats_per_bar: Option<u32>,
     ) -> Result<(RevisionId, bool)> {
         let head = self.head(track)?;
-        let take_head = head
-            .as_ref()
-            .is_none_or(|h| h.sources.iter().all(|s| *s == BeatSource::Model));
+        // A user revision whose beats are all the model's still carries the user's word
+        // (bar numbers, a meter): only a model's own revision gives way.
+        let take_head = head.as_ref().is_none_or(|h| {
+            h.author == Author::Model && h.sources.iter().all(|s| *s == BeatSource::Model)
+        });
         let id = self.insert_model_revision(track, analysis, beats, beats_per_bar, take_head)?;
         Ok((id, take_head))
     }

@@ -21,6 +21,8 @@ const SONG_STEM = "time_to_strike_excerpt";
 const session = appSession();
 let driver;
 const { shot, js } = session;
+/** Clicks a button in the page (a toast sliding over a dialog's button cannot intercept it). */
+const clickJs = (id) => js(`document.getElementById(arguments[0]).click()`, id);
 const idle = () => driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);");
 
 /**
@@ -262,7 +264,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
   });
 
   await t.test("learn: only the checked song is offered, only its checked beats are used", async () => {
-    await driver.findElement(By.id("btn-learn")).click();
+    await clickJs("btn-learn");
     await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-modal"))), 5_000);
     await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='2'] input")), 20_000);
     const box = (id) => js(`const i = document.querySelector("#learn-songs li[data-track='${id}'] input"); return { checked: i.checked, disabled: i.disabled };`);
@@ -271,7 +273,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     const text2 = await driver.findElement(By.css("#learn-songs li[data-track='2']")).getText();
     assert.doesNotMatch(text2, /corrected up to/);
     await shot("08b-learn-songs");
-    await driver.findElement(By.id("learn-start")).click();
+    await clickJs("learn-start");
     await driver.wait(async () => (await js("return window.__zerons.learn.points.length")) >= 2, 300_000);
     await shot("08-learning");
     await driver.wait(until.elementLocated(By.css("#learn-report .verdict")), 600_000);
@@ -293,7 +295,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
   await t.test("adopt per song: song 2 keeps its beats until accepted; roll back is one action", async () => {
     const song1 = storeHead(1);
     const song2 = storeHead(2);
-    await driver.findElement(By.id("learn-use")).click();
+    await clickJs("learn-use");
     await driver.wait(until.elementIsVisible(driver.findElement(By.id("adopt-modal"))), 5_000);
     await driver.wait(async () => (await js("return !document.getElementById('adopt-go').disabled")), 300_000);
     await driver.wait(until.elementLocated(By.css("#adopt-songs tr[data-track='2'] input")), 10_000);
@@ -303,7 +305,7 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
       const i = document.querySelector("#adopt-songs tr[data-track='" + id + "'] input");
       if (i.checked !== (id === 1)) i.click();
     }`);
-    await driver.findElement(By.id("adopt-go")).click();
+    await clickJs("adopt-go");
     await driver.wait(async () => storeQuery("SELECT settings_json FROM project").map((r) => JSON.parse(r[0]).active_model_id)[0] === modelId, 60_000);
     await driver.wait(async () => storeQuery("SELECT COUNT(*) FROM adoption_tracks")[0][0] === 1, 30_000);
     const after2 = storeHead(2);
@@ -321,23 +323,27 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     await shot("10-learn-adopted");
     // One action rolls back the model and song 1.
     await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-rollback"))), 10_000);
-    await driver.findElement(By.id("learn-rollback")).click();
+    await clickJs("learn-rollback");
     await driver.wait(async () => storeQuery("SELECT settings_json FROM project").map((r) => JSON.parse(r[0]).active_model_id ?? null)[0] === null, 30_000);
     await driver.wait(async () => storeHead(1).id === song1.id, 10_000);
     assert.equal(storeHead(2).id, song2.id);
     // Adopt again, song 1 now and song 2 afterwards: each accepted on its own.
     for (const id of [1, 2]) {
-      await driver.findElement(By.id("learn-use")).click();
+      // The fine-tuned model in the models list: "Use…", then "Update songs…" once in use.
+      await driver.wait(async () => (await js(`return [...document.querySelectorAll("#learn-models li button")]
+        .some((b) => b.parentElement.textContent.includes("fine-tuned") && !b.disabled)`)), 10_000);
+      await js(`[...document.querySelectorAll("#learn-models li button")]
+        .find((b) => b.parentElement.textContent.includes("fine-tuned")).click();`);
       await driver.wait(until.elementIsVisible(driver.findElement(By.id("adopt-modal"))), 5_000);
       await driver.wait(async () => (await js("return !document.getElementById('adopt-go').disabled")), 300_000);
       await js(`for (const i of document.querySelectorAll("#adopt-songs tr input")) {
         if (i.checked !== (i.value === "${id}")) i.click();
       }`);
-      await driver.findElement(By.id("adopt-go")).click();
+      await clickJs("adopt-go");
       await driver.wait(async () => storeQuery(`SELECT COUNT(*) FROM adoption_tracks t JOIN adoptions a ON a.id = t.adoption_id WHERE a.rolled_back_at IS NULL AND t.track_id = ${id}`)[0][0] === 1, 60_000);
       if (id === 1) assert.equal(storeHead(2).id, song2.id, "song 2 still untouched after song 1 was accepted");
     }
-    await driver.findElement(By.id("learn-close")).click();
+    await clickJs("learn-close");
     // The song is tracked by the fine-tuned network now.
     await driver.wait(async () => (await js("return window.__zerons.state.timeline?.curves?.[0]?.kind")) === "max", 30_000);
     const errors = await driver.findElements(By.css("#toasts .toast:not(.info):not([data-code=unsupported_audio]):not([data-code=decode])"));
@@ -366,8 +372,9 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT settings_json FROM project").
 
   await t.test("closing the app leaves the whole project in the .zerons file alone", async () => {
     const heads = [1, 2].map((id) => storeHead(id));
-    // Close the window as a user does: the app exits and checkpoints the project file.
-    await driver.close().catch(() => {});
+    // Quit as a user does (Ctrl+Q): the app checkpoints the project file and exits. (A
+    // WebDriver "close window" ends the process without the app's own close events.)
+    await driver.actions().keyDown(Key.CONTROL).sendKeys("q").keyUp(Key.CONTROL).perform().catch(() => {});
     await new Promise((r) => setTimeout(r, 3_000));
     await session.driver.quit().catch(() => {});
     session.driver = null;

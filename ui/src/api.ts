@@ -288,6 +288,8 @@ export type FinetuneMode = "heads" | "top" | "full";
 export type PickKind = "new_project" | "open_project" | "audio" | "export_dir" | "relink" | "beat_file";
 
 export const api = {
+  /** Quits the app; every open project file is made whole first. */
+  quitApp: () => invoke<null>("quit_app"),
   pickPath: (kind: PickKind) => invoke<string[] | null>("pick_path", { kind }),
   projectNew: (path: string) => invoke<ProjectInfo>("project_new", { path }),
   projectOpen: (path: string) => invoke<ProjectInfo>("project_open", { path }),

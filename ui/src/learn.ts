@@ -199,14 +199,16 @@ export class LearnPanel {
       const name = document.createElement("span");
       name.textContent = m.name + (m.active ? "  — in use" : "");
       li.append(name);
-      if (!m.active) {
-        const b = document.createElement("button");
-        b.textContent = "Use…";
-        b.title = "See what this model would change in each song, then choose the songs to update";
-        b.disabled = this.running;
-        b.onclick = () => void this.adoption.open(m.id, m.name);
-        li.append(b);
-      }
+      // Any model can be previewed: one not in use to adopt it, the one in use to update
+      // the songs not accepted yet, one by one.
+      const b = document.createElement("button");
+      b.textContent = m.active ? "Update songs…" : "Use…";
+      b.title = m.active
+        ? "See what the model in use would change in each song, then choose more songs to update"
+        : "See what this model would change in each song, then choose the songs to update";
+      b.disabled = this.running;
+      b.onclick = () => void this.adoption.open(m.id, m.name);
+      li.append(b);
       ul.append(li);
     }
   }
@@ -348,6 +350,9 @@ export class LearnPanel {
       const r = await api.rollbackAdoption();
       $("learn-status").textContent = rollbackText(r);
       $("learn-retrack").replaceChildren();
+      // The models list shows which one is in use: the previous one again.
+      void this.refresh();
+      this.hooks.onRetracked();
     } catch (e) {
       const err = toAppError(e);
       if (err.code === "nothing_to_roll_back") $("learn-status").textContent = "Nothing to roll back.";

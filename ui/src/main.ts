@@ -324,6 +324,13 @@ function confirmChecked() {
     });
 }
 
+/** Ctrl+Q: saves pending taps and edits, then quits (the project file is made whole). */
+async function quit() {
+  flushTaps();
+  await state.queue;
+  await guard(api.quitApp());
+}
+
 async function reloadBeats() {
   if (state.trackId === null) return;
   const b = await guard(api.beats(state.trackId));
@@ -851,6 +858,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
     "Project",
     [
       ["Ctrl+N / Ctrl+O", "New / open project"],
+      ["Ctrl+Q", "Quit (every edit is saved in the project file)"],
       ["Ctrl+I", "Add songs"],
       ["Ctrl+E", "Export beats"],
       ["Ctrl+L", "Learn from your corrections (fine-tune)"],
@@ -960,6 +968,7 @@ document.addEventListener("keydown", (e) => {
   if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && openLearn());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
+  if (mod && key.toLowerCase() === "q") return void (e.preventDefault(), quit());
   const arrow = key === "ArrowLeft" || key === "ArrowRight";
   if (mod && !arrow) return;
   if (key === "?") {
