@@ -4,26 +4,14 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod common;
+use common::store::{meta, new_project, raw_exec};
 use zerons::Error;
 use zerons::formats::BeatList;
 use zerons::store::{
     Author, Curve, Model, NewAnalysis, NewRevision, OpenOptions, Project, ProjectSettings,
-    RunStatus, SCHEMA_VERSION, TrackMeta, TrackStatus, TrackTempo,
+    RunStatus, SCHEMA_VERSION, TrackStatus, TrackTempo,
 };
-
-fn meta() -> TrackMeta {
-    TrackMeta {
-        duration_s: 30.0,
-        sample_rate_hz: 44_100,
-        channels: 2,
-    }
-}
-
-fn new_project(dir: &Path) -> (PathBuf, Project) {
-    let path = dir.join("p.zerons");
-    let p = Project::create(&path, "test", &ProjectSettings::default()).unwrap();
-    (path, p)
-}
 
 fn song(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     let p = dir.join(name);
@@ -39,23 +27,6 @@ fn user_edit<'a>(beats: &'a BeatList, note: &'a str) -> NewRevision<'a> {
         beats_per_bar: Some(4),
         fresh: None,
     }
-}
-
-/// Runs raw SQL on a file, outside the store (to fake other programs and versions).
-fn raw_exec(path: &Path, sql: &'static str) {
-    use sqlx::{ConnectOptions, Executor};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .connect()
-            .await
-            .unwrap();
-        c.execute(sql).await.unwrap();
-    });
 }
 
 #[test]

@@ -2,28 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::store::{meta, new_project, raw_exec};
 use zerons::formats::BeatList;
 use zerons::store::BeatSource::{
     Confirmed as C, Continued as K, Imported as I, Model as M, User as U,
 };
-use zerons::store::{
-    Author, Model, NewAnalysis, NewRevision, Project, ProjectSettings, TrackId, TrackMeta,
-    provenance,
-};
-
-fn meta() -> TrackMeta {
-    TrackMeta {
-        duration_s: 30.0,
-        sample_rate_hz: 44_100,
-        channels: 2,
-    }
-}
-
-fn new_project(dir: &Path) -> (PathBuf, Project) {
-    let path = dir.join("p.zerons");
-    let p = Project::create(&path, "test", &ProjectSettings::default()).unwrap();
-    (path, p)
-}
+use zerons::store::{Author, Model, NewAnalysis, NewRevision, Project, TrackId, provenance};
 
 fn track(p: &Project, dir: &Path, name: &str) -> TrackId {
     let f = dir.join(name);
@@ -55,21 +40,6 @@ fn edit<'a>(beats: &'a BeatList, note: &'a str, author: Author) -> NewRevision<'
         beats_per_bar: Some(4),
         fresh: None,
     }
-}
-
-fn raw_exec(path: &Path, sql: &'static str) {
-    use sqlx::{ConnectOptions, Executor};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(path)
-            .connect()
-            .await
-            .unwrap();
-        c.execute(sql).await.unwrap();
-    });
 }
 
 #[test]

@@ -312,7 +312,6 @@ struct Totals {
     beats: usize,
     f_before: f64,
     f_after: f64,
-    scored_before: usize,
     better: usize,
     worse: usize,
 }
@@ -324,7 +323,6 @@ impl Totals {
             self.beats += p.checked_beats;
             self.f_before += b * n;
             self.f_after += a * n;
-            self.scored_before += p.checked_beats;
             if a > b + 0.01 {
                 self.better += 1;
             } else if a + 0.01 < b {
@@ -334,7 +332,7 @@ impl Totals {
     }
 
     fn done(&self, model_id: Option<ModelId>) -> PreviewEvent {
-        let n = self.scored_before as f64;
+        let n = self.beats as f64;
         PreviewEvent::Done {
             model_id,
             checked_beats: self.beats,

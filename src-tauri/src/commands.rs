@@ -288,13 +288,12 @@ pub async fn recent_projects(app: AppHandle) -> AppResult<Vec<String>> {
 #[tauri::command]
 pub async fn list_tracks(state: State<'_, AppState>) -> AppResult<Vec<TrackView>> {
     let p = state.project()?;
-    blocking(move || {
-        p.tracks()?
-            .iter()
-            .map(|t| track_view(&p, t, true))
-            .collect()
-    })
-    .await
+    blocking(move || all_tracks(&p)).await
+}
+
+/// Every track's view, files checked.
+fn all_tracks(p: &Project) -> AppResult<Vec<TrackView>> {
+    p.tracks()?.iter().map(|t| track_view(p, t, true)).collect()
 }
 
 /// Points a moved or changed track at `path` (the user chose the file): analyses and beat
@@ -339,10 +338,7 @@ pub async fn remove_track(
     blocking(move || {
         p.remove_track(track_id)?;
         crate::playback::forget_track(&slot, track_id);
-        p.tracks()?
-            .iter()
-            .map(|t| track_view(&p, t, true))
-            .collect()
+        all_tracks(&p)
     })
     .await
 }

@@ -107,27 +107,11 @@ impl Project {
         })?;
         let Some(r) = row else { return Ok(None) };
         let get = |e: sqlx::Error| self.corrupt(format!("model_proposals row: {e}"));
-        let n: i64 = r.try_get("n_beats").map_err(get)?;
-        let bad = || self.corrupt(format!("proposal for track {track}: damaged beats"));
-        let times = codec::f64_from_le(&r.try_get::<Vec<u8>, _>("times").map_err(get)?)
-            .filter(|t| t.len() as i64 == n)
-            .ok_or_else(bad)?;
-        let positions = match r.try_get::<Option<Vec<u8>>, _>("positions").map_err(get)? {
-            None => None,
-            Some(b) => Some(
-                codec::u32_from_le(&b)
-                    .filter(|p| p.len() as i64 == n)
-                    .ok_or_else(bad)?,
-            ),
-        };
         Ok(Some(Proposal {
             track_id: track,
             model_id,
             analysis_id: r.try_get("analysis_id").map_err(get)?,
-            beats: BeatList {
-                times_s: times,
-                positions,
-            },
+            beats: self.beats_from_row(&r, &format!("proposal for track {track}"))?,
             beats_per_bar: r
                 .try_get::<Option<i64>, _>("beats_per_bar")
                 .map_err(get)?

@@ -1377,18 +1377,7 @@ impl Project {
         let get = |e: sqlx::Error| self.corrupt(format!("beat_revisions row: {e}"));
         let id: i64 = r.try_get("id").map_err(get)?;
         let n: i64 = r.try_get("n_beats").map_err(get)?;
-        let bad = || self.corrupt(format!("revision {id}: beat data does not match its count"));
-        let times = codec::f64_from_le(&r.try_get::<Vec<u8>, _>("times").map_err(get)?)
-            .filter(|t| t.len() as i64 == n)
-            .ok_or_else(bad)?;
-        let positions = match r.try_get::<Option<Vec<u8>>, _>("positions").map_err(get)? {
-            None => None,
-            Some(b) => Some(
-                codec::u32_from_le(&b)
-                    .filter(|p| p.len() as i64 == n)
-                    .ok_or_else(bad)?,
-            ),
-        };
+        let beats = self.beats_from_row(r, &format!("revision {id}"))?;
         let author: String = r.try_get("author").map_err(get)?;
         let author = Author::parse(&author)
             .ok_or_else(|| self.corrupt(format!("revision {id}: unknown author '{author}'")))?;
@@ -1396,7 +1385,7 @@ impl Project {
             Some(b) => provenance::sources_from_bytes(&b)
                 .filter(|s| s.len() as i64 == n)
                 .ok_or_else(|| self.corrupt(format!("revision {id}: beat sources are damaged")))?,
-            None => vec![default_source(author); times.len()],
+            None => vec![default_source(author); beats.len()],
         };
         Ok(Revision {
             id,
@@ -1409,12 +1398,32 @@ impl Project {
                 .try_get::<Option<i64>, _>("beats_per_bar")
                 .map_err(get)?
                 .map(|b| b.clamp(0, u32::MAX as i64) as u32),
-            beats: BeatList {
-                times_s: times,
-                positions,
-            },
+            beats,
             sources,
             created_at: r.try_get("created_at").map_err(get)?,
+        })
+    }
+
+    /// The beats of a `beat_revisions` or `model_proposals` row (`n_beats`, `times`,
+    /// `positions`), checked against their count; `what` names the row in the error.
+    fn beats_from_row(&self, r: &sqlx::sqlite::SqliteRow, what: &str) -> Result<BeatList> {
+        let get = |e: sqlx::Error| self.corrupt(format!("{what}: {e}"));
+        let n: i64 = r.try_get("n_beats").map_err(get)?;
+        let bad = || self.corrupt(format!("{what}: beat data does not match its count"));
+        let times = codec::f64_from_le(&r.try_get::<Vec<u8>, _>("times").map_err(get)?)
+            .filter(|t| t.len() as i64 == n)
+            .ok_or_else(bad)?;
+        let positions = match r.try_get::<Option<Vec<u8>>, _>("positions").map_err(get)? {
+            None => None,
+            Some(b) => Some(
+                codec::u32_from_le(&b)
+                    .filter(|p| p.len() as i64 == n)
+                    .ok_or_else(bad)?,
+            ),
+        };
+        Ok(BeatList {
+            times_s: times,
+            positions,
         })
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::Track;
+use super::{Track, clock};
 use crate::Result;
 use crate::audio::{DecodeConfig, decode_file};
 
@@ -39,11 +39,6 @@ impl RelinkCheck {
             )
         })
     }
-}
-
-fn clock(t_s: f64) -> String {
-    let s = t_s.max(0.0).round() as u64;
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 /// Decodes `path` (an error naming it when it is not audio we can read) and compares its

@@ -265,13 +265,22 @@ function commitEdit(next: Beats, note: string) {
 
 /** Queues a commit of `next` as the song's new revision. */
 function saveBeats(trackId: number, next: Beats, note: string) {
+  queueHeadChange(trackId, () => api.commitBeats(trackId, next, state.baseRev.get(trackId) ?? -1, state.beatsPerBar, note));
+}
+
+/**
+ * Queues a request that makes a new head revision of a song (an edit, a confirmation), after
+ * the edits before it: the next one is based on its revision. On failure the error is shown
+ * and the open song's beats are read again.
+ */
+function queueHeadChange(trackId: number, request: () => Promise<TrackView>, done?: () => void) {
   state.pendingEdits++;
   state.queue = state.queue
     .then(async () => {
-      const base = state.baseRev.get(trackId) ?? -1;
-      const tv = await api.commitBeats(trackId, next, base, state.beatsPerBar, note);
+      const tv = await request();
       state.baseRev.set(trackId, tv.head?.id ?? -1);
       replaceTrack(tv);
+      done?.();
     })
     .catch(async (e) => {
       toast(toAppError(e));
@@ -306,22 +315,11 @@ function confirmChecked() {
   const [fromS, toS] = [Math.max(0, range[0] - 1e-6), range[1] + 1e-6];
   const first = lowerBound(times, range[0]);
   const span: [number, number] = [times[first], times[first + n - 1]];
-  state.pendingEdits++;
-  state.queue = state.queue
-    .then(async () => {
-      const tv = await api.confirmBeats(trackId, fromS, toS);
-      state.baseRev.set(trackId, tv.head?.id ?? -1);
-      replaceTrack(tv);
-      toast(`${n} beat${n === 1 ? "" : "s"} checked (${spanText(span)}): fine-tuning can learn from them. Ctrl+Z undoes it.`, "info");
-    })
-    .catch(async (e) => {
-      toast(toAppError(e));
-      if (state.trackId === trackId) await reloadBeats();
-    })
-    .finally(() => {
-      state.pendingEdits--;
-      updateStatus();
-    });
+  queueHeadChange(
+    trackId,
+    () => api.confirmBeats(trackId, fromS, toS),
+    () => toast(`${n} beat${n === 1 ? "" : "s"} checked (${spanText(span)}): fine-tuning can learn from them. Ctrl+Z undoes it.`, "info"),
+  );
 }
 
 /** Ctrl+Q: saves pending taps and edits, then quits (the project file is made whole). */

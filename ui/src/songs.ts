@@ -182,20 +182,24 @@ export class Songs {
     }
   }
 
+  /** One file from the dialog of `kind`; null when dismissed (or failed: said in a toast). */
+  private async pickOne(kind: "beat_file" | "relink"): Promise<string | null> {
+    try {
+      const picked = await api.pickPath(kind);
+      return picked && picked.length > 0 ? picked[0] : null;
+    } catch (e) {
+      this.host.toast(toAppError(e));
+      return null;
+    }
+  }
+
   /** Picks a beat file and makes its beats the open song's (one undo step). */
   async importBeats() {
     const trackId = this.state.trackId;
     if (trackId === null) return;
     this.host.flushTaps();
-    let picked: string[] | null;
-    try {
-      picked = await api.pickPath("beat_file");
-    } catch (e) {
-      this.host.toast(toAppError(e));
-      return;
-    }
-    if (!picked || picked.length === 0) return;
-    const file = picked[0];
+    const file = await this.pickOne("beat_file");
+    if (file === null) return;
     // Like a commit: after the edits before it, and the next edit is based on its revision.
     this.state.pendingEdits++;
     this.host.updateStatus();
@@ -220,15 +224,8 @@ export class Songs {
    * or an edit whose beats would not fit: asked again, then relinked with `force`.
    */
   async relink(t: TrackView) {
-    let picked: string[] | null;
-    try {
-      picked = await api.pickPath("relink");
-    } catch (e) {
-      this.host.toast(toAppError(e));
-      return;
-    }
-    if (!picked || picked.length === 0) return;
-    const path = picked[0];
+    const path = await this.pickOne("relink");
+    if (path === null) return;
     let tv: TrackView;
     try {
       tv = await api.relinkTrack(t.id, path);
