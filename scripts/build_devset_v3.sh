@@ -10,7 +10,7 @@
 #   DEBS_DIR=/path/to/debs   reuse downloaded .debs (default ~/.cache/zerons/corpus-v3-src/debs)
 #   VENV=/path/to/venv       mido, numpy, scipy, soundfile (default ~/.cache/zerons/venv-corpus)
 # Resumable: the v2 part is skipped when OUT_DIR/.v2-done exists; every v3 song whose NAME.json exists
-# is skipped. Needs: dpkg, ffmpeg, fluidsynth, libopenmpt0, musescore-general-soundfont-small,
+# is skipped. Needs: dpkg, ffmpeg, fluidsynth, mma, libopenmpt0, musescore-general-soundfont-small,
 # /work/shared/data/groove-midi (ZERONS_DATA).
 set -euo pipefail
 out=${1:-$HOME/.cache/zerons/devset-v3}
@@ -20,6 +20,19 @@ export VENV=${VENV:-$HOME/.cache/zerons/venv-corpus}
 py="$VENV/bin/python"
 pkgs=(openttd-openmsx simutrans-data heroes-sound-tracks pachi-data open-invaders-data)
 
+# The Groove MIDI songs get their accompaniment from the installed MMA (scripts/render_corpus.py
+# reads /usr/bin/mma and /usr/share/mma, as the training renders do): without it every one of
+# them would be left out.
+missing=()
+for t in dpkg ffmpeg fluidsynth; do command -v "$t" >/dev/null || missing+=("$t"); done
+[ -x /usr/bin/mma ] || missing+=(mma)
+dpkg -s libopenmpt0 >/dev/null 2>&1 || missing+=(libopenmpt0)
+[ -e /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] ||
+  missing+=(musescore-general-soundfont-small)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "build_devset_v3: missing ${missing[*]}; run: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
 mkdir -p "$out" "$debs"
 out=$(cd "$out" && pwd)
 

@@ -17,19 +17,32 @@
 //! [`pipeline`] strings the stages together; a caller can enter at any rung.
 //! The engine never prints and never depends on a UI toolkit or an argument parser
 //! (see ARCHITECTURE.md for the invariants).
+//!
+//! Without the default `engine` feature only [`formats`] and [`eval`] are built (what the
+//! fuzz targets need: the importers, without audio, DSP, the model or the store).
 
+#[cfg(feature = "engine")]
 pub mod audio;
 pub mod error;
 pub mod eval;
+#[cfg(feature = "engine")]
 pub mod features;
 pub mod formats;
+#[cfg(feature = "engine")]
 pub mod model;
+#[cfg(feature = "engine")]
 pub mod pipeline;
+#[cfg(feature = "engine")]
 pub mod playback;
+#[cfg(feature = "engine")]
 pub mod plot;
+#[cfg(feature = "engine")]
 pub mod separation;
+#[cfg(feature = "engine")]
 pub mod store;
+#[cfg(feature = "engine")]
 pub mod tracking;
+#[cfg(feature = "engine")]
 pub mod train;
 
 pub use error::{Error, Result};

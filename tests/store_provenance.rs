@@ -269,3 +269,70 @@ fn a_version_1_project_gets_sources_from_its_history() {
     // The user moved one beat: the other five are still the model's, not "corrected".
     assert_eq!(p.head(t).unwrap().unwrap().sources, vec![M, U, M, M, M, M]);
 }
+
+/// Issue 19: "straighten beats" moves a range onto a straight grid as one undoable edit,
+/// each beat keeping its source (a model beat snapped onto the grid is not checked) and its
+/// bar position; beats outside the range stay put.
+#[test]
+fn straightening_snaps_a_range_onto_a_grid_and_keeps_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, p) = new_project(dir.path());
+    let t = track(&p, dir.path(), "a.wav");
+    // 120 BPM on 16-ms frames (31 or 32 frames apart), then 100 BPM from beat 20.
+    let frame = |x: f64| (x * 62.5).round() / 62.5;
+    let mut times: Vec<f64> = grid(1.0, 0.5, 20).into_iter().map(frame).collect();
+    times.extend(grid(11.0, 0.6, 20).into_iter().map(frame));
+    let model = BeatList {
+        times_s: times.clone(),
+        positions: Some((0..40).map(|i| i % 4 + 1).collect()),
+    };
+    p.add_model_revision(t, analysis(&p, t), &model, Some(4))
+        .unwrap();
+    p.confirm_beats(t, 0.0, 3.0).unwrap();
+    let before = p.head(t).unwrap().unwrap();
+
+    let done = p.straighten_beats(t, 0.0, 60.0, 0.010).unwrap();
+    assert_eq!(done.n_beats, 40);
+    assert_eq!(
+        done.n_sections, 2,
+        "one section per real tempo: {:?}",
+        done.bpms
+    );
+    assert!((done.bpms[0] - 120.0).abs() < 0.1 && (done.bpms[1] - 100.0).abs() < 0.1);
+    assert!(done.max_shift_s <= 0.010);
+    let head = p.head(t).unwrap().unwrap();
+    assert_eq!(head.id, done.revision);
+    assert_eq!(head.sources, before.sources, "straightening checks nothing");
+    assert_eq!(head.beats.positions, model.positions);
+    let ibi: Vec<f64> = head.beats.times_s[..20]
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .collect();
+    let spread = ibi.iter().cloned().fold(0.0, f64::max) - ibi.iter().cloned().fold(1.0, f64::min);
+    assert!(
+        spread < 1e-9,
+        "constant intervals in a section, spread {spread} s"
+    );
+    assert!(head.note.starts_with("straightened 0:01"), "{}", head.note);
+
+    // Straight already: no new revision. Undo brings the frame-grid beats back.
+    assert_eq!(
+        p.straighten_beats(t, 0.0, 60.0, 0.010).unwrap().revision,
+        done.revision
+    );
+    p.undo(t).unwrap();
+    assert_eq!(p.head(t).unwrap().unwrap().beats.times_s, times);
+
+    // A part of the song: the beats outside it stay where they were.
+    let part = p.straighten_beats(t, 11.0, 60.0, 0.010).unwrap();
+    assert_eq!((part.n_beats, part.n_sections), (20, 1));
+    assert_eq!(p.head(t).unwrap().unwrap().beats.times_s[..20], times[..20]);
+
+    // Bad ranges and tolerances are errors that change nothing.
+    let head = p.head(t).unwrap().unwrap().id;
+    assert!(p.straighten_beats(t, 100.0, 200.0, 0.010).is_err());
+    assert!(p.straighten_beats(t, 5.0, 1.0, 0.010).is_err());
+    assert!(p.straighten_beats(t, f64::NAN, 1.0, 0.010).is_err());
+    assert!(p.straighten_beats(t, 0.0, 60.0, 0.5).is_err());
+    assert_eq!(p.head(t).unwrap().unwrap().id, head);
+}

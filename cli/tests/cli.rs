@@ -196,6 +196,29 @@ fn analyze_then_eval_roundtrip_in_every_format() {
             .arg(&tight),
     );
     assert!(err.contains("grid"), "{err}");
+    // --straighten writes the straight grid's beats in any format: the demo's beat
+    // intervals become one constant (they vary by several ms on the tracker's beats).
+    let straight = dir.path().join("straight.csv");
+    run_ok(
+        zerons()
+            .arg("analyze")
+            .arg(demo())
+            .args(["--straighten", "-o"])
+            .arg(&straight),
+    );
+    let times = zerons::formats::read_beats(&straight).unwrap().times_s;
+    let plain = zerons::formats::read_beats(&csv).unwrap().times_s;
+    assert_eq!(times.len(), plain.len());
+    let spread = |t: &[f64]| {
+        let ibi: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+        ibi.iter().cloned().fold(0.0, f64::max) - ibi.iter().cloned().fold(9.0, f64::min)
+    };
+    assert!(spread(&times) < 0.002, "straight: {} s", spread(&times));
+    assert!(
+        spread(&plain) > spread(&times),
+        "tracked: {} s",
+        spread(&plain)
+    );
 }
 
 #[test]

@@ -20,9 +20,10 @@ use zerons::store::provenance::{self, CheckedScores};
 use zerons::store::{ModelId, NewAnalysis, Project, TrackId, curves_of};
 use zerons::train::changed_beats;
 
+use crate::commands::display_name;
 use crate::commands::{blocking, model_revision};
 use crate::error::{AppError, AppResult, guarded};
-use crate::finetune::{display_name, project_model, spawn_job};
+use crate::finetune::{project_model, spawn_job};
 use crate::jobs::analyze_config;
 use crate::state::AppState;
 

@@ -8,12 +8,11 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, State};
 use zerons::audio::{DecodeConfig, PeakConfig, decode_file, peak_pyramid};
-use zerons::formats::{BeatFormat, BeatList, GridConfig, read_beats, write_beats_file};
+use zerons::formats::{BeatList, read_beats};
 use zerons::pipeline::global_tempo_bpm;
 use zerons::store::{
     Author, BeatSource, NewRevision, Project, ProjectSettings, Revision, SourceCounts, Track,
-    TrackId, TrackStatus, TrackTempo, check_relink, export_meta, export_project_collection,
-    provenance,
+    TrackId, TrackStatus, TrackTempo, check_relink, provenance,
 };
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
@@ -151,7 +150,7 @@ fn revision_view(r: &Revision) -> RevisionView {
     }
 }
 
-fn display_name(path: &Path) -> String {
+pub(crate) fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
@@ -187,7 +186,7 @@ fn track_view(p: &Project, t: &Track, check_file: bool) -> AppResult<TrackView> 
     })
 }
 
-fn one_track(p: &Project, id: TrackId) -> AppResult<TrackView> {
+pub(crate) fn one_track(p: &Project, id: TrackId) -> AppResult<TrackView> {
     track_view(p, &p.track(id)?, false)
 }
 
@@ -698,156 +697,6 @@ pub async fn redo(state: State<'_, AppState>, track_id: TrackId) -> AppResult<Tr
     .await
 }
 
-/// A format the export dialog offers.
-#[derive(Debug, Clone, Serialize)]
-pub struct FormatInfo {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub extension: &'static str,
-    pub limitations: Option<&'static str>,
-}
-
-/// Every export format of the engine.
-#[tauri::command]
-pub fn export_formats() -> Vec<FormatInfo> {
-    BeatFormat::ALL
-        .iter()
-        .map(|&f| FormatInfo {
-            name: f.name(),
-            label: f.label(),
-            extension: f.extension(),
-            limitations: f.limitations(),
-        })
-        .collect()
-}
-
-/// File name suffix of each format, unique even where formats share an extension.
-fn suffix(format: BeatFormat) -> &'static str {
-    match format {
-        BeatFormat::Csv => "csv",
-        BeatFormat::SvCsv => "sv.csv",
-        BeatFormat::Audacity => "labels.txt",
-        BeatFormat::Rekordbox => "rekordbox.xml",
-        other => other.extension(),
-    }
-}
-
-/// A written export file.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportedFile {
-    pub format: &'static str,
-    pub path: String,
-    pub n_beats: usize,
-}
-
-/// Export formats by name, or `unknown_format`.
-fn parse_formats(formats: &[String]) -> AppResult<Vec<BeatFormat>> {
-    formats
-        .iter()
-        .map(|name| {
-            BeatFormat::from_name(name).ok_or_else(|| {
-                AppError::app(
-                    "unknown_format",
-                    format!("unknown export format '{name}'"),
-                    "Pick a format from the list.",
-                )
-            })
-        })
-        .collect()
-}
-
-/// Writes the current beats of one track in each of `formats` into `dir` as
-/// `<audio file stem>.<suffix>` and logs each export.
-fn export_one(
-    p: &Project,
-    track_id: TrackId,
-    formats: &[BeatFormat],
-    dir: &Path,
-) -> AppResult<Vec<ExportedFile>> {
-    let track = p.track(track_id)?;
-    let rev = p.head(track_id)?.ok_or_else(|| {
-        AppError::app(
-            "no_beats",
-            format!("{} has no beats yet", display_name(&track.path)),
-            "Wait for the analysis to finish, or add beats by clicking the timeline.",
-        )
-    })?;
-    let meta = export_meta(p, &track, &rev)?;
-    let stem = if meta.title.is_empty() {
-        format!("track{track_id}")
-    } else {
-        meta.title.clone()
-    };
-    let mut written = Vec::new();
-    for &f in formats {
-        let path = dir.join(format!("{stem}.{}", suffix(f)));
-        write_beats_file(&path, &rev.beats, f, &meta)?;
-        p.log_export(track_id, rev.id, f.name(), &path)?;
-        written.push(ExportedFile {
-            format: f.name(),
-            path: path.display().to_string(),
-            n_beats: rev.beats.len(),
-        });
-    }
-    Ok(written)
-}
-
-/// Writes the current beats of a track in each of `formats` into `dir`, as
-/// `<audio file stem>.<suffix>`, and logs each export in the project.
-#[tauri::command]
-pub async fn export_track(
-    state: State<'_, AppState>,
-    track_id: TrackId,
-    formats: Vec<String>,
-    dir: String,
-) -> AppResult<Vec<ExportedFile>> {
-    let p = state.project()?;
-    let formats = parse_formats(&formats)?;
-    blocking(move || export_one(&p, track_id, &formats, Path::new(&dir))).await
-}
-
-/// Exports every song of the project into `dir`: the DJ formats (Rekordbox, Traktor) as ONE
-/// collection each, `<project stem>.<suffix>`, holding every song with beats (engine
-/// `store::export_project_collection`); the other formats one file per song with beats.
-#[tauri::command]
-pub async fn export_project(
-    state: State<'_, AppState>,
-    formats: Vec<String>,
-    dir: String,
-) -> AppResult<Vec<ExportedFile>> {
-    let p = state.project()?;
-    let formats = parse_formats(&formats)?;
-    blocking(move || {
-        let dir = PathBuf::from(dir);
-        let stem = p
-            .path()
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "project".into());
-        let (collections, singles): (Vec<BeatFormat>, Vec<BeatFormat>) =
-            formats.into_iter().partition(|f| f.is_collection());
-        let mut written = Vec::new();
-        for f in collections {
-            let path = dir.join(format!("{stem}.{}", suffix(f)));
-            let done = export_project_collection(&p, f, &path, &GridConfig::default())?;
-            written.push(ExportedFile {
-                format: f.name(),
-                path: path.display().to_string(),
-                n_beats: done.tracks.len(),
-            });
-        }
-        if !singles.is_empty() {
-            for t in p.tracks()? {
-                if t.head.is_some() {
-                    written.extend(export_one(&p, t.id, &singles, &dir)?);
-                }
-            }
-        }
-        Ok(written)
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,13 +707,5 @@ mod tests {
         assert_eq!(percent_decode("caf%C3%A9"), "café");
         assert_eq!(percent_decode("bad%2"), "bad%2");
         assert_eq!(percent_decode("%zz"), "%zz");
-    }
-
-    #[test]
-    fn export_suffixes_are_unique() {
-        let mut s: Vec<_> = BeatFormat::ALL.iter().map(|&f| suffix(f)).collect();
-        s.sort_unstable();
-        s.dedup();
-        assert_eq!(s.len(), BeatFormat::ALL.len());
     }
 }

@@ -26,8 +26,8 @@ use zerons::train::{
     AnnotatedSong, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats, finetune,
 };
 
-use crate::commands::blocking;
 use crate::commands::model_revision;
+use crate::commands::{blocking, display_name};
 use crate::error::{AppError, AppResult, guarded};
 use crate::jobs::{analyze_config, store_analysis};
 use crate::state::AppState;
@@ -248,12 +248,6 @@ pub fn corrected_until(head: &Revision) -> Option<f64> {
     provenance::checked_spans_s(&head.beats.times_s, &head.sources)
         .last()
         .map(|s| s.1)
-}
-
-pub(crate) fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn model_views(p: &Project) -> AppResult<Vec<ModelView>> {

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod decode_share;
 pub mod dialogs;
 pub mod error;
+pub mod export;
 pub mod finetune;
 pub mod jobs;
 pub mod playback;
@@ -67,9 +68,10 @@ pub fn run() {
             commands::quit_app,
             commands::undo,
             commands::redo,
-            commands::export_formats,
-            commands::export_track,
-            commands::export_project,
+            export::export_formats,
+            export::export_track,
+            export::export_project,
+            export::straighten_beats,
             jobs::add_tracks,
             jobs::cancel_job,
             dialogs::pick_path,

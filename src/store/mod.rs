@@ -44,6 +44,7 @@ mod codec;
 mod export;
 pub mod provenance;
 mod relink;
+mod straighten;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,7 @@ pub use adoption::{Adoption, Proposal, Rollback};
 pub use export::{CollectionExport, export_meta, export_project_collection};
 pub use provenance::{BeatSource, SourceCounts};
 pub use relink::{RelinkCheck, check_relink};
+pub use straighten::Straightened;
 
 /// `PRAGMA application_id` of a ZeroNS project ("ZNSP"), which tells our files from any
 /// other SQLite database.

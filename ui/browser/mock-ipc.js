@@ -178,6 +178,24 @@
     window.__MOCK_CONFIRMS__ = (window.__MOCK_CONFIRMS__ ?? 0) + 1;
     return track(trackId);
   }
+  /** "Straighten beats": one least-squares tempo over the range (the engine's sections are
+   *  tested in Rust); every beat keeps its source. `window.__MOCK_STRAIGHTENS__` counts calls. */
+  function straighten({ trackId, fromS, toS, toleranceMs }) {
+    window.__MOCK_STRAIGHTENS__ = [...(window.__MOCK_STRAIGHTENS__ ?? []), { fromS, toS, toleranceMs }];
+    const r = headOf(trackId);
+    const idx = r.times.map((t, i) => [t, i]).filter(([t]) => t >= fromS && t <= toS).map(([, i]) => i);
+    if (idx.length < 2) throw { code: "cannot_straighten", message: `fewer than two beats between ${mmss(fromS)} and ${mmss(toS)}: nothing to straighten`, hint: "Select a stretch with at least two beats, or none for the whole song." };
+    const n = idx.length, xs = idx.map((_, k) => k), ys = idx.map((i) => r.times[i]);
+    const mx = (n - 1) / 2, my = ys.reduce((a, b) => a + b, 0) / n;
+    const slope = xs.reduce((a, x, k) => a + (x - mx) * (ys[k] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+    const fit = xs.map((x) => my + slope * (x - mx));
+    const shift = Math.max(...fit.map((f, k) => Math.abs(f - ys[k])));
+    const times = r.times.slice();
+    idx.forEach((i, k) => (times[i] = fit[k]));
+    const changed = shift > 1e-6;
+    if (changed) pushRev(trackId, { author: "user", note: `straightened ${mmss(ys[0])}–${mmss(ys[n - 1])} (1 tempo section)`, times, sources: r.sources.slice() });
+    return { track: track(trackId), n_beats: n, n_sections: 1, bpms: [60 / slope], max_shift_ms: shift * 1000, changed };
+  }
   function candidate(id) {
     const r = headOf(id);
     const c = provenance(r);
@@ -321,6 +339,13 @@
       case "continue_beats": return beats(-1, headOf(args.trackId ?? 1).times.map((t) => (t > args.untilS ? t + period / 2 : t)));
       case "undo": { const s = songs.get(args.trackId); s.head = Math.max(0, s.head - 1); return track(args.trackId); }
       case "redo": { const s = songs.get(args.trackId); s.head = Math.min(s.revs.length - 1, s.head + 1); return track(args.trackId); }
+      case "straighten_beats": return straighten(args);
+      // `window.__MOCK_EXPORTS__`: every export asked for, with its grid settings.
+      case "export_track":
+      case "export_project": {
+        (window.__MOCK_EXPORTS__ ??= []).push({ cmd, ...args });
+        return args.formats.map((f) => ({ format: f, path: `${args.dir}/demo_groove.${f}`, n_beats: headOf(args.trackId ?? 1).times.length }));
+      }
       case "export_formats": return [
         { name: "csv", label: "CSV", extension: "csv", limitations: null },
         { name: "jams", label: "JAMS", extension: "jams", limitations: null },
@@ -416,6 +441,7 @@
         (window.__MOCK_PICKS__ ??= []).push(args.kind);
         if (args.kind === "relink") return "__MOCK_PICK_RELINK__" in window ? window.__MOCK_PICK_RELINK__ : ["/music/moved/demo_groove.flac"];
         if (args.kind === "beat_file") return "__MOCK_PICK_BEATS__" in window ? window.__MOCK_PICK_BEATS__ : ["/music/beats/demo_groove.csv"];
+        if (args.kind === "export_dir") return window.__MOCK_PICK_DIR__ ?? null;
         return args.kind === "audio" ? ["/music/moved/demo_groove.flac"] : null;
       }
       case "relink_track": {

@@ -680,6 +680,85 @@ test("export choices are kept from one export to the next, and after a restart",
   await page.close();
 });
 
+/** The control is in the window once its dialog is scrolled to it, wholly and not covered. */
+async function reachable(page, id) {
+  return page.evaluate((id) => {
+    const el = document.getElementById(id);
+    el.scrollIntoView({ block: "nearest" });
+    const r = el.getBoundingClientRect();
+    const inside = r.width > 4 && r.height > 4 && r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth && r.bottom <= window.innerHeight;
+    return inside && el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+  }, id);
+}
+
+test("straighten beats: G puts the song on a straight grid as one undo step; the tolerance is set once for it and the DJ exports", async () => {
+  const { page, errors } = await openPage("", { width: 1280, height: 800 });
+  await waitForSong(page, errors);
+  const before = await page.evaluate(() => window.__MOCK_HEAD__(1));
+  const spread = (t) => {
+    const d = t.slice(1).map((x, i) => x - t[i]);
+    return Math.max(...d) - Math.min(...d);
+  };
+  assert.ok(spread(before.times) > 0.05, "the mock's beat 38 is 60 ms late");
+  // G with nothing selected: the whole song, one revision, every source kept, the page follows.
+  await page.locator("#timeline").focus();
+  await page.keyboard.press("g");
+  await page.evaluate(() => window.__zerons.idle());
+  await page.waitForSelector("#toasts .toast.info");
+  assert.match(await page.locator("#toasts .toast.info").last().textContent(), /^Straightened 359 beats \(0:00–3:00\) onto one tempo: 120\.0 BPM; no beat moved more than \d+\.\d ms/);
+  const head = await page.evaluate(() => window.__MOCK_HEAD__(1));
+  assert.ok(spread(head.times) < 1e-9, `straight: ${spread(head.times)}`);
+  assert.deepEqual(head.sources, before.sources, "straightening checks nothing");
+  assert.equal(await page.evaluate(() => window.__zerons.state.baseRev.get(1)), head.id);
+  await page.waitForFunction((n) => window.__zerons.timeline.beats.times[37] < n, before.times[37] - 0.03);
+  assert.deepEqual((await page.evaluate(() => window.__MOCK_STRAIGHTENS__)).map((c) => c.toleranceMs), [25]);
+  // Undo brings the tracked beats back.
+  await page.keyboard.press("Control+z");
+  await page.evaluate(() => window.__zerons.idle());
+  assert.deepEqual((await page.evaluate(() => window.__MOCK_HEAD__(1))).times, before.times);
+  // The tempo dialog: a bad tolerance is refused; a good one is kept and used by the button.
+  await page.locator("#btn-tempo").click();
+  await page.waitForSelector("#tempo-modal:not(.hidden)");
+  assert.equal(await page.locator("#grid-tol").inputValue(), "25");
+  await page.locator("#grid-tol").fill("80");
+  await page.locator("#tempo-straighten").click();
+  assert.match(await page.locator("#tempo-result").textContent(), /between 0 and 50 ms/);
+  assert.equal(await page.evaluate(() => window.__MOCK_STRAIGHTENS__.length), 1);
+  await page.locator("#grid-tol").fill("12");
+  await page.locator("#tempo-straighten").click();
+  await page.evaluate(() => window.__zerons.idle());
+  assert.equal(await page.locator("#tempo-modal").isHidden(), true);
+  assert.deepEqual((await page.evaluate(() => window.__MOCK_STRAIGHTENS__)).map((c) => c.toleranceMs), [25, 12]);
+  await page.screenshot({ path: path.join(shots, "mock-19-straightened-1280x800.png") });
+  // The export dialog shows the same tolerance and sends it, with the grid style, to the export.
+  await page.evaluate(() => { window.__MOCK_PICK_DIR__ = ["/music/out"]; });
+  await page.locator("#btn-export").click();
+  await page.waitForSelector("#export-modal:not(.hidden)");
+  assert.equal(await page.locator("#export-grid-tol").inputValue(), "12");
+  assert.equal(await page.locator("#export-grid").getAttribute("class"), "row export-grid dim", "no DJ format ticked yet");
+  await page.locator("#export-formats input[value=rekordbox]").check();
+  assert.equal(await page.locator("#export-grid").getAttribute("class"), "row export-grid");
+  await page.locator("#export-grid-style").selectOption("variable");
+  await page.locator("#export-grid-tol").fill("8");
+  await page.screenshot({ path: path.join(shots, "mock-19-export-grid-1280x800.png") });
+  await page.locator("#export-go").click();
+  await page.waitForFunction(() => (window.__MOCK_EXPORTS__ ?? []).length === 1);
+  const exp = await page.evaluate(() => window.__MOCK_EXPORTS__[0]);
+  assert.deepEqual(exp.grid, { style: "variable", tolerance_ms: 8 });
+  assert.deepEqual(exp.formats, ["csv", "jams", "rekordbox"]);
+  await page.setViewportSize({ width: 800, height: 500 });
+  await page.evaluate(() => document.querySelectorAll("#toasts .toast").forEach((t) => t.remove()));
+  await page.screenshot({ path: path.join(shots, "mock-19-export-grid-800x500.png") });
+  for (const id of ["export-grid-style", "export-grid-tol", "export-go"]) assert.ok(await reachable(page, id), `${id} at 800×500`);
+  await page.locator("#export-cancel").click();
+  await page.locator("#btn-tempo").click();
+  assert.equal(await page.locator("#grid-tol").inputValue(), "8", "one tolerance for both");
+  await page.screenshot({ path: path.join(shots, "mock-19-tempo-grid-800x500.png") });
+  for (const id of ["grid-tol", "tempo-straighten", "tempo-all"]) assert.ok(await reachable(page, id), `${id} at 800×500`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // ---- issue 19: the learning loop never makes a project worse -------------------------------------
 
 /** Moves the playhead to `t` with a click on the ruler (whole song in view). */

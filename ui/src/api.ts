@@ -1,7 +1,8 @@
-// Typed layer over the Tauri commands of src-tauri/src (commands.rs, jobs.rs, dialogs.rs).
+// Typed layer over the Tauri commands of src-tauri/src (commands.rs, export.rs, jobs.rs, dialogs.rs …).
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { encodeBeats, parseBeats, parseTimeline, type BeatsData, type TimelineData } from "./wire";
 import type { Beats } from "./timeline-math";
+import type { GridPrefs, StraightenResult } from "./grid";
 
 /** The error every command rejects with (src-tauri/src/error.rs). */
 export interface AppError {
@@ -285,6 +286,11 @@ export type FinetuneMode = "heads" | "top" | "full";
 
 /** What a file dialog picks (src-tauri/src/dialogs.rs `PickKind`): `relink` one audio file (the song's
  * file moved or changed), `beat_file` one beat file to import. */
+/** What the straighten edit did, with the song as it is now (src-tauri `export::StraightenView`). */
+export interface StraightenView extends StraightenResult {
+  track: TrackView;
+}
+
 export type PickKind = "new_project" | "open_project" | "audio" | "export_dir" | "relink" | "beat_file";
 
 export const api = {
@@ -372,9 +378,12 @@ export const api = {
   playbackControl: (action: PlaybackAction) => invoke<PlaybackView>("playback_control", { action }),
   playbackState: () => invoke<PlaybackView>("playback_state"),
   exportFormats: () => invoke<FormatInfo[]>("export_formats"),
-  exportTrack: (trackId: number, formats: string[], dir: string) =>
-    invoke<ExportedFile[]>("export_track", { trackId, formats, dir }),
+  exportTrack: (trackId: number, formats: string[], dir: string, grid: GridPrefs) =>
+    invoke<ExportedFile[]>("export_track", { trackId, formats, dir, grid }),
   /** Every song: one Rekordbox / Traktor collection each, one file per song otherwise. */
-  exportProject: (formats: string[], dir: string) =>
-    invoke<ExportedFile[]>("export_project", { formats, dir }),
+  exportProject: (formats: string[], dir: string, grid: GridPrefs) =>
+    invoke<ExportedFile[]>("export_project", { formats, dir, grid }),
+  /** "Straighten beats" between two times (one undoable revision; sources kept). */
+  straightenBeats: (trackId: number, fromS: number, toS: number, toleranceMs: number) =>
+    invoke<StraightenView>("straighten_beats", { trackId, fromS, toS, toleranceMs }),
 };

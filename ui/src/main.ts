@@ -1,5 +1,5 @@
 // App shell: project, track list with analysis progress, timeline editing, export, help.
-import { api, tempoFor, toAppError, type AppError, type FormatInfo, type JobEvent, type ProjectInfo, type TrackView } from "./api";
+import { api, tempoFor, toAppError, type AppError, type JobEvent, type ProjectInfo, type TrackView } from "./api";
 import { Timeline, curveStyle, syntheticTimeline } from "./timeline";
 import {
   addBeat,
@@ -19,6 +19,8 @@ import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
 import { checkedStatus, checkRange, countInRange } from "./checked";
 import { spanText } from "./adopt";
 import { basename, Songs } from "./songs";
+import { ExportDialog } from "./export";
+import { loadGridPrefs, parseTolerance, saveGridPrefs, straightenText } from "./grid";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -41,7 +43,6 @@ const state = {
   /** Per track, the head revision the next commit is based on (-1: none). */
   baseRev: new Map<number, number>(),
   beatsPerBar: 4,
-  formats: [] as FormatInfo[],
   /** Commits run one after another so that each is based on the previous one. */
   queue: Promise.resolve() as Promise<unknown>,
   pendingEdits: 0,
@@ -110,6 +111,7 @@ const songs = new Songs({
   updateStatus,
   updateEmpty,
 });
+const exportDialog = new ExportDialog({ state, guard, toast, flushTaps });
 const learn = new LearnPanel({
   onError: (e) => toast(e),
   onRetracked: () => {
@@ -319,6 +321,38 @@ function confirmChecked() {
     trackId,
     () => api.confirmBeats(trackId, fromS, toS),
     () => toast(`${n} beat${n === 1 ? "" : "s"} checked (${spanText(span)}): fine-tuning can learn from them. Ctrl+Z undoes it.`, "info"),
+  );
+}
+
+/**
+ * "Straighten beats" (G, or the tempo dialog): the selected beats, else the whole song, move
+ * onto a straight grid (constant tempo per section, a new section only where a beat lies more
+ * than the grid tolerance from it), the grid the DJ exports write. One undoable revision that
+ * checks nothing: every beat keeps its source.
+ */
+function straighten() {
+  const trackId = state.trackId;
+  if (trackId === null || !state.timeline) return;
+  flushTaps();
+  const times = timeline.beats.times;
+  const sel = selectedIndices().filter((i) => i < times.length);
+  const span: [number, number] | null =
+    sel.length >= 2 ? [times[sel[0]], times[sel[sel.length - 1]]] : times.length >= 2 ? [times[0], times[times.length - 1]] : null;
+  if (!span) {
+    toast("Straightening needs at least two beats: select them, or none for the whole song.", "info");
+    return;
+  }
+  const tol = loadGridPrefs().tolerance_ms;
+  queueHeadChange(
+    trackId,
+    async () => {
+      const r = await api.straightenBeats(trackId, Math.max(0, span[0] - 1e-6), span[1] + 1e-6, tol);
+      toast(straightenText(r, span, tol), "info");
+      return r.track;
+    },
+    () => {
+      if (state.trackId === trackId) void reloadBeats();
+    },
   );
 }
 
@@ -627,97 +661,6 @@ function updateStatus() {
       : "";
 }
 
-// ---- export -----------------------------------------------------------------------------------
-/** The export dialog's choices, kept from one export (and session) to the next. */
-const EXPORT_PREFS_KEY = "zerons.export";
-
-function loadExportPrefs(): { formats: string[] | null; scope: string } {
-  try {
-    const p = JSON.parse(localStorage.getItem(EXPORT_PREFS_KEY) ?? "{}") as { formats?: unknown; scope?: unknown };
-    const formats = Array.isArray(p.formats) ? p.formats.filter((f): f is string => typeof f === "string") : null;
-    return { formats, scope: p.scope === "all" ? "all" : "track" };
-  } catch {
-    return { formats: null, scope: "track" };
-  }
-}
-
-function saveExportPrefs() {
-  const formats = [...document.querySelectorAll<HTMLInputElement>("#export-formats input:checked")].map((c) => c.value);
-  const scope = document.querySelector<HTMLInputElement>('input[name="scope"]:checked')?.value ?? "track";
-  try {
-    localStorage.setItem(EXPORT_PREFS_KEY, JSON.stringify({ formats, scope }));
-  } catch {
-    // Storage off (private mode): the choices last until the window closes.
-  }
-}
-
-async function openExport() {
-  flushTaps();
-  if (state.formats.length === 0) state.formats = (await guard(api.exportFormats())) ?? [];
-  const prefs = loadExportPrefs();
-  const ul = $("export-formats");
-  ul.replaceChildren();
-  for (const f of state.formats) {
-    const li = document.createElement("li");
-    const label = document.createElement("label");
-    const cb = document.createElement("input");
-    cb.type = "checkbox";
-    cb.value = f.name;
-    cb.checked = prefs.formats ? prefs.formats.includes(f.name) : f.name === "csv" || f.name === "jams";
-    cb.dataset.format = f.name;
-    cb.onchange = saveExportPrefs;
-    const text = document.createElement("span");
-    text.textContent = f.label;
-    const ext = document.createElement("span");
-    ext.className = "ext";
-    ext.textContent = `.${f.extension}`;
-    label.append(cb, text, ext);
-    li.append(label);
-    if (f.limitations) {
-      const lim = document.createElement("div");
-      lim.className = "lim";
-      lim.textContent = f.limitations;
-      li.append(lim);
-    }
-    ul.append(li);
-  }
-  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="scope"]')) {
-    r.checked = r.value === prefs.scope;
-    r.onchange = saveExportPrefs;
-  }
-  $("export-result").textContent = "";
-  $("export-modal").classList.remove("hidden");
-}
-
-async function runExport() {
-  const formats = [...document.querySelectorAll<HTMLInputElement>("#export-formats input:checked")].map((c) => c.value);
-  if (formats.length === 0) {
-    $("export-result").textContent = "Choose at least one format.";
-    return;
-  }
-  const all = document.querySelector<HTMLInputElement>('input[name="scope"]:checked')?.value === "all";
-  const ids = all ? state.tracks.map((t) => t.id) : state.trackId !== null ? [state.trackId] : [];
-  if (ids.length === 0) return;
-  const dir = await guard(api.pickPath("export_dir"));
-  if (!dir || dir.length === 0) return;
-  flushTaps();
-  await state.queue;
-  const written: string[] = [];
-  if (all) {
-    // One Rekordbox / Traktor collection for the whole project, one file per song otherwise.
-    const files = await guard(api.exportProject(formats, dir[0]));
-    if (files) written.push(...files.map((f) => f.path));
-  } else {
-    for (const id of ids) {
-      const files = await guard(api.exportTrack(id, formats, dir[0]));
-      if (files) written.push(...files.map((f) => f.path));
-    }
-  }
-  $("export-result").textContent = written.length ? `Wrote ${written.length} file(s):\n${written.join("\n")}` : "";
-  $("export-result").style.whiteSpace = "pre-line";
-  if (written.length) toast(`Exported ${written.length} file(s) to ${dir[0]}`, "info");
-}
-
 // ---- tempo range and meter -------------------------------------------------------------------
 function renderTempoButton() {
   const st = state.project?.settings;
@@ -748,8 +691,22 @@ function openTempo() {
   only.checked = t.own;
   only.disabled = state.trackId === null;
   $("tempo-song-name").textContent = currentTrack()?.name ?? "the selected song";
+  const tol = $<HTMLInputElement>("grid-tol");
+  tol.value = String(loadGridPrefs().tolerance_ms);
+  tol.classList.remove("invalid");
+  $<HTMLButtonElement>("tempo-straighten").disabled = state.trackId === null;
   $("tempo-result").textContent = "";
   $("tempo-modal").classList.remove("hidden");
+}
+
+/** The tempo dialog's grid tolerance into the shared grid settings (the exports use it too). */
+function saveGridTolerance(): boolean {
+  const input = $<HTMLInputElement>("grid-tol");
+  const tol = parseTolerance(input.value);
+  input.classList.toggle("invalid", tol === null);
+  if (tol === null) return false;
+  saveGridPrefs({ ...loadGridPrefs(), tolerance_ms: tol });
+  return true;
 }
 
 async function saveTempo(scope: "none" | "one" | "all") {
@@ -819,6 +776,7 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["Alt+← / →", `Stretch the selection: its last beat by ${NUDGE_MS.normal} ms (Shift: ${NUDGE_MS.coarse}, Ctrl: ${NUDGE_MS.fine})`],
       ["M", "Replace the ruler range with the model's beats"],
       ["C", "Continue my beats: re-track the rest of the song at the tempo and phase of the beats I corrected"],
+      ["G", "Straighten: the selected beats (else the whole song) onto a straight grid, constant tempo per section, within the grid tolerance (tempo dialog)"],
       ["K", "The beats up to here are right: mark them checked (the selected beats, else from the start to the playhead); learning uses only checked beats"],
       ["S", "Snap to activation peak on/off"],
     ],
@@ -962,7 +920,7 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (mod && key.toLowerCase() === "i") return void (e.preventDefault(), addSongs());
-  if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && openExport());
+  if (mod && key.toLowerCase() === "e") return void (e.preventDefault(), state.tracks.length && exportDialog.open());
   if (mod && key.toLowerCase() === "l") return void (e.preventDefault(), state.tracks.length && openLearn());
   if (mod && key.toLowerCase() === "n") return void (e.preventDefault(), openProject("new"));
   if (mod && key.toLowerCase() === "o") return void (e.preventDefault(), openProject("open"));
@@ -1015,6 +973,10 @@ document.addEventListener("keydown", (e) => {
     case "k":
     case "K":
       confirmChecked();
+      break;
+    case "g":
+    case "G":
+      straighten();
       break;
     case " ":
       e.preventDefault();
@@ -1088,7 +1050,7 @@ $("btn-open").onclick = () => void openProject("open");
 $("welcome-new").onclick = () => void openProject("new");
 $("welcome-open").onclick = () => void openProject("open");
 $("btn-add").onclick = () => void addSongs();
-$("btn-export").onclick = () => void openExport();
+$("btn-export").onclick = () => void exportDialog.open();
 $("btn-import").onclick = () => void songs.importBeats();
 $("btn-tempo").onclick = () => openTempo();
 $("btn-diff").onclick = () => {
@@ -1097,6 +1059,15 @@ $("btn-diff").onclick = () => {
   timeline.invalidate();
 };
 $("tempo-cancel").onclick = () => $("tempo-modal").classList.add("hidden");
+$("grid-tol").oninput = () => void saveGridTolerance();
+$("tempo-straighten").onclick = () => {
+  if (!saveGridTolerance()) {
+    $("tempo-result").textContent = "Set the tolerance between 0 and 50 ms.";
+    return;
+  }
+  $("tempo-modal").classList.add("hidden");
+  straighten();
+};
 $("tempo-save").onclick = () => void saveTempo("none");
 $("tempo-one").onclick = () => void saveTempo("one");
 $("tempo-all").onclick = () => void saveTempo("all");
@@ -1114,8 +1085,6 @@ $("btn-check").onclick = () => confirmChecked();
 $("btn-learn").onclick = () => openLearn();
 $("btn-help").onclick = () => $("help-modal").classList.toggle("hidden");
 $("help-close").onclick = () => $("help-modal").classList.add("hidden");
-$("export-cancel").onclick = () => $("export-modal").classList.add("hidden");
-$("export-go").onclick = () => void runExport();
 $("btn-undo").onclick = () => void history("undo");
 $("btn-redo").onclick = () => void history("redo");
 $("btn-zoom-in").onclick = () => timeline.zoomBy(1.5);

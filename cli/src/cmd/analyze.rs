@@ -171,8 +171,21 @@ pub struct AnalyzeArgs {
     /// activation's peak between frames.
     #[arg(long)]
     no_refine: bool,
+    /// Move the beats onto a straight grid before writing them (every format): constant
+    /// tempo per section, a new section only where a beat lies more than
+    /// --grid-tolerance-ms from the grid (a DJ grid without the tracker's jitter).
+    #[arg(long)]
+    straighten: bool,
     #[command(flatten)]
     grid: GridArgs,
+}
+
+/// The analysis with its beats on a straight grid (`--straighten`).
+fn straighten(mut a: Analysis, max_error_s: f64) -> zerons::Result<Analysis> {
+    if a.beats_s.len() >= 2 {
+        a.beats_s = zerons::formats::straighten_beats(&a.beats_s, max_error_s)?.times_s;
+    }
+    Ok(a)
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
@@ -224,10 +237,15 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
             &mut |p| bar.update(index, &name, p),
             &cancel,
         );
-        let analysis = match result.and_then(|a| match &checked {
-            Some((beats_s, until_s)) => continue_beats(a, &config, beats_s, *until_s),
-            None => Ok(a),
-        }) {
+        let analysis = match result
+            .and_then(|a| match &checked {
+                Some((beats_s, until_s)) => continue_beats(a, &config, beats_s, *until_s),
+                None => Ok(a),
+            })
+            .and_then(|a| match args.straighten {
+                true => straighten(a, grid.max_error_s),
+                false => Ok(a),
+            }) {
             Ok(a) => a,
             Err(zerons::Error::Cancelled) => {
                 bar.finish();
