@@ -103,7 +103,7 @@ pub struct StraightGrid {
 /// `max_error_s` from the current section's grid (see the module docs). Beat times must
 /// be finite and strictly increasing ([`Error::InvalidInput`] otherwise); `max_error_s`
 /// lies in [0, 0.05] ([`Error::Config`]). The result keeps every beat (same count) and
-/// keeps the times strictly increasing.
+/// keeps the times strictly increasing and ≥ 0 (a grid line before 0 s is put at 0 s).
 pub fn straighten_beats(times_s: &[f64], max_error_s: f64) -> Result<StraightGrid> {
     let cfg = GridConfig {
         style: GridStyle::Straight,
@@ -125,6 +125,12 @@ pub fn straighten_beats(times_s: &[f64], max_error_s: f64) -> Result<StraightGri
             start_s: s.start_s,
             bpm: s.bpm,
         });
+    }
+    // A song's first beat within the tolerance of 0 s can get a grid line just before the
+    // start (seen: -5.4 ms on a development-set song); beat times are never negative, so it
+    // sits at 0 s instead (at most the tolerance from its line).
+    for t in times.iter_mut() {
+        *t = t.max(0.0);
     }
     let max_error_s = times
         .iter()
@@ -663,6 +669,21 @@ mod tests {
     /// Regression (issue 19): the 30 s demo at 120 BPM wrote 38 TEMPO entries (117, 121,
     /// 125 BPM) because beats on the frame grid jitter by more than the 5 ms a variable
     /// grid allowed around a grid anchored on a beat. A straight grid writes one.
+    /// Regression: a first beat a few ms after 0 s got a grid line before the start, and the
+    /// CLI's `--straighten` then refused to write the beats ("time -0.0054 s").
+    #[test]
+    fn a_grid_line_before_the_start_is_put_at_zero() {
+        let mut t: Vec<f64> = (0..40).map(|i| 0.002 + 0.5 * i as f64).collect();
+        t[0] = 0.001;
+        t[1] -= 0.015;
+        t[2] -= 0.014;
+        let g = straighten_beats(&t, 0.025).unwrap();
+        assert!(g.times_s.iter().all(|&x| x >= 0.0), "{:?}", &g.times_s[..3]);
+        assert!(g.times_s.windows(2).all(|w| w[1] > w[0]));
+        assert!(g.max_error_s <= 0.025);
+        crate::formats::BeatList::new(g.times_s).validate().unwrap();
+    }
+
     #[test]
     fn jittery_steady_beats_are_one_straight_section() {
         for n in [60, 400] {
