@@ -26,7 +26,7 @@ pkgs=(openttd-openmsx simutrans-data heroes-sound-tracks pachi-data open-invader
 missing=()
 for t in dpkg ffmpeg fluidsynth; do command -v "$t" >/dev/null || missing+=("$t"); done
 [ -x /usr/bin/mma ] || missing+=(mma)
-dpkg -s libopenmpt0 >/dev/null 2>&1 || missing+=(libopenmpt0)
+[ "$(dpkg-query -W -f='${Status}' libopenmpt0 2>/dev/null)" = "install ok installed" ] || missing+=(libopenmpt0)
 [ -e /usr/share/sounds/sf3/MuseScore_General_Lite.sf3 ] ||
   missing+=(musescore-general-soundfont-small)
 if [ ${#missing[@]} -gt 0 ]; then

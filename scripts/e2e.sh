@@ -14,7 +14,7 @@ ROOT=$PWD
 # 1. System packages (Debian/Ubuntu; see specs in README "Desktop app").
 PKGS=(libwebkit2gtk-4.1-dev libasound2-dev build-essential pkg-config xvfb xauth webkit2gtk-driver)
 MISSING=()
-for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
+for p in "${PKGS[@]}"; do [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || MISSING+=("$p"); done
 if [ ${#MISSING[@]} -gt 0 ]; then
   echo "== apt-get install ${MISSING[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

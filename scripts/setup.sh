@@ -11,6 +11,9 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 ALL=""; [ "${1:-}" = "--all" ] && ALL=1
 
 need_apt=()
+# Installed, not merely known: a removed package keeps "deinstall ok config-files", which
+# `dpkg -s` still accepts (seen: chromium removed, setup skipped it, the UI tests failed).
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
@@ -18,14 +21,14 @@ if [ -n "$ALL" ]; then
 # Node.js + npm for the UI checks (ui/: tsc, eslint, vitest; vite needs Node >= 20.19).
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # ALSA headers for the engine's `playback` feature (cpal), tested on ALSA's null device.
-dpkg -s libasound2-dev >/dev/null 2>&1 || need_apt+=(libasound2-dev)
+installed libasound2-dev || need_apt+=(libasound2-dev)
 # The desktop app (src-tauri: WebKitGTK) and its tests: headless Chromium for the UI with
 # mocked IPC; Xvfb + WebKitWebDriver for the end-to-end test of the real app.
 # Mesa's lavapipe: a Vulkan device on the CPU, for the test of the `wgpu` (GPU) backend.
 # `file` and unshare (util-linux) for the package test.
 for p in libwebkit2gtk-4.1-dev chromium xvfb xauth webkit2gtk-driver mesa-vulkan-drivers \
   libvulkan1 file; do
-  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+  installed "$p" || need_apt+=("$p")
 done
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then

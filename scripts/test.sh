@@ -32,6 +32,11 @@ XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}" cargo test --locked
 echo "== cargo test --features zerons/playback (player on ALSA's null device)"
 cargo test --locked --features zerons/playback --test playback
 if [ -n "$HAVE_NPM" ]; then
+  # Known cost (measured 2026-12-05 with `cargo build --unit-graph`): this selection unifies
+  # 16 dependencies' features differently from the engine's `cargo test` above (serde_json,
+  # portable-atomic, ahash, quick-xml, uuid …: the engine's dev-dependencies on one side,
+  # tauri on the other), so a cold run compiles everything above them twice (~35 min).
+  # A workspace-hack crate (cargo-hakari) would give every selection one feature set.
   echo "== src-tauri (desktop shell): tests"
   cargo test -p zerons-studio --locked --features tauri/custom-protocol
   echo "== ui: headless Chromium with mocked IPC"
