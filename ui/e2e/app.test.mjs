@@ -202,6 +202,30 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     await driver.wait(async () => storeHead().author === "model", 10_000);
   });
 
+  await t.test("G straightens the demo onto one 120 BPM grid as one undo step; its beats stay unchecked", async () => {
+    const model = storeHead();
+    await js("document.querySelectorAll('#toasts .toast').forEach((t) => t.remove())");
+    await driver.actions().sendKeys("g").perform();
+    await driver.wait(async () => storeHead().id !== model.id, 20_000);
+    assert.equal(await idle(), true);
+    const head = storeHead();
+    assert.match(head.note, /^straightened .* \(1 tempo section\)$/);
+    assert.deepEqual(head.sources, model.sources, "straightening checks nothing");
+    assert.equal(head.n, model.n);
+    const ibi = head.times.slice(1).map((t, i) => t - head.times[i]);
+    assert.ok(Math.max(...ibi) - Math.min(...ibi) < 1e-9, "one constant interval");
+    assert.ok(Math.abs(60 / ibi[0] - 120) < 0.5, `${60 / ibi[0]} BPM`);
+    const toast = await js("const t = document.querySelector('#toasts .toast'); return t ? t.textContent : '';");
+    assert.match(toast, /^Straightened \d+ beats .* onto one tempo: 12\d\.\d BPM/);
+    await driver.wait(async () => {
+      const shown = await js("return window.__zerons.beatTimes()");
+      return Math.abs(shown[10] - head.times[10]) < 1e-9;
+    }, 10_000);
+    await shot("04c-straightened");
+    await driver.findElement(By.id("btn-undo")).click();
+    await driver.wait(async () => storeHead().id === model.id, 10_000);
+  });
+
   await t.test("export CSV and JAMS", async () => {
     await js("window.__zerons.timeline.fit()");
     await driver.findElement(By.id("btn-export")).click();
