@@ -231,15 +231,18 @@ pub async fn straighten_beats(
     to_s: f64,
     tolerance_ms: f64,
 ) -> AppResult<StraightenView> {
-    if !(0.0..=50.0).contains(&tolerance_ms) {
-        return Err(bad_tolerance(tolerance_ms));
+    let max_error_s = GridChoice {
+        style: GridStyle::Straight,
+        tolerance_ms,
     }
+    .config()?
+    .max_error_s;
     let p = state.project()?;
     let slot = state.playback();
     blocking(move || {
         let before = p.head(track_id)?.map(|h| h.id);
         let done = p
-            .straighten_beats(track_id, from_s, to_s, tolerance_ms / 1e3)
+            .straighten_beats(track_id, from_s, to_s, max_error_s)
             .map_err(|e| match e {
                 zerons::Error::InvalidInput(m) => AppError::app(
                     "cannot_straighten",

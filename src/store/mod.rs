@@ -1184,19 +1184,24 @@ impl Project {
         self.insert_revision(track, rev, None, Some(sources.to_vec()), true)
     }
 
-    /// Marks every beat of the head between `from_s` and `to_s` (inclusive) as checked by
-    /// the user: a new revision with the same beats whose model, continued and imported
-    /// beats there become [`BeatSource::Confirmed`]. Returns the new head, or the head
-    /// itself when every beat there was already checked; an error when no beat is there.
-    pub fn confirm_beats(&self, track: TrackId, from_s: f64, to_s: f64) -> Result<RevisionId> {
+    /// The head of a track for an edit of the beats between `from_s` and `to_s`:
+    /// [`Error::InvalidInput`] when the range is not one or the track has no beats.
+    fn head_for_range(&self, track: TrackId, from_s: f64, to_s: f64) -> Result<Revision> {
         if !(from_s.is_finite() && to_s.is_finite() && from_s <= to_s) {
             return Err(Error::InvalidInput(format!(
                 "not a time range: {from_s} s to {to_s} s"
             )));
         }
-        let head = self
-            .head(track)?
-            .ok_or_else(|| Error::InvalidInput(format!("track {track} has no beats")))?;
+        self.head(track)?
+            .ok_or_else(|| Error::InvalidInput(format!("track {track} has no beats")))
+    }
+
+    /// Marks every beat of the head between `from_s` and `to_s` (inclusive) as checked by
+    /// the user: a new revision with the same beats whose model, continued and imported
+    /// beats there become [`BeatSource::Confirmed`]. Returns the new head, or the head
+    /// itself when every beat there was already checked; an error when no beat is there.
+    pub fn confirm_beats(&self, track: TrackId, from_s: f64, to_s: f64) -> Result<RevisionId> {
+        let head = self.head_for_range(track, from_s, to_s)?;
         if !head
             .beats
             .times_s

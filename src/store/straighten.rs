@@ -43,14 +43,7 @@ impl Project {
         to_s: f64,
         max_error_s: f64,
     ) -> Result<Straightened> {
-        if !(from_s.is_finite() && to_s.is_finite() && from_s <= to_s) {
-            return Err(Error::InvalidInput(format!(
-                "not a time range: {from_s} s to {to_s} s"
-            )));
-        }
-        let head = self
-            .head(track)?
-            .ok_or_else(|| Error::InvalidInput(format!("track {track} has no beats")))?;
+        let head = self.head_for_range(track, from_s, to_s)?;
         let times = &head.beats.times_s;
         let first = times.partition_point(|&t| t < from_s);
         let end = times.partition_point(|&t| t <= to_s);

@@ -2,7 +2,7 @@
 // Rekordbox and Traktor files get (style and tolerance, shared with the straighten edit).
 // Every choice is kept from one export, and session, to the next.
 import { api, type AppError, type FormatInfo, type TrackView } from "./api";
-import { GRID_STYLES, loadGridPrefs, parseTolerance, saveGridPrefs, type GridStyle } from "./grid";
+import { GRID_STYLES, loadGridPrefs, parseTolerance, readToleranceField, saveGridPrefs, type GridStyle } from "./grid";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -51,10 +51,9 @@ export class ExportDialog {
   /** The grid row's settings into the shared preferences (a bad tolerance is flagged, not saved). */
   private saveGrid() {
     const tolInput = $<HTMLInputElement>("export-grid-tol");
-    const tol = parseTolerance(tolInput.value);
-    tolInput.classList.toggle("invalid", tol === null);
+    const tol = readToleranceField(tolInput);
     const style = $<HTMLSelectElement>("export-grid-style").value as GridStyle;
-    $<HTMLInputElement>("export-grid-tol").disabled = style === "per-beat";
+    tolInput.disabled = style === "per-beat";
     if (tol !== null) saveGridPrefs({ style, tolerance_ms: tol });
   }
 

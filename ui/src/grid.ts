@@ -31,6 +31,13 @@ export function parseTolerance(text: string): number | null {
   return Number.isFinite(v) && v >= 0 && v <= MAX_TOLERANCE_MS ? v : null;
 }
 
+/** A tolerance field's value, flagging the field when it is not one the engine takes. */
+export function readToleranceField(input: HTMLInputElement): number | null {
+  const tol = parseTolerance(input.value);
+  input.classList.toggle("invalid", tol === null);
+  return tol;
+}
+
 /** The saved settings (or the defaults for what is missing or broken). */
 export function loadGridPrefs(storage: Pick<Storage, "getItem"> | null = safeStorage()): GridPrefs {
   try {

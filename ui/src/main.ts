@@ -20,7 +20,7 @@ import { checkedStatus, checkRange, countInRange } from "./checked";
 import { spanText } from "./adopt";
 import { basename, Songs } from "./songs";
 import { ExportDialog } from "./export";
-import { loadGridPrefs, parseTolerance, saveGridPrefs, straightenText } from "./grid";
+import { loadGridPrefs, readToleranceField, saveGridPrefs, straightenText } from "./grid";
 import type { TimelineData } from "./wire";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -701,9 +701,7 @@ function openTempo() {
 
 /** The tempo dialog's grid tolerance into the shared grid settings (the exports use it too). */
 function saveGridTolerance(): boolean {
-  const input = $<HTMLInputElement>("grid-tol");
-  const tol = parseTolerance(input.value);
-  input.classList.toggle("invalid", tol === null);
+  const tol = readToleranceField($<HTMLInputElement>("grid-tol"));
   if (tol === null) return false;
   saveGridPrefs({ ...loadGridPrefs(), tolerance_ms: tol });
   return true;
