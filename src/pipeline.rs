@@ -23,7 +23,9 @@ use crate::features::vqt::{VqtConfig, log_vqt};
 use crate::formats::BeatList;
 use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
-use crate::tracking::meter::{MeterChoice, MeterConfig, choose_meter};
+use crate::tracking::meter::{
+    BarPositionMethod, MeterChoice, MeterConfig, choose_meter, choose_meter_from_values,
+};
 use crate::tracking::refine::{RefineConfig, refine_beats};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
 use crate::{Error, Result};
@@ -211,14 +213,55 @@ impl Analysis {
         }
     }
 
-    /// Sets [`Analysis::downbeat`] and chooses the bars from it at the beats.
-    fn set_downbeat(&mut self, downbeat: Option<Activation>, config: &MeterConfig) -> Result<()> {
-        self.bars = match &downbeat {
-            Some(d) if self.beats_s.len() >= 2 => choose_meter(&self.beats_s, d, config)?,
+    /// Sets [`Analysis::downbeat`] and chooses the bars at the beats: from the bar
+    /// classifier's per-beat probabilities when there are some, else from the downbeat
+    /// activation.
+    fn set_bars(
+        &mut self,
+        downbeat: Option<Activation>,
+        bar_probs: Option<Vec<f64>>,
+        config: &MeterConfig,
+    ) -> Result<()> {
+        self.bars = match (&bar_probs, &downbeat) {
+            (Some(p), _) if self.beats_s.len() >= 2 && p.len() == self.beats_s.len() => {
+                choose_meter_from_values(p, config, BarPositionMethod::BarClassifier)?
+            }
+            (_, Some(d)) if self.beats_s.len() >= 2 => choose_meter(&self.beats_s, d, config)?,
             _ => None,
         };
+        match &self.bars {
+            Some(b) => tracing::info!(
+                beats_per_bar = b.best.beats_per_bar,
+                first_downbeat = b.best.phase + 1,
+                confidence = format!("{:.2}", b.confidence),
+                method = ?b.method,
+                "bars"
+            ),
+            None => tracing::info!(
+                "no bar positions (no bar classifier or downbeat head, or no contrast)"
+            ),
+        }
         self.downbeat = downbeat;
         Ok(())
+    }
+}
+
+/// The bar classifier's downbeat probability at each beat, when `model` has one and there
+/// are at least two beats.
+fn bar_probabilities(
+    model: &LoadedModel,
+    percussive: &Spectrogram,
+    non_percussive: &Spectrogram,
+    beats_s: &[f64],
+) -> Result<Option<Vec<f64>>> {
+    match &model.bars {
+        Some(bars) if beats_s.len() >= 2 => Ok(Some(bars.downbeat_probabilities(
+            percussive,
+            non_percussive,
+            beats_s,
+            &model.device,
+        )?)),
+        _ => Ok(None),
     }
 }
 
@@ -317,6 +360,7 @@ pub fn analyze_stems(
     let audible_s = stems_audible_span_s(stems, &config.audible);
     let mut network = None;
     let mut downbeat = None;
+    let mut spectra = None;
     let (activation, branches) = match (config.activation, model) {
         (ActivationKind::Flux, None) => (spectral_flux(&stems.percussive, &config.flux)?, None),
         // Flux decides the beats, and the network's curves come along for display.
@@ -330,6 +374,7 @@ pub fn analyze_stems(
             let out = infer(model, &non_percussive, &percussive, &config.infer)?;
             network = Some(out.combined);
             downbeat = out.downbeat;
+            spectra = Some((percussive, non_percussive));
             (flux, Some((out.anchor, out.postve)))
         }
         (kind, Some(model)) => {
@@ -339,6 +384,7 @@ pub fn analyze_stems(
             cancel.check()?;
             let out = infer(model, &non_percussive, &percussive, &config.infer)?;
             downbeat = out.downbeat;
+            spectra = Some((percussive, non_percussive));
             let chosen = match kind {
                 ActivationKind::Anchor => out.anchor.clone(),
                 ActivationKind::Postve => out.postve.clone(),
@@ -373,7 +419,13 @@ pub fn analyze_stems(
     analysis.activation_kind = config.activation;
     analysis.branches = branches;
     analysis.network = network;
-    analysis.set_downbeat(downbeat, &config.meter)?;
+    let bar_probs = match (&spectra, model) {
+        (Some((perc, non_perc)), Some(m)) => {
+            bar_probabilities(m, perc, non_perc, &analysis.beats_s)?
+        }
+        _ => None,
+    };
+    analysis.set_bars(downbeat, bar_probs, &config.meter)?;
     Ok(analysis)
 }
 
@@ -482,7 +534,13 @@ pub fn analyze_features(
     analysis.source = features.source.clone();
     analysis.activation_kind = kind;
     analysis.branches = Some((anchor, postve));
-    analysis.set_downbeat(downbeat, &config.meter)?;
+    let bar_probs = bar_probabilities(
+        model,
+        &features.percussive,
+        &features.non_percussive,
+        &analysis.beats_s,
+    )?;
+    analysis.set_bars(downbeat, bar_probs, &config.meter)?;
     Ok(analysis)
 }
 
@@ -659,8 +717,12 @@ mod tests {
         .expect("tracked");
         assert!(a.beats_s.len() > 30, "{} beats", a.beats_s.len());
         assert_eq!(a.beat_list().positions, None);
-        a.set_downbeat(Some(Activation::new(down, fps)), &MeterConfig::default())
-            .expect("bars");
+        a.set_bars(
+            Some(Activation::new(down, fps)),
+            None,
+            &MeterConfig::default(),
+        )
+        .expect("bars");
         let bars = a.bars.as_ref().expect("a clear meter");
         assert_eq!(bars.best.beats_per_bar, 3);
         let list = a.beat_list();

@@ -162,3 +162,92 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// The bar classifier travels with its network: saved beside it, named and checksummed in the
+/// sidecar, loaded back with the same outputs, part of the content id; a damaged or missing
+/// classifier file is a clear error naming it.
+#[test]
+fn bar_classifier_round_trip() {
+    use zerons::model::bars::{BarModel, BarNetConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    let cfg = BarNetConfig {
+        context_beats: 2,
+        hidden: 8,
+    };
+    let bars = BarModel {
+        net: cfg.init(&device),
+        config: cfg.clone(),
+        notes: Some("test".into()),
+    };
+    let plain = save_model(&lite_model(16), dir.path().join("plain")).unwrap();
+    assert!(plain.bars.is_none());
+    let model = lite_model(16).with_bars(Some(bars.clone()));
+    let saved = save_model(&model, dir.path().join("with")).unwrap();
+    let spec = saved.bars.clone().unwrap();
+    assert_eq!(spec.weights_file, "model.bars.bpk");
+    assert_eq!(spec.net, cfg);
+    assert_eq!(spec.notes.as_deref(), Some("test"));
+    assert!(dir.path().join("with/model.bars.bpk").is_file());
+    let loaded = load_model(dir.path().join("with")).unwrap();
+    assert_eq!(loaded.manifest, saved);
+    let rows: Vec<Vec<f32>> = (0..6)
+        .map(|k| {
+            (0..cfg.n_inputs())
+                .map(|i| ((i * 7 + k) % 11) as f32 / 5.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    let a = bars.probabilities_of(&rows, &device).unwrap();
+    let b = loaded
+        .bars
+        .as_ref()
+        .unwrap()
+        .probabilities_of(&rows, &device)
+        .unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+    }
+    // Saving it again keeps the id; a different classifier changes it.
+    let again = save_model(&loaded, dir.path().join("again")).unwrap();
+    assert_eq!(again.id, saved.id);
+    let other = lite_model(16);
+    let other_bars = BarModel {
+        net: cfg.init(&device),
+        ..bars.clone()
+    };
+    let a_net = save_model(&other.with_bars(None), dir.path().join("o1")).unwrap();
+    let b_net = save_model(
+        &load_model(dir.path().join("o1"))
+            .unwrap()
+            .with_bars(Some(other_bars)),
+        dir.path().join("o2"),
+    )
+    .unwrap();
+    assert_ne!(a_net.id, b_net.id);
+    // Damaged and missing classifier files.
+    let path = dir.path().join("with/model.bars.bpk");
+    let mut bytes = fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    fs::write(&path, &bytes).unwrap();
+    let e = load_model(dir.path().join("with")).unwrap_err();
+    assert_eq!(e.code(), "model");
+    assert!(e.to_string().contains("model.bars.bpk"), "{e}");
+    fs::remove_file(&path).unwrap();
+    let e = load_model(dir.path().join("with")).unwrap_err();
+    assert!(e.to_string().contains("model.bars.bpk"), "{e}");
+    // A sidecar naming a path instead of a file, or another feature count.
+    let mut m = saved.clone();
+    m.bars.as_mut().unwrap().weights_file = "../x.bpk".into();
+    write_manifest(&dir.path().join("with"), &m);
+    assert_eq!(
+        load_model(dir.path().join("with")).unwrap_err().code(),
+        "model"
+    );
+    let mut m = saved.clone();
+    m.bars.as_mut().unwrap().n_beat_features = 3;
+    write_manifest(&dir.path().join("with"), &m);
+    let e = load_model(dir.path().join("with")).unwrap_err();
+    assert!(e.to_string().contains("features per beat"), "{e}");
+}

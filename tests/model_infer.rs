@@ -302,3 +302,51 @@ fn a_downbeat_head_gives_the_analysis_bar_positions() {
         other => panic!("bars and positions disagree: {other:?}"),
     }
 }
+
+/// A model with a bar classifier numbers the beats from the classifier's per-beat
+/// probabilities (method `bar_classifier`), with or without a downbeat head; its probabilities
+/// are those of the classifier on the song's beat-synchronous features.
+#[test]
+fn a_bar_classifier_numbers_the_beats() {
+    use zerons::audio::Signal;
+    use zerons::model::bars::{BarModel, BarNetConfig};
+    use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_signal};
+    use zerons::tracking::meter::BarPositionMethod;
+    let sr = 16_000u32;
+    let mut samples = vec![0.0f32; 12 * sr as usize];
+    for k in 0..24 {
+        let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
+        let level = if k % 4 == 0 { 0.9 } else { 0.4 };
+        for i in 0..200 {
+            samples[at as usize + i] =
+                level * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
+        }
+    }
+    let signal = Signal::new(samples, sr);
+    let config = AnalyzeConfig {
+        activation: ActivationKind::Max,
+        ..AnalyzeConfig::default()
+    };
+    let device = Device::flex();
+    let cfg = BarNetConfig {
+        context_beats: 1,
+        hidden: 32,
+    };
+    let m = model(ModelConfig::lite()).with_bars(Some(BarModel {
+        net: cfg.init(&device),
+        config: cfg,
+        notes: None,
+    }));
+    let a = analyze_signal(&signal, &config, Some(&m), &mut |_| {}, &CancelToken::new()).unwrap();
+    assert!(a.beats_s.len() >= 8, "{:?}", a.beats_s);
+    // Even a random classifier scores the accented beats differently from the others, so a
+    // meter and phase win; the method says where they came from.
+    let bars = a.bars.as_ref().expect("bars from the classifier");
+    assert_eq!(bars.method, BarPositionMethod::BarClassifier);
+    assert_eq!(bars.positions.len(), a.beats_s.len());
+    assert_eq!(
+        a.beat_list().positions.as_deref(),
+        Some(&bars.positions[..])
+    );
+    assert!(a.downbeat.is_none());
+}

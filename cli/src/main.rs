@@ -43,6 +43,8 @@ enum Command {
     Pretrain(cmd::pretrain::PretrainArgs),
     /// Train a base model on renders with exact beats (every layer; resumable).
     Train(cmd::train::TrainArgs),
+    /// Train the bar classifier (which beats are downbeats) on renders with exact bar lines.
+    TrainBars(cmd::train_bars::TrainBarsArgs),
     /// Draw waveform, activation and beats of a song (or a run's training curves) to SVG/PNG.
     Plot(cmd::plot::PlotArgs),
     /// Time the model on the CPU and the GPU in one run: inference, parity, fine-tuning steps/s.
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Pretrain(args) => cmd::pretrain::run(args),
         Command::Plot(args) => cmd::plot::run(args),
         Command::Train(args) => cmd::train::run(args),
+        Command::TrainBars(args) => cmd::train_bars::run(args),
     };
     if let Some(dir) = runtime_dir {
         let _ = std::fs::remove_dir_all(dir);

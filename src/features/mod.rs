@@ -1,5 +1,6 @@
 //! `features` stage: the log-VQT that ZeroNS feeds its network, and onset curves.
 
+pub mod beat_sync;
 pub mod onset;
 pub(crate) mod stft;
 pub mod vqt;

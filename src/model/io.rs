@@ -12,6 +12,7 @@ use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::bars::{BarModel, BarsSpec};
 use super::net::ZeroNs;
 use super::paper::PAPER_KERNELS;
 use super::{Architecture, Combine, ModelConfig, N_BINS, PaperConfig};
@@ -120,6 +121,9 @@ pub struct ModelManifest {
     /// How it was made.
     #[serde(default)]
     pub provenance: Provenance,
+    /// The bar classifier stored with the network ([`super::bars`]), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars: Option<BarsSpec>,
 }
 
 /// A network in memory with its description.
@@ -132,6 +136,8 @@ pub struct LoadedModel {
     pub manifest: ModelManifest,
     /// Where the network's tensors live.
     pub device: Device,
+    /// The bar classifier that goes with it (on the same device), if any.
+    pub bars: Option<BarModel>,
 }
 
 impl LoadedModel {
@@ -155,9 +161,18 @@ impl LoadedModel {
                 weights_sha256: String::new(),
                 parent_id,
                 provenance,
+                bars: None,
             },
             device,
+            bars: None,
         }
+    }
+
+    /// The same model with `bars` as its bar classifier (e.g. a fine-tuned network keeps its
+    /// parent's).
+    pub fn with_bars(mut self, bars: Option<BarModel>) -> Self {
+        self.bars = bars;
+        self
     }
 
     /// The architecture.
@@ -171,6 +186,7 @@ impl LoadedModel {
             network: self.network.to_device(device),
             manifest: self.manifest,
             device: device.clone(),
+            bars: self.bars.map(|b| b.to_device(device)),
         }
     }
 }
@@ -242,7 +258,37 @@ pub fn save_model(model: &LoadedModel, path: impl AsRef<Path>) -> Result<ModelMa
 
     let mut manifest = model.manifest.clone();
     manifest.format_version = MODEL_FORMAT_VERSION;
-    manifest.id = format!("zn-{}", &sha[..16]);
+    // The content id covers the bar classifier too, when there is one.
+    manifest.bars = None;
+    let mut id_hasher = Sha256::new();
+    id_hasher.update(&bytes[..]);
+    if let Some(bars) = &model.bars {
+        let bars_path = bars_weights_path(&weights_path);
+        let bars_bytes = bars
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| model_err(&bars_path, format!("cannot serialise weights: {e}")))?;
+        id_hasher.update(&bars_bytes[..]);
+        write_atomic(&bars_path, &bars_bytes)?;
+        manifest.bars = Some(BarsSpec {
+            net: bars.config.clone(),
+            n_beat_features: crate::features::beat_sync::N_BEAT_FEATURES,
+            weights_file: bars_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            weights_sha256: sha256_hex(&bars_bytes),
+            notes: bars.notes.clone(),
+        });
+    }
+    let id_sha = if model.bars.is_some() {
+        hex(&id_hasher.finalize())
+    } else {
+        sha.clone()
+    };
+    manifest.id = format!("zn-{}", &id_sha[..16]);
     manifest.weights_sha256 = sha;
     manifest.weights_file = weights_path
         .file_name()
@@ -349,11 +395,88 @@ pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedMo
     }
     let network = network_from_burnpack(bytes, &manifest.model, device)
         .map_err(|e| model_err(&weights_path, e))?;
-    tracing::info!(id = %manifest.id, "model loaded");
+    let bars = match &manifest.bars {
+        Some(spec) => Some(load_bars(&manifest_path, spec, device)?),
+        None => None,
+    };
+    tracing::info!(id = %manifest.id, bars = bars.is_some(), "model loaded");
     Ok(LoadedModel {
         network,
         manifest,
         device: device.clone(),
+        bars,
+    })
+}
+
+/// Where the bar classifier's weights go for a network saved at `weights_path`:
+/// `<stem>.bars.bpk` beside it.
+fn bars_weights_path(weights_path: &Path) -> PathBuf {
+    let stem = weights_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    weights_path.with_file_name(format!("{stem}.bars.bpk"))
+}
+
+/// Loads the bar classifier that `spec` (in the sidecar at `manifest_path`) describes,
+/// checking its file name, checksum, feature count and shapes.
+fn load_bars(manifest_path: &Path, spec: &BarsSpec, device: &Device) -> Result<BarModel> {
+    spec.net
+        .validate()
+        .map_err(|e| model_err(manifest_path, e))?;
+    if spec.n_beat_features != crate::features::beat_sync::N_BEAT_FEATURES {
+        return Err(model_err(
+            manifest_path,
+            format!(
+                "the bar classifier reads {} features per beat; this build computes {}",
+                spec.n_beat_features,
+                crate::features::beat_sync::N_BEAT_FEATURES
+            ),
+        ));
+    }
+    let name = Path::new(&spec.weights_file);
+    if spec.weights_file.is_empty() || name.components().count() != 1 || name.file_name().is_none()
+    {
+        return Err(model_err(
+            manifest_path,
+            format!(
+                "bars.weights_file must be a plain file name, got {:?}",
+                spec.weights_file
+            ),
+        ));
+    }
+    let path = manifest_path.with_file_name(&spec.weights_file);
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let sha = sha256_hex(&bytes);
+    if !sha.eq_ignore_ascii_case(&spec.weights_sha256) {
+        return Err(model_err(
+            &path,
+            format!(
+                "checksum mismatch: the file's sha256 is {sha}, the sidecar expects {} \
+                 (file corrupt or replaced)",
+                spec.weights_sha256
+            ),
+        ));
+    }
+    let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| model_err(&path, format!("not a readable burnpack file: {e}")))?;
+    let net = spec
+        .net
+        .init(device)
+        .try_load_record(record.cast_to_module_dtype())
+        .map_err(|e| {
+            model_err(
+                &path,
+                format!(
+                    "weights do not fit the bar classifier in the sidecar: {}",
+                    shorten(&e.to_string(), 400)
+                ),
+            )
+        })?;
+    Ok(BarModel {
+        net,
+        config: spec.net.clone(),
+        notes: spec.notes.clone(),
     })
 }
 

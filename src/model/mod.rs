@@ -37,6 +37,7 @@
 //! whole song in fixed-size chunks with a halo of at least the receptive field, which gives the
 //! same result as one pass over the whole song with bounded memory.
 
+pub mod bars;
 mod device;
 mod infer;
 mod io;

@@ -28,6 +28,10 @@ pub enum BarPositionMethod {
     /// The beats were given; meter and phase chosen by the downbeat activation per phase
     /// ([`choose_meter`]).
     PhaseVote,
+    /// The beats were given; meter and phase chosen per phase by the bar classifier's
+    /// downbeat probability of each beat, from beat-synchronous features
+    /// ([`crate::model::bars`], [`choose_meter_from_values`]).
+    BarClassifier,
 }
 
 /// Settings of [`choose_meter`].
@@ -39,6 +43,12 @@ pub struct MeterConfig {
     /// The activation at a beat is its maximum within ± this many seconds (default 0.02 s:
     /// ±1 frame at 62.5 fps).
     pub window_s: f64,
+    /// For per-beat probabilities ([`choose_meter_from_values`]): the probability, per beat,
+    /// that the bar restarts or the meter changes (a tracker's skipped or extra beat, a bar of
+    /// another length). 0 (default) keeps one meter and phase for the whole song; above 0 the
+    /// positions are decoded by Viterbi over (meter, position in the bar) states, like
+    /// madmom's `DBNBarTrackingProcessor` with free bar restarts.
+    pub bar_change_probability: f64,
 }
 
 impl Default for MeterConfig {
@@ -46,6 +56,7 @@ impl Default for MeterConfig {
         Self {
             beats_per_bar: vec![3, 4],
             window_s: 0.02,
+            bar_change_probability: 0.0,
         }
     }
 }
@@ -61,6 +72,14 @@ impl MeterConfig {
         if let Some(&b) = self.beats_per_bar.iter().find(|&&b| !(2..=64).contains(&b)) {
             return Err(Error::Config(format!(
                 "meter: beats per bar must be in 2..=64 (got {b})"
+            )));
+        }
+        if !(self.bar_change_probability.is_finite()
+            && (0.0..0.5).contains(&self.bar_change_probability))
+        {
+            return Err(Error::Config(format!(
+                "meter: bar_change_probability must be in [0, 0.5) (got {})",
+                self.bar_change_probability
             )));
         }
         if !(self.window_s.is_finite() && self.window_s >= 0.0) {
@@ -96,7 +115,7 @@ impl MeterScore {
 /// The chosen meter and phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeterChoice {
-    /// Always [`BarPositionMethod::PhaseVote`].
+    /// [`BarPositionMethod::PhaseVote`] or [`BarPositionMethod::BarClassifier`].
     pub method: BarPositionMethod,
     /// The winning candidate.
     pub best: MeterScore,
@@ -137,6 +156,103 @@ pub fn choose_meter(
         )));
     }
     let values = beat_values(beat_times_s, downbeat, config.window_s);
+    Ok(vote(&values, config, BarPositionMethod::PhaseVote))
+}
+
+/// [`choose_meter`] on one downbeat value per beat (e.g. the bar classifier's probabilities,
+/// method [`BarPositionMethod::BarClassifier`]). Values must be finite.
+pub fn choose_meter_from_values(
+    values: &[f64],
+    config: &MeterConfig,
+    method: BarPositionMethod,
+) -> Result<Option<MeterChoice>> {
+    config.validate()?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "beat {i} has a non-finite downbeat value"
+        )));
+    }
+    let mut choice = vote(values, config, method);
+    if config.bar_change_probability > 0.0
+        && let Some(c) = choice.as_mut()
+    {
+        c.positions =
+            viterbi_positions(values, &config.beats_per_bar, config.bar_change_probability);
+    }
+    Ok(choice)
+}
+
+/// Positions in the bar (1 = downbeat) of the most likely path through (meter, position)
+/// states: each beat moves to the next position of its bar with probability `1 − p_change`,
+/// or to any state (the same one: an extra beat) with `p_change` shared among them; a beat in position 1 is observed
+/// with its value as probability, any other with one minus it (clamped to [1e-4, 1 − 1e-4]).
+fn viterbi_positions(values: &[f64], meters: &[u32], p_change: f64) -> Vec<u32> {
+    let states: Vec<(u32, u32)> = meters
+        .iter()
+        .flat_map(|&m| (0..m).map(move |p| (m, p)))
+        .collect();
+    let n_states = states.len();
+    if values.is_empty() || n_states == 0 {
+        return Vec::new();
+    }
+    let log_stay = (1.0 - p_change).ln();
+    let log_jump = (p_change / n_states as f64).ln();
+    let next = |s: usize| {
+        let (m, p) = states[s];
+        let q = (p + 1) % m;
+        states.iter().position(|&x| x == (m, q)).unwrap_or(s)
+    };
+    let successor: Vec<usize> = (0..n_states).map(next).collect();
+    let obs = |v: f64, s: usize| {
+        let v = v.clamp(1e-4, 1.0 - 1e-4);
+        if states[s].1 == 0 {
+            v.ln()
+        } else {
+            (1.0 - v).ln()
+        }
+    };
+    let mut score: Vec<f64> = (0..n_states).map(|s| obs(values[0], s)).collect();
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(values.len());
+    back.push((0..n_states).collect());
+    for &v in &values[1..] {
+        // Best predecessor by a jump (a repeated position, an extra beat, included).
+        let best_prev = (0..n_states)
+            .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+            .unwrap_or(0);
+        let mut new = vec![f64::NEG_INFINITY; n_states];
+        let mut from = vec![0usize; n_states];
+        for (s, &t) in successor.iter().enumerate() {
+            // stay on the bar: s -> t
+            let cand = score[s] + log_stay;
+            if cand > new[t] {
+                new[t] = cand;
+                from[t] = s;
+            }
+        }
+        for t in 0..n_states {
+            let cand = score[best_prev] + log_jump;
+            if cand > new[t] {
+                new[t] = cand;
+                from[t] = best_prev;
+            }
+            new[t] += obs(v, t);
+        }
+        score = new;
+        back.push(from);
+    }
+    let mut s = (0..n_states)
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(0);
+    let mut path = vec![0u32; values.len()];
+    for k in (0..values.len()).rev() {
+        path[k] = states[s].1 + 1;
+        s = back[k][s];
+    }
+    path
+}
+
+/// Scores every meter and phase on per-beat values (module docs).
+fn vote(values: &[f64], config: &MeterConfig, method: BarPositionMethod) -> Option<MeterChoice> {
     let mut scores = Vec::new();
     for &m in &config.beats_per_bar {
         let m_us = m as usize;
@@ -168,12 +284,10 @@ pub fn choose_meter(
             best = Some(i);
         }
     }
-    let Some(best) = best else {
-        return Ok(None);
-    };
+    let best = best?;
     let top = scores[best];
     if top.contrast() <= 0.0 {
-        return Ok(None);
+        return None;
     }
     let runner_up = scores
         .iter()
@@ -191,13 +305,13 @@ pub fn choose_meter(
     let positions = (0..values.len())
         .map(|k| ((k + m - phase) % m) as u32 + 1)
         .collect();
-    Ok(Some(MeterChoice {
-        method: BarPositionMethod::PhaseVote,
+    Some(MeterChoice {
+        method,
         best: top,
         confidence,
         scores,
         positions,
-    }))
+    })
 }
 
 /// The activation's maximum within `±window_s` of each beat (0 outside the curve).
@@ -282,6 +396,97 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((c.best.beats_per_bar, c.best.phase), (3, 0));
+    }
+
+    #[test]
+    fn values_per_beat_vote_the_same_way() {
+        let values: Vec<f64> = (0..24)
+            .map(|k| if k % 3 == 2 { 0.9 } else { 0.2 })
+            .collect();
+        let c = choose_meter_from_values(
+            &values,
+            &MeterConfig::default(),
+            BarPositionMethod::BarClassifier,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.method, BarPositionMethod::BarClassifier);
+        assert_eq!((c.best.beats_per_bar, c.best.phase), (3, 2));
+        assert_eq!(c.positions[2], 1);
+        assert!(
+            choose_meter_from_values(
+                &[0.1, f64::NAN],
+                &MeterConfig::default(),
+                BarPositionMethod::BarClassifier
+            )
+            .is_err()
+        );
+        assert_eq!(
+            choose_meter_from_values(
+                &[0.5; 12],
+                &MeterConfig::default(),
+                BarPositionMethod::BarClassifier
+            )
+            .unwrap(),
+            None
+        );
+    }
+
+    /// A tracker's extra beat halfway through shifts the bar phase: one phase for the whole
+    /// song gets half the downbeats wrong, the decoder with bar restarts gets them all.
+    #[test]
+    fn bar_restarts_follow_a_slip() {
+        let mut values: Vec<f64> = (0..40)
+            .map(|k| if k % 4 == 0 { 0.8 } else { 0.2 })
+            .collect();
+        // an extra beat after beat 20: the downbeats move to 1 mod 4
+        values.insert(21, 0.2);
+        // Downbeats are the strong beats (where within the slip the bar restarts is a tie).
+        let downbeats = |p: &[u32]| -> Vec<bool> { p.iter().map(|&x| x == 1).collect() };
+        let truth: Vec<bool> = values.iter().map(|&v| v > 0.5).collect();
+        let one = choose_meter_from_values(
+            &values,
+            &MeterConfig::default(),
+            BarPositionMethod::BarClassifier,
+        )
+        .unwrap()
+        .unwrap();
+        let right = |p: &[u32]| {
+            downbeats(p)
+                .iter()
+                .zip(&truth)
+                .filter(|(a, b)| a == b)
+                .count()
+        };
+        assert!(right(&one.positions) < 36, "{:?}", one.positions);
+        let cfg = MeterConfig {
+            bar_change_probability: 0.01,
+            ..MeterConfig::default()
+        };
+        let c = choose_meter_from_values(&values, &cfg, BarPositionMethod::BarClassifier)
+            .unwrap()
+            .unwrap();
+        assert_eq!(downbeats(&c.positions), truth, "{:?}", c.positions);
+        // Without a slip both agree.
+        let steady: Vec<f64> = (0..24)
+            .map(|k| if k % 3 == 1 { 0.7 } else { 0.3 })
+            .collect();
+        let a = choose_meter_from_values(&steady, &cfg, BarPositionMethod::BarClassifier)
+            .unwrap()
+            .unwrap();
+        let b = choose_meter_from_values(
+            &steady,
+            &MeterConfig::default(),
+            BarPositionMethod::BarClassifier,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(a.positions, b.positions);
+        let bad = MeterConfig {
+            bar_change_probability: 0.7,
+            ..MeterConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -1123,7 +1123,10 @@ pub fn finetune(
         ..provenance
     };
     let parent = (!base.manifest.id.is_empty()).then(|| base.manifest.id.clone());
-    let model = LoadedModel::new(network, base.config().clone(), provenance, parent, plain);
+    // The bar classifier is not fine-tuned here; the new model keeps its parent's.
+    let bars = base.bars.clone().map(|b| b.to_device(&plain));
+    let model =
+        LoadedModel::new(network, base.config().clone(), provenance, parent, plain).with_bars(bars);
     Ok(FinetuneOutcome {
         model,
         before,

@@ -8,9 +8,12 @@
 //! - [`base`]: base-model training on renders with exact beats and bars (every layer, beat
 //!   and downbeat heads, DBN-scored validation, resumable); `crops` draws its augmented
 //!   crops and targets.
+//! - [`bars`]: the bar classifier (which beats are downbeats) on beat-synchronous features of
+//!   songs with exact bar lines.
 //! - [`finetune`]: supervised fine-tuning on the user's corrected beats (spec §4) with cached
 //!   lower-layer features, held-out validation and an honest before/after.
 
+pub mod bars;
 pub mod base;
 mod checkpoint;
 pub mod corpus;
@@ -19,6 +22,7 @@ pub mod finetune;
 pub mod renders;
 pub mod syncpred;
 
+pub use bars::{BarExamples, BarsEpoch, BarsOutcome, BarsTrainConfig, bar_examples, train_bars};
 pub use base::{
     BaseTrainConfig, BaseTrainProgress, BaseTrainState, BaseTrainSummary, BaseValid, LabelledSong,
     train_base,

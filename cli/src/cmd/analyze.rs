@@ -153,6 +153,13 @@ pub struct AnalyzeArgs {
     /// DBN tempo-change penalty λ (higher = steadier tempo; madmom default 100).
     #[arg(long)]
     transition_lambda: Option<f64>,
+    /// Meters the bar positions may take, in beats per bar (default 3,4).
+    #[arg(long, value_delimiter = ',', value_name = "N,N")]
+    beats_per_bar: Vec<u32>,
+    /// Per-beat probability that the bar restarts or the meter changes when the bar
+    /// classifier numbers the beats (default 0: one meter and phase for the whole song).
+    #[arg(long, value_name = "P")]
+    bar_change_probability: Option<f64>,
     /// Longest accepted input in seconds (default 4 h).
     #[arg(long)]
     max_duration: Option<f64>,
@@ -343,6 +350,16 @@ fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
     }
     config.decode.allow_truncated = args.allow_truncated;
     config.refine.enabled = !args.no_refine;
+    if !args.beats_per_bar.is_empty() {
+        config.meter.beats_per_bar = args.beats_per_bar.clone();
+    }
+    if let Some(p) = args.bar_change_probability {
+        config.meter.bar_change_probability = p;
+    }
+    config
+        .meter
+        .validate()
+        .context("--beats-per-bar / --bar-change-probability")?;
     config.tracker = match args.tracker {
         TrackerArg::Dbn => {
             let mut dbn = zerons::tracking::dbn::DbnConfig::default();

@@ -8,3 +8,4 @@ pub mod plot;
 pub mod pretrain;
 pub mod project;
 pub mod train;
+pub mod train_bars;

@@ -126,7 +126,7 @@ fn csv_rows(text: &str) -> Result<Vec<Vec<String>>> {
 }
 
 /// The rows of a render manifest.
-fn read_manifest(path: &Path, exclude: &[String]) -> Result<Vec<LabelledItem>> {
+pub(crate) fn read_manifest(path: &Path, exclude: &[String]) -> Result<Vec<LabelledItem>> {
     let base = path.parent().unwrap_or(Path::new("."));
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the manifest {}", path.display()))?;
@@ -172,7 +172,7 @@ fn read_manifest(path: &Path, exclude: &[String]) -> Result<Vec<LabelledItem>> {
 }
 
 /// FNV-1a, for a split that does not depend on the order of the manifest.
-fn hash(s: &str) -> u64 {
+pub(crate) fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
