@@ -247,12 +247,7 @@ pub fn save_model(model: &LoadedModel, path: impl AsRef<Path>) -> Result<ModelMa
     if let Some(dir) = manifest_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let bytes = model
-        .network
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| model_err(&weights_path, format!("cannot serialise weights: {e}")))?;
+    let bytes = record_bytes(&model.network, &weights_path)?;
     let sha = sha256_hex(&bytes);
     write_atomic(&weights_path, &bytes)?;
 
@@ -264,12 +259,7 @@ pub fn save_model(model: &LoadedModel, path: impl AsRef<Path>) -> Result<ModelMa
     id_hasher.update(&bytes[..]);
     if let Some(bars) = &model.bars {
         let bars_path = bars_weights_path(&weights_path);
-        let bars_bytes = bars
-            .net
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| model_err(&bars_path, format!("cannot serialise weights: {e}")))?;
+        let bars_bytes = record_bytes(&bars.net, &bars_path)?;
         id_hasher.update(&bars_bytes[..]);
         write_atomic(&bars_path, &bars_bytes)?;
         manifest.bars = Some(BarsSpec {
@@ -357,19 +347,7 @@ pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedMo
             ),
         ));
     }
-    let name = Path::new(&manifest.weights_file);
-    if manifest.weights_file.is_empty()
-        || name.components().count() != 1
-        || name.file_name().is_none()
-    {
-        return Err(model_err(
-            &manifest_path,
-            format!(
-                "weights_file must be a plain file name, got {:?}",
-                manifest.weights_file
-            ),
-        ));
-    }
+    check_file_name(&manifest_path, "weights_file", &manifest.weights_file)?;
     let weights_path = manifest_path.with_file_name(&manifest.weights_file);
     if weights_named && path.file_name() != weights_path.file_name() {
         return Err(model_err(
@@ -381,18 +359,7 @@ pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedMo
             ),
         ));
     }
-    let bytes = fs::read(&weights_path).map_err(|e| Error::io(&weights_path, e))?;
-    let sha = sha256_hex(&bytes);
-    if !sha.eq_ignore_ascii_case(&manifest.weights_sha256) {
-        return Err(model_err(
-            &weights_path,
-            format!(
-                "checksum mismatch: the file's sha256 is {sha}, {} expects {} \
-                 (file corrupt or replaced)",
-                MANIFEST_FILE, manifest.weights_sha256
-            ),
-        ));
-    }
+    let bytes = read_checksummed(&weights_path, &manifest.weights_sha256, MANIFEST_FILE)?;
     let network = network_from_burnpack(bytes, &manifest.model, device)
         .map_err(|e| model_err(&weights_path, e))?;
     let bars = match &manifest.bars {
@@ -406,6 +373,43 @@ pub fn load_model_on(path: impl AsRef<Path>, device: &Device) -> Result<LoadedMo
         device: device.clone(),
         bars,
     })
+}
+
+/// A sidecar field naming a weights file must hold a plain file name (no folder, not empty).
+fn check_file_name(manifest_path: &Path, field: &str, name: &str) -> Result<()> {
+    let p = Path::new(name);
+    if name.is_empty() || p.components().count() != 1 || p.file_name().is_none() {
+        return Err(model_err(
+            manifest_path,
+            format!("{field} must be a plain file name, got {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes of `path`, whose sha256 must be `expected` (as `sidecar` says).
+fn read_checksummed(path: &Path, expected: &str, sidecar: &str) -> Result<Vec<u8>> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sha = sha256_hex(&bytes);
+    if !sha.eq_ignore_ascii_case(expected) {
+        return Err(model_err(
+            path,
+            format!(
+                "checksum mismatch: the file's sha256 is {sha}, {sidecar} expects {expected} \
+                 (file corrupt or replaced)"
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A module's weights as burnpack bytes (`path` names the file they are for, in errors).
+fn record_bytes<M: Module>(module: &M, path: &Path) -> Result<burn::tensor::Bytes> {
+    module
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| model_err(path, format!("cannot serialise weights: {e}")))
 }
 
 /// Where the bar classifier's weights go for a network saved at `weights_path`:
@@ -434,30 +438,9 @@ fn load_bars(manifest_path: &Path, spec: &BarsSpec, device: &Device) -> Result<B
             ),
         ));
     }
-    let name = Path::new(&spec.weights_file);
-    if spec.weights_file.is_empty() || name.components().count() != 1 || name.file_name().is_none()
-    {
-        return Err(model_err(
-            manifest_path,
-            format!(
-                "bars.weights_file must be a plain file name, got {:?}",
-                spec.weights_file
-            ),
-        ));
-    }
+    check_file_name(manifest_path, "bars.weights_file", &spec.weights_file)?;
     let path = manifest_path.with_file_name(&spec.weights_file);
-    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let sha = sha256_hex(&bytes);
-    if !sha.eq_ignore_ascii_case(&spec.weights_sha256) {
-        return Err(model_err(
-            &path,
-            format!(
-                "checksum mismatch: the file's sha256 is {sha}, the sidecar expects {} \
-                 (file corrupt or replaced)",
-                spec.weights_sha256
-            ),
-        ));
-    }
+    let bytes = read_checksummed(&path, &spec.weights_sha256, "the sidecar")?;
     let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| model_err(&path, format!("not a readable burnpack file: {e}")))?;
     let net = spec
