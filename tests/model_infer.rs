@@ -1,6 +1,7 @@
 //! Whole-song inference: chunked with halos equals one pass; inputs are checked.
 
 use burn::tensor::Device;
+use zerons::audio::Signal;
 use zerons::features::Spectrogram;
 use zerons::model::{
     Architecture, InferConfig, LoadedModel, ModelConfig, Provenance, ZeroNs, import_pytorch, infer,
@@ -206,7 +207,6 @@ fn a_training_model_infers_without_dropout() {
 
 #[test]
 fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
-    use zerons::audio::Signal;
     use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_signal};
     // A click train at 120 BPM, 8 s at 16 kHz.
     let sr = 16_000u32;
@@ -242,16 +242,12 @@ fn flux_analysis_with_a_model_keeps_flux_beats_and_adds_the_network_curves() {
     }
 }
 
-/// A model with a downbeat head gives the analysis a downbeat curve beside the beat curve,
-/// gated the same way, and bars at the beats whenever the curve separates them; a model
-/// without one leaves both empty (lite v1/v2 sidecars have no head).
-#[test]
-fn a_downbeat_head_gives_the_analysis_bar_positions() {
-    use zerons::audio::Signal;
-    use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_signal};
+/// `secs` seconds at 16 kHz with `n` clicks every 0.5 s from 0.25 s, every 4th one louder
+/// (a 4/4 bar at 120 BPM).
+fn accented_clicks(secs: usize, n: usize) -> Signal {
     let sr = 16_000u32;
-    let mut samples = vec![0.0f32; 10 * sr as usize];
-    for k in 0..20 {
+    let mut samples = vec![0.0f32; secs * sr as usize];
+    for k in 0..n {
         let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
         let level = if k % 4 == 0 { 0.9 } else { 0.4 };
         for i in 0..200 {
@@ -259,7 +255,16 @@ fn a_downbeat_head_gives_the_analysis_bar_positions() {
                 level * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
         }
     }
-    let signal = Signal::new(samples, sr);
+    Signal::new(samples, sr)
+}
+
+/// A model with a downbeat head gives the analysis a downbeat curve beside the beat curve,
+/// gated the same way, and bars at the beats whenever the curve separates them; a model
+/// without one leaves both empty (lite v1/v2 sidecars have no head).
+#[test]
+fn a_downbeat_head_gives_the_analysis_bar_positions() {
+    use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_signal};
+    let signal = accented_clicks(10, 20);
     let config = AnalyzeConfig {
         activation: ActivationKind::Max,
         ..AnalyzeConfig::default()
@@ -308,21 +313,10 @@ fn a_downbeat_head_gives_the_analysis_bar_positions() {
 /// are those of the classifier on the song's beat-synchronous features.
 #[test]
 fn a_bar_classifier_numbers_the_beats() {
-    use zerons::audio::Signal;
     use zerons::model::bars::{BarModel, BarNetConfig};
     use zerons::pipeline::{ActivationKind, AnalyzeConfig, CancelToken, analyze_signal};
     use zerons::tracking::meter::BarPositionMethod;
-    let sr = 16_000u32;
-    let mut samples = vec![0.0f32; 12 * sr as usize];
-    for k in 0..24 {
-        let at = (0.25 + 0.5 * k as f64) * f64::from(sr);
-        let level = if k % 4 == 0 { 0.9 } else { 0.4 };
-        for i in 0..200 {
-            samples[at as usize + i] =
-                level * (-(i as f32) / 40.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 };
-        }
-    }
-    let signal = Signal::new(samples, sr);
+    let signal = accented_clicks(12, 24);
     let config = AnalyzeConfig {
         activation: ActivationKind::Max,
         ..AnalyzeConfig::default()
