@@ -5,6 +5,7 @@ Systems (each optional):
   lite        `zerons analyze` with its default (bundled) model          (--no-default to skip)
   flux        `zerons analyze --activation flux` (no network) + DBN      (--no-flux to skip)
   NAME        `zerons analyze --model DIR`, one per --model NAME=DIR
+  NAME        `zerons analyze ARGS`, one per --system NAME=ARGS (e.g. a decoder setting to tune)
   madmom      RNNBeatProcessor + DBNBeatTrackingProcessor(fps=100) (supervised reference; measure only)
   madmom-db   RNNDownBeatProcessor + DBNDownBeatTrackingProcessor(beats_per_bar=[3, 4], fps=100): madmom's
               downbeat tracker (beats numbered in the bar)                 (--no-madmom-downbeats to skip)
@@ -21,7 +22,7 @@ Split and selection rule (scripts/DEVSET.md, "Development benchmark v3"): tune a
 and is logged in OUT_DIR/test_runs.log.
 
 Usage:
-  scripts/eval_devset.py DEVSET_DIR OUT_DIR [--split dev|test|all] [--model NAME=DIR ...]
+  scripts/eval_devset.py DEVSET_DIR OUT_DIR [--split dev|test|all] [--model NAME=DIR ...] [--system NAME=ARGS ...]
          [--zerons BIN] [--baselines-python PY] [--no-default] [--no-flux] [--no-madmom]
          [--no-librosa] [--madmom-budget-s S] [--only PREFIX] [--group GROUP] [--per-song]
 Writes OUT_DIR/results-SPLIT.json and prints markdown tables: per genre group and overall, each
@@ -32,6 +33,7 @@ import argparse
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -126,6 +128,9 @@ def main():
     default_bin = os.path.expanduser("~/.cache/zerons/release-target/release/zerons")
     ap.add_argument("--zerons", default=default_bin if os.path.exists(default_bin) else "target/release/zerons")
     ap.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR")
+    ap.add_argument("--system", action="append", default=[],
+                    help="NAME=ARGS: `zerons analyze` with these extra arguments (shell words), e.g. "
+                         "'bars-p01=--model runs/bars --bar-change-probability 0.01'")
     ap.add_argument("--no-default", action="store_true", help="skip `zerons analyze` with the bundled model")
     ap.add_argument("--no-flux", action="store_true")
     ap.add_argument("--baselines-python",
@@ -155,7 +160,7 @@ def main():
         sys.exit("eval_devset: no songs selected")
     if a.split != "dev":
         with open(os.path.join(a.out, "test_runs.log"), "a") as fh:
-            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\tsplit={a.split}\tmodels={a.model}\tsongs={len(songs)}\n")
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\tsplit={a.split}\tmodels={a.model}\tsystems={a.system}\tsongs={len(songs)}\n")
 
     have_cli = os.path.exists(a.zerons)
     systems = []  # (name, kind, extra args)
@@ -167,6 +172,9 @@ def main():
         for m in a.model:
             name, path = m.split("=", 1)
             systems.append((name, "zerons", ["--model", path]))
+        for m in a.system:
+            name, args = m.split("=", 1)
+            systems.append((name, "zerons", shlex.split(args)))
     else:
         print(f"(no zerons CLI at {a.zerons}: its systems are skipped, scores by mir_eval)", file=sys.stderr)
     for name, kind, extra in systems:

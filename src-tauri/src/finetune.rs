@@ -23,7 +23,8 @@ use zerons::store::{
     Model, ModelId, Project, Revision, RunStatus, SourceCounts, TrackId, provenance,
 };
 use zerons::train::{
-    AnnotatedSong, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats, finetune,
+    AnnotatedSong, BarsFinetuneReport, FinetuneConfig, FinetuneMode, HeldOutScores, changed_beats,
+    finetune,
 };
 
 use crate::commands::model_revision;
@@ -151,6 +152,9 @@ pub struct FinetuneReport {
     pub epochs: usize,
     pub elapsed_s: f64,
     pub songs: Vec<SongReport>,
+    /// What the bar classifier learned from the songs whose bars the user numbered (`None`:
+    /// the model has none, or no song was numbered; the parent's is kept).
+    pub bars: Option<BarsFinetuneReport>,
 }
 
 /// Events of a fine-tuning run, in order: `preparing`…, `epoch`…, then one of `finished`,
@@ -593,6 +597,7 @@ fn run(
         epochs: outcome.history.len(),
         elapsed_s: outcome.elapsed_s,
         songs: reports,
+        bars: outcome.bars.clone(),
     }))
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::base::{LabelledSong, scalar};
 use super::corpus::mix;
+use crate::features::Spectrogram;
 use crate::model::bars::{BarModel, BarNet, BarNetConfig, input_tensor, song_inputs};
 use crate::pipeline::CancelToken;
 use crate::{Error, Result};
@@ -107,37 +108,79 @@ impl BarExamples {
     }
 }
 
+/// One song's beats and bars, borrowed: the renders' [`LabelledSong`] and the user's
+/// [`super::AnnotatedSong`] both give one.
+#[derive(Debug, Clone, Copy)]
+pub struct BarSong<'a> {
+    /// A name for reports.
+    pub name: &'a str,
+    /// Log-VQT of the percussive stem.
+    pub percussive: &'a Spectrogram,
+    /// Log-VQT of the non-percussive stem.
+    pub non_percussive: &'a Spectrogram,
+    /// Beat times, increasing.
+    pub beats_s: &'a [f64],
+    /// Downbeat times, increasing (each one a beat).
+    pub downbeats_s: &'a [f64],
+}
+
+impl<'a> From<&'a LabelledSong> for BarSong<'a> {
+    fn from(s: &'a LabelledSong) -> Self {
+        Self {
+            name: &s.name,
+            percussive: &s.percussive,
+            non_percussive: &s.non_percussive,
+            beats_s: &s.beats_s,
+            downbeats_s: &s.downbeats_s,
+        }
+    }
+}
+
+/// 1 for a beat with a downbeat within 1 ms of it, else 0.
+fn downbeat_labels(beats_s: &[f64], downbeats_s: &[f64]) -> Vec<f32> {
+    beats_s
+        .iter()
+        .map(|t| {
+            let i = downbeats_s.partition_point(|d| *d < t - 1e-3);
+            f32::from(downbeats_s.get(i).is_some_and(|d| (d - t).abs() <= 1e-3))
+        })
+        .collect()
+}
+
+/// The beats of `song` moved by up to ±`jitter_s` each (copy `copy` of the seed's draws).
+fn jittered(song: &BarSong, config: &BarsTrainConfig, copy: usize) -> Vec<f64> {
+    let mut z = config.seed ^ super::corpus::fnv1a(song.name.as_bytes()) ^ (copy as u64 - 1);
+    let mut times = song.beats_s.to_vec();
+    for t in &mut times {
+        z = mix(z);
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        *t = (*t + (2.0 * u - 1.0) * config.jitter_s).max(0.0);
+    }
+    times.sort_by(f64::total_cmp);
+    times
+}
+
 /// The examples of one song (empty when it has no downbeats or fewer than 8 beats). A beat
 /// is a downbeat when a downbeat lies within 1 ms of it.
 pub fn bar_examples(song: &LabelledSong, config: &BarsTrainConfig) -> Result<BarExamples> {
-    let beats = &song.beats_s;
-    if song.downbeats_s.is_empty() || beats.len() < 8 {
+    song_examples(&BarSong::from(song), config)
+}
+
+/// [`bar_examples`] of a borrowed song: its exact beats and
+/// [`BarsTrainConfig::jitter_copies`] jittered copies.
+pub fn song_examples(song: &BarSong, config: &BarsTrainConfig) -> Result<BarExamples> {
+    if song.downbeats_s.is_empty() || song.beats_s.len() < 8 {
         return Ok(BarExamples::default());
     }
-    let labels: Vec<f32> = beats
-        .iter()
-        .map(|t| {
-            let i = song.downbeats_s.partition_point(|d| *d < t - 1e-3);
-            f32::from(
-                song.downbeats_s
-                    .get(i)
-                    .is_some_and(|d| (d - t).abs() <= 1e-3),
-            )
-        })
-        .collect();
+    let labels = downbeat_labels(song.beats_s, song.downbeats_s);
     let mut out = BarExamples::default();
-    let mut z = config.seed ^ super::corpus::fnv1a(song.name.as_bytes());
     for copy in 0..=config.jitter_copies {
-        let mut times = beats.clone();
-        if copy > 0 {
-            for t in &mut times {
-                z = mix(z);
-                let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-                *t = (*t + (2.0 * u - 1.0) * config.jitter_s).max(0.0);
-            }
-            times.sort_by(f64::total_cmp);
-        }
-        let rows = song_inputs(&song.percussive, &song.non_percussive, &times, &config.net)?;
+        let times = if copy == 0 {
+            song.beats_s.to_vec()
+        } else {
+            jittered(song, config, copy)
+        };
+        let rows = song_inputs(song.percussive, song.non_percussive, &times, &config.net)?;
         out.rows.extend(rows);
         out.labels.extend_from_slice(&labels);
     }
@@ -165,7 +208,10 @@ pub struct BarsOutcome {
     pub model: BarModel,
     /// Every epoch.
     pub history: Vec<BarsEpoch>,
-    /// The epoch kept.
+    /// The starting classifier's held-out figures (epoch 0, no training loss), when training
+    /// started from one ([`train_bars_from`]) and beats were held out.
+    pub start: Option<BarsEpoch>,
+    /// The epoch kept (0: the starting classifier).
     pub best_epoch: usize,
     /// Training was cancelled (the best epoch so far is kept).
     pub cancelled: bool,
@@ -222,6 +268,28 @@ pub fn train_bars(
     progress: &mut dyn FnMut(&BarsEpoch),
     cancel: &CancelToken,
 ) -> Result<BarsOutcome> {
+    train_bars_from(None, train, valid, config, device, progress, cancel)
+}
+
+/// [`train_bars`] starting from `init`'s weights (its architecture then overrides
+/// `config.net`) instead of random ones. With held-out beats, `init` itself is scored first
+/// as epoch 0 and is kept ([`BarsOutcome::best_epoch`] 0) when no epoch does better.
+pub fn train_bars_from(
+    init: Option<&BarModel>,
+    train: &BarExamples,
+    valid: &BarExamples,
+    config: &BarsTrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&BarsEpoch),
+    cancel: &CancelToken,
+) -> Result<BarsOutcome> {
+    let config = &match init {
+        Some(m) => BarsTrainConfig {
+            net: m.config.clone(),
+            ..config.clone()
+        },
+        None => config.clone(),
+    };
     config.validate()?;
     if train.is_empty() {
         return Err(Error::InvalidInput(
@@ -233,10 +301,27 @@ pub fn train_bars(
     let plain = device.clone().without_autodiff();
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let mut net = config.net.init(&ad);
+    let mut net = match init {
+        Some(m) => m.net.clone().fork(&ad).train(),
+        None => config.net.init(&ad),
+    };
     let mut optim = AdamConfig::new().init();
     let mut history = Vec::new();
     let mut best: Option<(BarNet, f64, usize)> = None;
+    let mut start = None;
+    if let Some(m) = init
+        && !valid.is_empty()
+    {
+        let frozen = m.net.clone().to_device(&plain);
+        let (valid_loss, valid_accuracy) = evaluate(&frozen, valid, n_inputs, &plain)?;
+        start = Some(BarsEpoch {
+            epoch: 0,
+            train_loss: f64::NAN,
+            valid_loss,
+            valid_accuracy,
+        });
+        best = Some((frozen, valid_loss, 0));
+    }
     let mut cancelled = false;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut z = mix(config.seed ^ 0x5EED_BA25);
@@ -299,9 +384,170 @@ pub fn train_bars(
             notes: None,
         },
         history,
+        start,
         best_epoch,
         cancelled,
     })
+}
+
+/// Settings of [`finetune_bars`]: the classifier learning the bars the user set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BarsFinetuneConfig {
+    /// Passes over the user's beats (default 60: a 30-s song gives about 60 beats, a few
+    /// minibatches per pass).
+    pub epochs: usize,
+    /// Adam learning rate (default 3e-3: three times the base training's, since a song gives
+    /// only a few dozen steps; the held-out tail decides whether the parent is kept).
+    pub learning_rate: f64,
+    /// Beats per Adam step (default 32).
+    pub batch_size: usize,
+    /// The last fraction of each song's numbered beats is held out to choose the epoch
+    /// (default 0.25; the parent itself is epoch 0).
+    pub holdout_fraction: f64,
+    /// Below this many held-out beats in all, nothing is held out and every epoch is run
+    /// (default 12: three 4/4 bars).
+    pub min_holdout_beats: usize,
+}
+
+impl Default for BarsFinetuneConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 60,
+            learning_rate: 3e-3,
+            batch_size: 32,
+            holdout_fraction: 0.25,
+            min_holdout_beats: 12,
+        }
+    }
+}
+
+/// What [`finetune_bars`] did, for reports and the model's provenance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BarsFinetuneReport {
+    /// Songs whose bars were learned (numbered, at least 8 beats and a downbeat).
+    pub songs: usize,
+    /// Beats trained on (exact times; a jittered copy of each is trained on too).
+    pub train_beats: usize,
+    /// Beats held out (0: unvalidated).
+    pub held_out_beats: usize,
+    /// The parent's held-out accuracy (share of held-out beats it classed right).
+    pub accuracy_before: Option<f64>,
+    /// The kept classifier's held-out accuracy.
+    pub accuracy_after: Option<f64>,
+    /// The epoch kept (0: the parent was kept, nothing did better on the held-out beats).
+    pub best_epoch: usize,
+}
+
+/// Fine-tunes `parent` on the bars of `songs` (usually the user's numbered beats): the last
+/// [`BarsFinetuneConfig::holdout_fraction`] of each song's beats is held out, the rest (with
+/// one ±20 ms-jittered copy, as in base training) trained on from the parent's weights, and
+/// the epoch with the lowest held-out loss is kept, the parent included. `Ok(None)` when no
+/// song has at least 8 beats and a downbeat.
+pub fn finetune_bars(
+    parent: &BarModel,
+    songs: &[BarSong],
+    config: &BarsFinetuneConfig,
+    device: &Device,
+    cancel: &CancelToken,
+) -> Result<Option<(BarModel, BarsFinetuneReport)>> {
+    if !(config.learning_rate.is_finite() && config.learning_rate > 0.0)
+        || config.epochs == 0
+        || config.batch_size == 0
+        || !(0.0..0.9).contains(&config.holdout_fraction)
+    {
+        return Err(Error::Config(format!(
+            "bar fine-tuning: epochs and batch_size must be ≥ 1, learning_rate > 0 and \
+             holdout_fraction in [0, 0.9) (got {config:?})"
+        )));
+    }
+    let train_config = BarsTrainConfig {
+        net: parent.config.clone(),
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+        learning_rate: config.learning_rate,
+        ..BarsTrainConfig::default()
+    };
+    let usable: Vec<&BarSong> = songs
+        .iter()
+        .filter(|s| !s.downbeats_s.is_empty() && s.beats_s.len() >= 8)
+        .collect();
+    if usable.is_empty() {
+        return Ok(None);
+    }
+    // Split each song by time: the tail is held out (its rows keep the context of the
+    // whole song's beats, as at inference).
+    let (mut train, mut valid) = (BarExamples::default(), BarExamples::default());
+    let mut cuts = Vec::with_capacity(usable.len());
+    for s in &usable {
+        let n = s.beats_s.len();
+        let cut = n - ((n as f64 * config.holdout_fraction).round() as usize).min(n);
+        cuts.push(cut);
+        let labels = downbeat_labels(s.beats_s, s.downbeats_s);
+        let rows = song_inputs(s.percussive, s.non_percussive, s.beats_s, &parent.config)?;
+        let mut rows = rows.into_iter();
+        train.rows.extend(rows.by_ref().take(cut));
+        train.labels.extend_from_slice(&labels[..cut]);
+        valid.rows.extend(rows);
+        valid.labels.extend_from_slice(&labels[cut..]);
+    }
+    if valid.len() < config.min_holdout_beats {
+        // Too little to hold out: train on everything, for every epoch.
+        train.extend(std::mem::take(&mut valid));
+        cuts = usable.iter().map(|s| s.beats_s.len()).collect();
+    }
+    let train_beats = train.len();
+    for (s, cut) in usable.iter().zip(&cuts) {
+        let times = jittered(s, &train_config, 1);
+        let labels = downbeat_labels(s.beats_s, s.downbeats_s);
+        let rows = song_inputs(s.percussive, s.non_percussive, &times, &parent.config)?;
+        train.rows.extend(rows.into_iter().take(*cut));
+        train.labels.extend_from_slice(&labels[..*cut]);
+    }
+    let out = train_bars_from(
+        Some(parent),
+        &train,
+        &valid,
+        &train_config,
+        device,
+        &mut |_| {},
+        cancel,
+    )?;
+    let accuracy_after = if out.best_epoch == 0 {
+        out.start.as_ref().map(|e| e.valid_accuracy)
+    } else {
+        out.history
+            .get(out.best_epoch - 1)
+            .map(|e| e.valid_accuracy)
+            .filter(|a| a.is_finite())
+    };
+    let report = BarsFinetuneReport {
+        songs: usable.len(),
+        train_beats,
+        held_out_beats: valid.len(),
+        accuracy_before: out.start.as_ref().map(|e| e.valid_accuracy),
+        accuracy_after,
+        best_epoch: out.best_epoch,
+    };
+    if out.best_epoch == 0 {
+        // Nothing did better on the held-out beats: the parent, unchanged.
+        return Ok(Some((parent.clone(), report)));
+    }
+    let model = BarModel {
+        notes: Some(match (report.accuracy_before, report.accuracy_after) {
+            (Some(b), Some(a)) => format!(
+                "fine-tuned on the bars of {} song(s), {} beats; held-out accuracy {b:.3} → {a:.3} \
+                 ({} beats, epoch {})",
+                report.songs, report.train_beats, report.held_out_beats, report.best_epoch
+            ),
+            _ => format!(
+                "fine-tuned on the bars of {} song(s), {} beats (unvalidated: too few to hold out)",
+                report.songs, report.train_beats
+            ),
+        }),
+        ..out.model
+    };
+    Ok(Some((model, report)))
 }
 
 #[cfg(test)]
@@ -370,6 +616,147 @@ mod tests {
                 &CancelToken::new()
             )
             .is_err()
+        );
+    }
+
+    /// A synthetic song at 62.5 fps: a click every 31 frames in the percussive stem, every
+    /// 4th one (k % 4 == 0) louder in the low bins, and a steady tone in the other stem.
+    fn accented_song(n_frames: usize) -> (Spectrogram, Spectrogram, Vec<f64>) {
+        let (period, phase) = (31, 5);
+        let spec = |f: &dyn Fn(usize, usize) -> f32| {
+            let mut data = Vec::with_capacity(96 * n_frames);
+            for bin in 0..96 {
+                for t in 0..n_frames {
+                    data.push(f(bin, t));
+                }
+            }
+            Spectrogram {
+                data,
+                n_bins: 96,
+                n_frames,
+                fps: 62.5,
+            }
+        };
+        let perc = spec(&|bin, t| {
+            let k = t.saturating_sub(phase) / period;
+            match (t % period == phase, k % 4 == 0 && bin < 40) {
+                (true, true) => 2.0,
+                (true, false) => 0.0,
+                _ => -6.0,
+            }
+        });
+        let non = spec(&|bin, _| if bin == 50 { -1.0 } else { -6.0 });
+        let beats = (0..n_frames)
+            .filter(|t| t % period == phase)
+            .map(|t| t as f64 / 62.5)
+            .collect();
+        (perc, non, beats)
+    }
+
+    /// Issue 21: a parent that learnt the wrong bar phase (beat 3 as beat 1) is put right by
+    /// the bars the user numbered: the held-out tail says so, and on the whole song the
+    /// accented beats get the higher downbeat probability. A song without downbeats teaches
+    /// nothing, and bad settings are refused.
+    #[test]
+    fn the_users_bars_put_a_wrong_classifier_right() {
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        let (perc, non, beats) = accented_song(4000);
+        let down = |r: usize| -> Vec<f64> {
+            beats
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| k % 4 == r)
+                .map(|(_, t)| *t)
+                .collect()
+        };
+        let (right, wrong) = (down(0), down(2));
+        let base = BarSong {
+            name: "accents",
+            percussive: &perc,
+            non_percussive: &non,
+            beats_s: &beats,
+            downbeats_s: &[],
+        };
+        let song = |downbeats_s| BarSong {
+            downbeats_s,
+            ..base
+        };
+        let (right, wrong) = (right.as_slice(), wrong.as_slice());
+        let cfg = BarsTrainConfig {
+            net: BarNetConfig {
+                context_beats: 1,
+                hidden: 8,
+            },
+            epochs: 8,
+            batch_size: 16,
+            learning_rate: 1e-2,
+            ..BarsTrainConfig::default()
+        };
+        let examples = song_examples(&song(wrong), &cfg).unwrap();
+        let parent = train_bars(
+            &examples,
+            &BarExamples::default(),
+            &cfg,
+            &device,
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+        .unwrap()
+        .model;
+        let mean_at = |m: &BarModel, r: usize| {
+            let p = m
+                .downbeat_probabilities(&perc, &non, &beats, &device)
+                .unwrap();
+            let v: Vec<f64> = p
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| k % 4 == r)
+                .map(|(_, p)| *p)
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(
+            mean_at(&parent, 2) > mean_at(&parent, 0) + 0.5,
+            "the parent is wrong"
+        );
+
+        let ft = BarsFinetuneConfig::default();
+        let (model, report) =
+            finetune_bars(&parent, &[song(right)], &ft, &device, &CancelToken::new())
+                .unwrap()
+                .unwrap();
+        assert_eq!(report.songs, 1);
+        assert!(report.held_out_beats >= 12, "{report:?}");
+        assert!(report.accuracy_before.unwrap() <= 0.6, "{report:?}");
+        assert!(report.accuracy_after.unwrap() >= 0.95, "{report:?}");
+        assert!(report.best_epoch > 0);
+        assert!(mean_at(&model, 0) > mean_at(&model, 2) + 0.5);
+        assert!(
+            model
+                .notes
+                .as_deref()
+                .is_some_and(|n| n.contains("held-out accuracy"))
+        );
+
+        // The parent already right: it is not made worse on the held-out beats.
+        let (_, again) = finetune_bars(&model, &[song(right)], &ft, &device, &CancelToken::new())
+            .unwrap()
+            .unwrap();
+        assert!(again.accuracy_after.unwrap() >= again.accuracy_before.unwrap());
+
+        // No downbeats: nothing to learn.
+        assert!(
+            finetune_bars(&parent, &[song(&[])], &ft, &device, &CancelToken::new())
+                .unwrap()
+                .is_none()
+        );
+        let bad = BarsFinetuneConfig {
+            learning_rate: f64::NAN,
+            ..ft
+        };
+        assert!(
+            finetune_bars(&parent, &[song(right)], &bad, &device, &CancelToken::new()).is_err()
         );
     }
 }

@@ -55,7 +55,10 @@
 //! the user numbered in the bar ([`AnnotatedSong::with_positions`]: "this is beat 1" teaches
 //! the bar phase) and, on the other songs, towards the base model's own downbeat curve over the
 //! window, so that training the beats does not drift the bars
-//! ([`FinetuneConfig::downbeat_weight`]).
+//! ([`FinetuneConfig::downbeat_weight`]). When the base model has a bar classifier
+//! ([`crate::model::bars`]), the numbered songs also fine-tune it from the parent's weights,
+//! the tail of each song's beats held out and the parent kept unless an epoch beats it there
+//! ([`FinetuneConfig::bars`], [`FinetuneOutcome::bars`]).
 //!
 //! **Guard against getting worse** (the paper's SMC→GTZAN drop): the result carries
 //! [`FinetuneOutcome::improved`], true only if the held-out F-measure went up (or stayed equal
@@ -76,6 +79,7 @@ use crate::tracking::Activation;
 use crate::tracking::dbn::{DbnBeatTracker, DbnConfig};
 use crate::{Error, Result};
 
+use super::bars::{BarSong, BarsFinetuneConfig, BarsFinetuneReport, finetune_bars};
 use super::base::{masked_bce, scalar};
 use super::corpus::mix;
 use super::crops::place_targets;
@@ -153,6 +157,9 @@ pub struct FinetuneConfig {
     /// numbers keeps the base model's own downbeat curve over its window as the target, so
     /// that training the beats does not drift the bars.
     pub downbeat_weight: f64,
+    /// How the bar classifier, when the model has one, learns the bars of the songs whose
+    /// beats the user numbered ([`crate::train::bars::finetune_bars`]).
+    pub bars: BarsFinetuneConfig,
     /// Seed of the song order and dropout.
     pub seed: u64,
     /// The beat decoder used for validation (madmom's DBN settings of the authors' evaluation).
@@ -174,6 +181,7 @@ impl Default for FinetuneConfig {
             min_holdout_beats: 8,
             rest_weight: 0.0,
             downbeat_weight: 1.0,
+            bars: BarsFinetuneConfig::default(),
             seed: 0,
             tracker: DbnConfig::default(),
         }
@@ -420,6 +428,10 @@ pub struct FinetuneOutcome {
     pub learning_rate: f64,
     /// Whether `cancel` stopped it (the outcome then holds the best model so far).
     pub cancelled: bool,
+    /// What the bar classifier learned from the user's numbered beats (`None`: the model
+    /// has no classifier, no song was numbered, or the run was cancelled: the parent's is
+    /// kept).
+    pub bars: Option<BarsFinetuneReport>,
 }
 
 /// The frames of one song that take part in training: a window of the song with a halo of
@@ -1118,13 +1130,38 @@ pub fn finetune(
             "improved": improved,
         }),
     );
+    let parent = (!base.manifest.id.is_empty()).then(|| base.manifest.id.clone());
+    // The bar classifier learns the bars the user numbered (module docs); songs without
+    // numbers leave it as the parent's.
+    let (bars, bars_report) = match &base.bars {
+        Some(parent) if !cancelled => {
+            let parent = parent.clone().to_device(&plain);
+            let bar_songs: Vec<BarSong> = songs
+                .iter()
+                .filter_map(|s| {
+                    Some(BarSong {
+                        name: &s.name,
+                        percussive: &s.percussive,
+                        non_percussive: &s.non_percussive,
+                        beats_s: &s.beats_s,
+                        downbeats_s: s.downbeats_s.as_deref()?,
+                    })
+                })
+                .collect();
+            match finetune_bars(&parent, &bar_songs, &config.bars, device, cancel)? {
+                Some((m, r)) => (Some(m.to_device(&plain)), Some(r)),
+                None => (Some(parent), None),
+            }
+        }
+        other => (other.clone().map(|b| b.to_device(&plain)), None),
+    };
+    if let Some(r) = &bars_report {
+        extra.insert("finetune_bars".into(), serde_json::json!(r));
+    }
     let provenance = Provenance {
         extra,
         ..provenance
     };
-    let parent = (!base.manifest.id.is_empty()).then(|| base.manifest.id.clone());
-    // The bar classifier is not fine-tuned here; the new model keeps its parent's.
-    let bars = base.bars.clone().map(|b| b.to_device(&plain));
     let model =
         LoadedModel::new(network, base.config().clone(), provenance, parent, plain).with_bars(bars);
     Ok(FinetuneOutcome {
@@ -1138,6 +1175,7 @@ pub fn finetune(
         config: config.clone(),
         learning_rate: lr,
         cancelled,
+        bars: bars_report,
     })
 }
 
@@ -1444,6 +1482,55 @@ mod tests {
             .with_positions(&beats, &positions[1..])
             .unwrap_err();
         assert!(e.to_string().contains("x.wav"), "{e}");
+    }
+
+    /// Issue 21: with a bar classifier in the base, a numbered song fine-tunes it (the
+    /// report and the provenance say so); an unnumbered song leaves the parent's as it was.
+    #[test]
+    fn numbered_songs_fine_tune_the_bar_classifier() {
+        use crate::model::bars::{BarModel, BarNetConfig};
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        device.seed(5);
+        let cfg = BarNetConfig {
+            context_beats: 1,
+            hidden: 8,
+        };
+        let parent = BarModel {
+            net: cfg.init(&device),
+            config: cfg,
+            notes: Some("parent".into()),
+        };
+        let base = random_lite(&device).with_bars(Some(parent));
+        let (non, perc, beats) = click_song(1900, 29, 7);
+        let positions: Vec<u32> = (0..beats.len()).map(|k| (k % 4 + 1) as u32).collect();
+        let config = FinetuneConfig {
+            max_epochs: 2,
+            fixed_epochs: 2,
+            ..FinetuneConfig::default()
+        };
+        let numbered = AnnotatedSong::new("n", non.clone(), perc.clone(), &beats, None)
+            .unwrap()
+            .with_positions(&beats, &positions)
+            .unwrap();
+        let out = finetune_quietly(&base, numbered, &config, &device);
+        let report = out.bars.as_ref().expect("a bar report");
+        assert_eq!(report.songs, 1);
+        assert!(report.held_out_beats >= 12 && report.accuracy_before.is_some());
+        assert!(
+            out.model
+                .manifest
+                .provenance
+                .extra
+                .contains_key("finetune_bars")
+        );
+        assert!(out.model.bars.is_some());
+
+        let plain = AnnotatedSong::new("p", non, perc, &beats, None).unwrap();
+        let out = finetune_quietly(&base, plain, &config, &device);
+        assert!(out.bars.is_none());
+        let kept = out.model.bars.as_ref().expect("the parent's classifier");
+        assert_eq!(kept.notes.as_deref(), Some("parent"));
     }
 
     /// Regression: `full` mode panicked in `backward` ("requires a tracked autodiff tensor")

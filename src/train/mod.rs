@@ -22,7 +22,10 @@ pub mod finetune;
 pub mod renders;
 pub mod syncpred;
 
-pub use bars::{BarExamples, BarsEpoch, BarsOutcome, BarsTrainConfig, bar_examples, train_bars};
+pub use bars::{
+    BarExamples, BarSong, BarsEpoch, BarsFinetuneConfig, BarsFinetuneReport, BarsOutcome,
+    BarsTrainConfig, bar_examples, finetune_bars, song_examples, train_bars, train_bars_from,
+};
 pub use base::{
     BaseTrainConfig, BaseTrainProgress, BaseTrainState, BaseTrainSummary, BaseValid, LabelledSong,
     train_base,

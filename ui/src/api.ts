@@ -205,6 +205,19 @@ export interface FinetuneReport {
   epochs: number;
   elapsed_s: number;
   songs: { track_id: number; name: string; region_end_s: number; beats: number }[];
+  /** What the bar classifier learned from the songs whose bars you numbered (null: nothing). */
+  bars: BarsFinetuneReport | null;
+}
+
+/** The bar classifier's part of a fine-tuning run (engine `train::bars::BarsFinetuneReport`). */
+export interface BarsFinetuneReport {
+  songs: number;
+  train_beats: number;
+  held_out_beats: number;
+  accuracy_before: number | null;
+  accuracy_after: number | null;
+  /** 0: nothing did better on the held-out beats, the previous classifier is kept. */
+  best_epoch: number;
 }
 
 export type TrainEvent =

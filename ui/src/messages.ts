@@ -1,6 +1,6 @@
 // What the app says to the user where the words come from a driver or the build: the
 // device's own text (ALSA's, wgpu's) goes to the log, the user reads what it means.
-import type { AppError } from "./api";
+import type { AppError, BarsFinetuneReport } from "./api";
 
 /** The no-audio banner's words. */
 export const NO_OUTPUT_TEXT =
@@ -28,4 +28,18 @@ export function deviceText(info: { device: string; device_is_gpu: boolean; devic
   const where = info.device_is_gpu ? `the graphics card (${info.device})` : "the processor (CPU)";
   const note = info.device_note && !DEVELOPER_WORDS.test(info.device_note) ? ` — ${info.device_note}` : "";
   return `Runs on ${where}${note}`;
+}
+
+/** The Learn report's line on the bars ("which beat is 1"), or null when nothing was learned. */
+export function barsReportText(b: BarsFinetuneReport | null): string | null {
+  if (!b) return null;
+  const songs = b.songs === 1 ? "1 song" : `${b.songs} songs`;
+  if (b.accuracy_before === null || b.accuracy_after === null) {
+    return `Bars: learned from the bar numbers of ${songs} (${b.train_beats} beats; too few to check on held-out beats).`;
+  }
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const change = `${pct(b.accuracy_before)} → ${pct(b.accuracy_after)}`;
+  return b.best_epoch === 0
+    ? `Bars: the bar numbers of ${songs} taught nothing better (held-out beats classed right as beat 1 or not: ${change}); the previous bar finder is kept.`
+    : `Bars: learned from the bar numbers of ${songs}: held-out beats classed right as beat 1 or not: ${change}.`;
 }

@@ -289,6 +289,33 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         ),
     }
 
+    match &outcome.bars {
+        Some(r) => match (r.accuracy_before, r.accuracy_after) {
+            (Some(b), Some(a)) => println!(
+                "bar classifier: learned the bars of {} numbered song(s) ({} beats); held-out beats \
+                 classed right {b:.3} → {a:.3} ({} beats){}",
+                r.songs,
+                r.train_beats,
+                r.held_out_beats,
+                if r.best_epoch == 0 {
+                    ", the parent's kept"
+                } else {
+                    ""
+                }
+            ),
+            _ => println!(
+                "bar classifier: learned the bars of {} numbered song(s) ({} beats; too few to hold out)",
+                r.songs, r.train_beats
+            ),
+        },
+        None if outcome.model.bars.is_some() => {
+            println!(
+                "bar classifier: kept the parent's (no beat file numbers the beats in the bar)"
+            )
+        }
+        None => {}
+    }
+
     // Re-track every song with both models; score the unannotated rest when the beat files
     // cover it.
     let new_model = outcome.model;
