@@ -12,7 +12,10 @@
 //!   A single beat off the line of the beats around it (a tracker's slip: a late first
 //!   beat, one beat on a fill) does not split a section: it is moved onto that line first
 //!   (`snap_slips`), so it may end up farther than the tolerance from the beat it stands
-//!   for; two misfits in a row are a change, not a slip.
+//!   for. So does a run of up to 8 beats that leaves a steady line and comes back to the
+//!   same line, with the same tempo and phase, on the other side (`snap_runs`: a fill, a
+//!   bar the tracker heard on the off-beat); a run that does not come back to the line (a
+//!   tempo change, a skipped or an added beat) still starts a section.
 //! - [`GridStyle::Variable`]: the same tolerance, but each anchor sits exactly on a beat
 //!   and its tempo runs to the next anchor's beat (the pre-issue-19 grid: jittery beats
 //!   produce many anchors).
@@ -423,9 +426,11 @@ fn straight_sections(
     if n == 0 {
         return Ok(out);
     }
-    // Isolated slips go onto the line of their neighbours first, so that they neither
-    // split a steady section nor tilt its fit (module docs).
-    let snapped = snap_slips(times, cfg.max_error_s);
+    // Isolated slips and short excursions go back onto the line of the beats around them
+    // first, so that they neither split a steady section nor tilt its fit (module docs).
+    // Runs first: a slip's line, fitted through the beats either side, tilts when some of
+    // them are in a run, and would move a beat that lies on the grid.
+    let snapped = snap_slips(&snap_runs(times, cfg.max_error_s), cfg.max_error_s);
     let times = snapped.as_slice();
     let single = |i: usize| -> Result<Section> {
         // One beat: the tempo to the next beat, else the default.
@@ -547,28 +552,123 @@ fn snap_slips(times: &[f64], max_error_s: f64) -> Vec<f64> {
         if idx.len() < SLIP_MIN_NEIGHBOURS {
             continue;
         }
-        let len = idx.len() as f64;
-        let xm = idx.iter().sum::<f64>() / len;
-        let ym = val.iter().sum::<f64>() / len;
-        let (mut sxy, mut sxx) = (0.0, 0.0);
-        for (x, y) in idx.iter().zip(&val) {
-            sxy += (x - xm) * (y - ym);
-            sxx += (x - xm) * (x - xm);
-        }
-        let period = sxy / sxx;
-        let at = |x: f64| ym + period * (x - xm);
-        let steady = idx
-            .iter()
-            .zip(&val)
-            .all(|(&x, &y)| (at(x) - y).abs() <= max_error_s);
-        let line = at(k as f64);
-        let off = (times[k] - line).abs();
-        if steady && period > 0.0 && off > max_error_s && off < period / 3.0 {
-            out[k] = line;
+        let line = Line::fit(&idx, &val);
+        let steady = line.max_residual(&idx, &val) <= max_error_s;
+        let at = line.at(k as f64);
+        let off = (times[k] - at).abs();
+        if steady && line.period > 0.0 && off > max_error_s && off < line.period / 3.0 {
+            out[k] = at;
         }
     }
     // Neighbours within the tolerance of a line with period > 2 × tolerance keep the order;
     // a slip at the very start is kept at or after 0 s by the caller.
+    if out.windows(2).any(|w| w[1] <= w[0]) {
+        return times.to_vec();
+    }
+    out
+}
+
+/// A least-squares line through points (beat index, time).
+struct Line {
+    xm: f64,
+    ym: f64,
+    /// Seconds per index step.
+    period: f64,
+}
+
+impl Line {
+    /// Two or more points with distinct indices.
+    fn fit(idx: &[f64], val: &[f64]) -> Self {
+        let len = idx.len() as f64;
+        let xm = idx.iter().sum::<f64>() / len;
+        let ym = val.iter().sum::<f64>() / len;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (x, y) in idx.iter().zip(val) {
+            sxy += (x - xm) * (y - ym);
+            sxx += (x - xm) * (x - xm);
+        }
+        Self {
+            xm,
+            ym,
+            period: sxy / sxx,
+        }
+    }
+
+    fn at(&self, x: f64) -> f64 {
+        self.ym + self.period * (x - self.xm)
+    }
+
+    fn max_residual(&self, idx: &[f64], val: &[f64]) -> f64 {
+        idx.iter()
+            .zip(val)
+            .map(|(&x, &y)| (self.at(x) - y).abs())
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Most beats in a row that may leave a steady line and come back to it ([`snap_runs`]):
+/// two 4/4 bars, as a fill or a passage the tracker heard on the off-beat.
+const RUN_MAX_BEATS: usize = 8;
+/// Beats on each side of such a run that must lie on the line ([`snap_runs`]).
+const RUN_SIDE_BEATS: usize = 4;
+
+/// The beats with each short excursion moved back onto the steady line it left: a run of
+/// 1 to [`RUN_MAX_BEATS`] beats that starts with a beat farther than `max_error_s` from the
+/// line of the [`RUN_SIDE_BEATS`] beats before it, and ends where [`RUN_SIDE_BEATS`] beats
+/// lie within `max_error_s` of that line again, is moved onto the least-squares line through
+/// both sides (when every side beat lies within `max_error_s` of it, and no run beat three
+/// quarters of a beat or more from it): the same tempo *and* phase on both sides, with as
+/// many beats between them as the line expects. A tempo change, a skipped or an added beat does not come back to the line, and
+/// stays for [`straight_sections`] to split. Times stay strictly increasing.
+fn snap_runs(times: &[f64], max_error_s: f64) -> Vec<f64> {
+    let n = times.len();
+    let mut out = times.to_vec();
+    let side = |range: std::ops::Range<usize>, out: &[f64]| -> (Vec<f64>, Vec<f64>) {
+        (
+            range.clone().map(|m| m as f64).collect(),
+            range.map(|m| out[m]).collect(),
+        )
+    };
+    // `k`: the run's first beat; the run is k..b, the sides k-S..k and b..b+S.
+    let mut k = RUN_SIDE_BEATS;
+    while k + 1 + RUN_SIDE_BEATS <= n {
+        let (li, lv) = side(k - RUN_SIDE_BEATS..k, &out);
+        let before = Line::fit(&li, &lv);
+        let off_k = (out[k] - before.at(k as f64)).abs();
+        if before.period <= 2.0 * max_error_s
+            || before.max_residual(&li, &lv) > max_error_s
+            || off_k <= max_error_s
+        {
+            k += 1;
+            continue;
+        }
+        // Beat k leaves a steady line: the first later stretch back on that line ends the run.
+        let mut next = k + 1;
+        for b in k + 1..=(k + RUN_MAX_BEATS).min(n - RUN_SIDE_BEATS) {
+            let back = (b..b + RUN_SIDE_BEATS)
+                .all(|m| (out[m] - before.at(m as f64)).abs() <= max_error_s);
+            if !back {
+                continue;
+            }
+            let (mut idx, mut val) = (li.clone(), lv.clone());
+            let (ri, rv) = side(b..b + RUN_SIDE_BEATS, &out);
+            idx.extend(ri);
+            val.extend(rv);
+            let line = Line::fit(&idx, &val);
+            // Beat m of the run stands for grid line m (the count matches), up to a
+            // passage on the off-beat (half a beat off) and a little beyond.
+            if line.max_residual(&idx, &val) <= max_error_s
+                && (k..b).all(|m| (out[m] - line.at(m as f64)).abs() < 0.75 * line.period)
+            {
+                for m in k..b {
+                    out[m] = line.at(m as f64);
+                }
+                next = b;
+            }
+            break;
+        }
+        k = next;
+    }
     if out.windows(2).any(|w| w[1] <= w[0]) {
         return times.to_vec();
     }
@@ -756,15 +856,65 @@ mod tests {
             "the slips moved: {}",
             g.max_error_s
         );
+        // Two misfits in a row that come back to the line are a short excursion: snapped
+        // too (snap_runs, below).
         let mut two = steady.clone();
         two[20] += 0.040;
         two[21] += 0.040;
-        assert!(straighten_beats(&two, 0.025).unwrap().sections.len() > 1);
+        assert_eq!(straighten_beats(&two, 0.025).unwrap().sections.len(), 1);
         let mut change = steady[..32].to_vec();
         change.extend((1..32).map(|i| steady[31] + 0.6 * i as f64));
         let g = straighten_beats(&change, 0.025).unwrap();
         assert_eq!(g.sections.len(), 2, "{:?}", g.sections);
         assert!(g.max_error_s < 1e-9);
+    }
+
+    /// Issue 19: a run of up to 8 beats that leaves a steady grid and comes back to the same
+    /// line (a fill, a bar heard on the off-beat) is put back on the grid: one section. A
+    /// run that does not come back (a skipped beat, an added beat, a tempo change) or lasts
+    /// longer still splits, and nothing else moves.
+    #[test]
+    fn short_excursions_that_come_back_to_the_line_are_snapped() {
+        let steady: Vec<f64> = (0..64).map(|i| 1.0 + 0.5 * i as f64).collect();
+        let one_section = |t: &[f64]| {
+            let g = straighten_beats(t, 0.025).unwrap();
+            g.sections.len() == 1
+                && g.times_s
+                    .iter()
+                    .zip(&steady)
+                    .all(|(a, b)| (a - b).abs() < 1e-9)
+        };
+        // Six beats on the off-beat (a quarter beat late to half a beat late), then back.
+        let mut off = steady.clone();
+        for (m, d) in (20..26).zip([0.12, 0.25, 0.25, 0.25, 0.25, 0.1]) {
+            off[m] += d;
+        }
+        assert!(one_section(&off));
+        // Eight beats drifting early and back.
+        let mut drift = steady.clone();
+        for (m, d) in (30..38).zip([0.03, 0.05, 0.07, 0.08, 0.08, 0.06, 0.04, 0.03]) {
+            drift[m] -= d;
+        }
+        assert!(one_section(&drift));
+        // Nine beats off: longer than two bars, a change for the section fit to decide.
+        let mut long = steady.clone();
+        for t in &mut long[20..29] {
+            *t += 0.1;
+        }
+        assert!(!one_section(&long));
+        // A skipped beat: the line after it is a beat early; not snapped, the beats keep
+        // their count.
+        let mut skipped = steady.clone();
+        skipped.remove(30);
+        let g = straighten_beats(&skipped, 0.025).unwrap();
+        assert_eq!(g.times_s.len(), 63);
+        assert!(g.sections.len() > 1);
+        // A tempo change: two sections, as before.
+        let mut change = steady[..32].to_vec();
+        change.extend((1..32).map(|i| steady[31] + 0.48 * i as f64));
+        assert_eq!(straighten_beats(&change, 0.025).unwrap().sections.len(), 2);
+        // Steady beats are left as they are.
+        assert_eq!(snap_runs(&steady, 0.025), steady);
     }
 
     /// Regression: a first beat a few ms after 0 s got a grid line before the start, and the
