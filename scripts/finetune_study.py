@@ -8,7 +8,9 @@ Usage:
   scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
                             [--mode top] [--only PREFIX] [--names A,B,...] [--split dev|test|all]
                             [--extra "--max-epochs 50 ..."]
-Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json.
+Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json. When the
+beat files number the beats in the bar, the rest's downbeat F before and after is reported too
+(issue 21: the bar classifier learns the numbered first N seconds).
 Each song's `zerons finetune` output is kept in OUT_DIR/NAME.log (delete it to recompute).
 """
 import argparse
@@ -26,6 +28,8 @@ REST = re.compile(
     r"AMLt ([0-9.]+) → ([0-9.]+); continuing the annotated beats: F ([0-9.]+) → ([0-9.]+), "
     r"CMLt ([0-9.]+) → ([0-9.]+)")
 TRAINED = re.compile(r"fine-tuned .* ([0-9.]+) s$", re.M)
+DOWNBEAT = re.compile(r"; downbeat F ([0-9.]+) → ([0-9.]+)")
+BARS = re.compile(r"^bar classifier: (.*)$", re.M)
 
 
 def main():
@@ -83,9 +87,18 @@ def main():
             # the app keeps the base active when the held-out beats say the new model is not better
             "kept_base": "NOT better on the held-out beats" in text,
         }
+        d = DOWNBEAT.search(text)
+        if d:
+            # Issue 21: the bars on the rest, when the beat file numbers the beats.
+            rows[s["name"]]["downbeat_f_before"] = float(d.group(1))
+            rows[s["name"]]["downbeat_f_after"] = float(d.group(2))
+        b = BARS.search(text)
+        if b:
+            rows[s["name"]]["bars_report"] = b.group(1)
         r = rows[s["name"]]
         print(f"{s['name']:40s} F {r['f_before']:.3f} → {r['f_after']:.3f}   continued "
-              f"{r['f_continued_before']:.3f} → {r['f_continued_after']:.3f}")
+              f"{r['f_continued_before']:.3f} → {r['f_continued_after']:.3f}"
+              + (f"   downbeat F {r['downbeat_f_before']:.3f} → {r['downbeat_f_after']:.3f}" if d else ""))
     with open(os.path.join(a.out, "finetune.json"), "w") as fh:
         json.dump(rows, fh, indent=1)
     group_of = {s["name"]: s.get("genre_group") or "" for s in songs}
@@ -99,7 +112,7 @@ def main():
         if not keys:
             continue
         mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]]
-                if f not in ("train_s", "kept_base")}
+                if f not in ("train_s", "kept_base", "bars_report", "downbeat_f_before", "downbeat_f_after")}
         guarded = [rows[k]["f_continued_before" if rows[k]["kept_base"] else "f_continued_after"] for k in keys]
         n_kept = sum(rows[k]["kept_base"] for k in keys)
         good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
@@ -111,6 +124,12 @@ def main():
               f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned); "
               f"{len(worse)} worse than before (continued){': ' + ', '.join(worse) if worse else ''}; "
               f"with the guard (base kept for {n_kept}): continued F {sum(guarded) / len(guarded):.3f}")
+        db = [k for k in keys if "downbeat_f_after" in rows[k]]
+        if db:
+            worse_db = [k for k in db if rows[k]["downbeat_f_after"] < rows[k]["downbeat_f_before"] - 1e-9]
+            print(f"  downbeats ({len(db)} numbered): F {sum(rows[k]['downbeat_f_before'] for k in db) / len(db):.3f} → "
+                  f"{sum(rows[k]['downbeat_f_after'] for k in db) / len(db):.3f}; {len(worse_db)} worse"
+                  f"{': ' + ', '.join(worse_db) if worse_db else ''}")
     return 0
 
 

@@ -219,6 +219,39 @@ fn analyze_then_eval_roundtrip_in_every_format() {
         "tracked: {} s",
         spread(&plain)
     );
+    // `export --straighten` does the same to an existing beat file, keeping its positions.
+    let numbered = dir.path().join("numbered.beats");
+    std::fs::write(
+        &numbered,
+        plain
+            .iter()
+            .enumerate()
+            .map(|(k, t)| format!("{t:.4}\t{}\n", k % 4 + 1))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let exported = dir.path().join("exported.beats");
+    run_ok(
+        zerons()
+            .arg("export")
+            .arg(&numbered)
+            .args(["--straighten", "-o"])
+            .arg(&exported),
+    );
+    let out = zerons::formats::read_beats(&exported).unwrap();
+    assert_eq!(out.times_s.len(), plain.len());
+    assert!(
+        spread(&out.times_s) < 0.002,
+        "exported: {} s",
+        spread(&out.times_s)
+    );
+    let positions = out.positions.expect("positions kept");
+    assert!(
+        positions
+            .iter()
+            .enumerate()
+            .all(|(k, p)| *p as usize == k % 4 + 1)
+    );
 }
 
 #[test]

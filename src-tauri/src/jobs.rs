@@ -169,6 +169,9 @@ pub fn analyze_config(
         dbn.min_bpm = tempo.min_bpm;
         dbn.max_bpm = tempo.max_bpm;
     }
+    // The song's meter is the user's setting (the revision stores it beside the beats): the
+    // bars are numbered in it, and only the bar's first beat is found.
+    config.meter.beats_per_bar = vec![tempo.beats_per_bar];
     let json = serde_json::to_string(&config)
         .map_err(|e| AppError::internal(format!("cannot serialise the analysis config: {e}")))?;
     Ok((config, json))
@@ -242,4 +245,35 @@ fn run_job(
     let track = project.add_track(&path, &meta)?;
     let (beats, _) = store_analysis(project, track, &analysis, &config_json, None, &settings)?;
     Ok((track, beats.len(), analysis.tempo_bpm))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerons::store::TrackTempo;
+
+    /// Issue 21: the bars of an analysis are numbered in the song's meter (its own, else the
+    /// project's), the one its revision stores, so a waltz set to 3 is never given 4/4 bars.
+    #[test]
+    fn analyses_number_bars_in_the_songs_meter() {
+        let mut settings = ProjectSettings {
+            beats_per_bar: 3,
+            ..ProjectSettings::default()
+        };
+        let (config, json) = analyze_config(&settings, None, true).unwrap();
+        assert_eq!(config.meter.beats_per_bar, vec![3]);
+        assert!(json.contains("\"beats_per_bar\":[3]"), "{json}");
+        settings.track_tempo.insert(
+            7,
+            TrackTempo {
+                min_bpm: 60.0,
+                max_bpm: 180.0,
+                beats_per_bar: 5,
+            },
+        );
+        let (config, _) = analyze_config(&settings, Some(7), true).unwrap();
+        assert_eq!(config.meter.beats_per_bar, vec![5]);
+        let (config, _) = analyze_config(&settings, Some(8), false).unwrap();
+        assert_eq!(config.meter.beats_per_bar, vec![3]);
+    }
 }

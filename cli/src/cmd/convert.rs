@@ -51,6 +51,11 @@ pub struct ExportArgs {
     /// The project track (see `zerons project list`).
     #[arg(long, requires = "project")]
     track: Option<i64>,
+    /// Move the beats onto a straight grid before writing them (every format): constant
+    /// tempo per section, a new section only where a beat lies more than
+    /// --grid-tolerance-ms from the grid; positions in the bar are kept.
+    #[arg(long)]
+    straighten: bool,
     #[command(flatten)]
     grid: GridArgs,
 }
@@ -118,6 +123,12 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         }
         _ => bail!("give a beat file to convert, or --project and --track"),
     };
+    let mut beats = beats;
+    if args.straighten && beats.times_s.len() >= 2 {
+        beats.times_s = zerons::formats::straighten_beats(&beats.times_s, grid.max_error_s)
+            .context("straightening the beats")?
+            .times_s;
+    }
     if args.meter.is_some() {
         meta.meter = args.meter;
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use zerons::eval::{EvalConfig, evaluate};
+use zerons::eval::{EvalConfig, PositionedBeats, evaluate, evaluate_downbeats};
 use zerons::formats::read_beats;
 use zerons::model::save_model;
 use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
@@ -184,6 +184,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut features: Vec<SongFeatures> = Vec::new();
     let mut references: Vec<Vec<f64>> = Vec::new();
+    let mut ref_positions: Vec<Option<Vec<u32>>> = Vec::new();
     let mut annotated = Vec::new();
     for (i, song) in songs.iter().enumerate() {
         let name = name_of(&song.audio);
@@ -213,6 +214,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             None => a,
         };
         annotated.push(a);
+        ref_positions.push(beats.positions.clone());
         references.push(beats.times_s);
         features.push(f);
         bar.set_position(i as u64 + 1);
@@ -324,7 +326,12 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         ..EvalConfig::default()
     };
     println!("re-tracked:");
-    for ((song, f), reference) in annotated.iter().zip(&features).zip(&references) {
+    for (((song, f), reference), ref_pos) in annotated
+        .iter()
+        .zip(&features)
+        .zip(&references)
+        .zip(&ref_positions)
+    {
         let old = analyze_features(f, &analyze, &base, &mut |_| {})?;
         let new = analyze_features(f, &analyze, &new_model, &mut |_| {})?;
         let moved = changed_beats(&old.beats_s, &new.beats_s, 0.07);
@@ -366,6 +373,26 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                 "; continuing the annotated beats: F {:.3} → {:.3}, CMLt {:.3} → {:.3}",
                 gb.f_measure, ga.f_measure, gb.cmlt, ga.cmlt
             );
+            // Bars: downbeat F on the rest, when the beat file numbers the beats.
+            if let (Some(rp), Some(bo), Some(bn)) =
+                (ref_pos, rest_bars(&old, end), rest_bars(&new, end))
+            {
+                let (rt, rp): (Vec<f64>, Vec<u32>) = reference
+                    .iter()
+                    .zip(rp)
+                    .filter(|(t, _)| **t >= end)
+                    .map(|(t, p)| (*t, *p))
+                    .unzip();
+                let score = |b: &(Vec<f64>, Vec<u32>)| -> Result<f64> {
+                    Ok(evaluate_downbeats(
+                        PositionedBeats::new(&rt, &rp)?,
+                        PositionedBeats::new(&b.0, &b.1)?,
+                        &eval_cfg,
+                    )?
+                    .downbeat_f_measure)
+                };
+                line += &format!("; downbeat F {:.3} → {:.3}", score(&bo)?, score(&bn)?);
+            }
         }
         println!("{line}");
     }
@@ -394,6 +421,20 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An analysis's numbered beats at or after `end_s` (`None` without bars).
+fn rest_bars(a: &zerons::pipeline::Analysis, end_s: f64) -> Option<(Vec<f64>, Vec<u32>)> {
+    let list = a.beat_list();
+    let positions = list.positions?;
+    Some(
+        list.times_s
+            .iter()
+            .zip(positions)
+            .filter(|(t, _)| **t >= end_s)
+            .map(|(t, p)| (*t, p))
+            .unzip(),
+    )
 }
 
 #[cfg(test)]
