@@ -186,7 +186,8 @@ pub struct Analysis {
     pub beats_s: Vec<f64>,
     /// Global tempo estimate ([`global_tempo_bpm`]), if there are ≥ 2 beats.
     pub tempo_bpm: Option<f64>,
-    /// The network's downbeat activation, when the model has a downbeat head.
+    /// The network's downbeat activation, when the model has a downbeat head; else, with a
+    /// bar classifier, its downbeat probability drawn at each beat (±1 frame, 0 between).
     #[serde(default)]
     pub downbeat: Option<Activation>,
     /// Meter and bar phase chosen from [`Analysis::downbeat`] at the beats (its `positions`
@@ -241,9 +242,37 @@ impl Analysis {
                 "no bar positions (no bar classifier or downbeat head, or no contrast)"
             ),
         }
-        self.downbeat = downbeat;
+        // Without a downbeat head, the classifier's probabilities drawn at the beats stand
+        // for the downbeat curve (what the app shows and checks the bar grid against).
+        self.downbeat = match (downbeat, &bar_probs) {
+            (Some(d), _) => Some(d),
+            (None, Some(p)) if p.len() == self.beats_s.len() => Some(beat_curve(
+                &self.beats_s,
+                p,
+                self.activation.fps,
+                self.activation.len(),
+            )),
+            (None, _) => None,
+        };
         Ok(())
     }
+}
+
+/// Per-beat values as a curve of `n_frames` frames at `fps`: each value on its beat's frame
+/// and the frames either side (a decoded beat may sit a frame off), 0 elsewhere.
+fn beat_curve(beats_s: &[f64], values: &[f64], fps: f64, n_frames: usize) -> Activation {
+    let mut curve = vec![0.0f32; n_frames];
+    for (t, v) in beats_s.iter().zip(values) {
+        let f = (t * fps).round();
+        if !(f.is_finite() && f >= 0.0) {
+            continue;
+        }
+        let f = f as usize;
+        for c in curve.iter_mut().take(f + 2).skip(f.saturating_sub(1)) {
+            *c = c.max(*v as f32);
+        }
+    }
+    Activation::new(curve, fps)
 }
 
 /// The bar classifier's downbeat probability at each beat, when `model` has one and there

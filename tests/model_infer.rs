@@ -310,7 +310,8 @@ fn a_downbeat_head_gives_the_analysis_bar_positions() {
 
 /// A model with a bar classifier numbers the beats from the classifier's per-beat
 /// probabilities (method `bar_classifier`), with or without a downbeat head; its probabilities
-/// are those of the classifier on the song's beat-synchronous features.
+/// are those of the classifier on the song's beat-synchronous features, and stand for the
+/// downbeat curve when there is no head.
 #[test]
 fn a_bar_classifier_numbers_the_beats() {
     use zerons::model::bars::{BarModel, BarNetConfig};
@@ -342,5 +343,19 @@ fn a_bar_classifier_numbers_the_beats() {
         a.beat_list().positions.as_deref(),
         Some(&bars.positions[..])
     );
-    assert!(a.downbeat.is_none());
+    // Without a downbeat head, the classifier's probabilities drawn at the beats are the
+    // downbeat curve (what the app shows and checks the bars against): on each beat's frame,
+    // 0 between beats.
+    let d = a.downbeat.as_ref().expect("the classifier's curve");
+    assert_eq!(d.values.len(), a.activation.values.len());
+    for w in a.beats_s.windows(2) {
+        let at = (w[0] * d.fps).round() as usize;
+        let mid = (0.5 * (w[0] + w[1]) * d.fps).round() as usize;
+        assert!(
+            d.values[at] > 0.0 && d.values[at] <= 1.0,
+            "{}",
+            d.values[at]
+        );
+        assert_eq!(d.values[mid], 0.0);
+    }
 }

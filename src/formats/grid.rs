@@ -660,8 +660,8 @@ fn snap_runs(times: &[f64], max_error_s: f64) -> Vec<f64> {
             if line.max_residual(&idx, &val) <= max_error_s
                 && (k..b).all(|m| (out[m] - line.at(m as f64)).abs() < 0.75 * line.period)
             {
-                for m in k..b {
-                    out[m] = line.at(m as f64);
+                for (m, t) in out.iter_mut().enumerate().take(b).skip(k) {
+                    *t = line.at(m as f64);
                 }
                 next = b;
             }

@@ -120,7 +120,7 @@ test("learn from edits: live chart, before/after, then the model is previewed an
   assert.match(table, /0\.970/);
   assert.match(await page.locator("#learn-report .verdict").textContent(), /better/);
   // The bar classifier's part (issue 21): what the song's bar numbers taught.
-  assert.match(await page.locator("#learn-report .bars-report").textContent(), /bar numbers of 1 song: .*50% → 94%/);
+  assert.match(await page.locator("#learn-report .bars-report").textContent(), /bar numbers of the checked beats of 1 song: .*50% → 94%/);
   await page.screenshot({ path: path.join(shots, "mock-06-learn-report.png") });
   // "Use this model…" previews it; every beat of the song is checked, so none would change.
   await page.locator("#learn-use").click();

@@ -96,9 +96,15 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     await shot("03-timeline");
   });
 
-  await t.test("the shipped network tracked: its combined curve first, then both branches", async () => {
+  await t.test("the shipped network tracked: its combined curve first, then both branches; the bar classifier numbered the bars", async () => {
     const kinds = await js("return window.__zerons.state.timeline.curves.map((c) => c.kind)");
-    assert.deepEqual(kinds, ["max", "anchor", "postve"]);
+    // "downbeat": the bar classifier's probability at each beat (issue 21).
+    assert.deepEqual(kinds, ["max", "anchor", "postve", "downbeat"]);
+    const positions = await js("const p = window.__zerons.timeline.beats.positions; return p ? Array.from(p) : null");
+    assert.ok(positions, "the analysis numbers the beats in the bar");
+    assert.equal(positions.length, storeHead().n);
+    assert.ok(positions.every((p) => p >= 1 && p <= 4), positions.join(","));
+    assert.ok(positions.filter((p) => p === 1).length >= 10);
   });
 
   await t.test("playback on ALSA's null device: space plays and pauses", async () => {

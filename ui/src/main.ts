@@ -566,7 +566,7 @@ const CURVE_TITLES: Record<string, string> = {
   max: "ZeroNS network: both branches combined (show/hide)",
   anchor: "ZeroNS non-percussive branch (show/hide)",
   postve: "ZeroNS percussive branch (show/hide)",
-  downbeat: "ZeroNS downbeat activation: where the network hears the bar's first beat (show/hide)",
+  downbeat: "Downbeat: where the model hears the bar's first beat (the network's downbeat curve, or the bar classifier's probability at each beat; show/hide)",
 };
 
 /** The curves menu: a row per curve of the song (shown/hidden); the button shows their dots. */

@@ -28,8 +28,8 @@ describe("user words", () => {
   it("the Learn report says what the bar numbers taught, and when the previous bar finder is kept", () => {
     const b = { songs: 2, train_beats: 90, held_out_beats: 30, accuracy_before: 0.5, accuracy_after: 0.9, best_epoch: 7 };
     expect(barsReportText(null)).toBeNull();
-    expect(barsReportText(b)).toBe("Bars: learned from the bar numbers of 2 songs: held-out beats classed right as beat 1 or not: 50% → 90%.");
-    expect(barsReportText({ ...b, songs: 1, accuracy_after: 0.5, best_epoch: 0 })).toMatch(/1 song taught nothing better .* the previous bar finder is kept/);
+    expect(barsReportText(b)).toBe("Bars: learned from the bar numbers of the checked beats of 2 songs: held-out beats classed right as beat 1 or not: 50% → 90%.");
+    expect(barsReportText({ ...b, songs: 1, accuracy_after: 0.5, best_epoch: 0 })).toMatch(/of 1 song taught nothing better .* the previous bar finder is kept/);
     expect(barsReportText({ ...b, held_out_beats: 0, accuracy_before: null, accuracy_after: null })).toMatch(/too few to check/);
   });
 });

@@ -33,13 +33,13 @@ export function deviceText(info: { device: string; device_is_gpu: boolean; devic
 /** The Learn report's line on the bars ("which beat is 1"), or null when nothing was learned. */
 export function barsReportText(b: BarsFinetuneReport | null): string | null {
   if (!b) return null;
-  const songs = b.songs === 1 ? "1 song" : `${b.songs} songs`;
+  const whose = b.songs === 1 ? "the checked beats of 1 song" : `the checked beats of ${b.songs} songs`;
   if (b.accuracy_before === null || b.accuracy_after === null) {
-    return `Bars: learned from the bar numbers of ${songs} (${b.train_beats} beats; too few to check on held-out beats).`;
+    return `Bars: learned from the bar numbers of ${whose} (${b.train_beats} beats; too few to check on held-out beats).`;
   }
   const pct = (x: number) => `${Math.round(x * 100)}%`;
   const change = `${pct(b.accuracy_before)} → ${pct(b.accuracy_after)}`;
   return b.best_epoch === 0
-    ? `Bars: the bar numbers of ${songs} taught nothing better (held-out beats classed right as beat 1 or not: ${change}); the previous bar finder is kept.`
-    : `Bars: learned from the bar numbers of ${songs}: held-out beats classed right as beat 1 or not: ${change}.`;
+    ? `Bars: the bar numbers of ${whose} taught nothing better (held-out beats classed right as beat 1 or not: ${change}); the previous bar finder is kept.`
+    : `Bars: learned from the bar numbers of ${whose}: held-out beats classed right as beat 1 or not: ${change}.`;
 }
