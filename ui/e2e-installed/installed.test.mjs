@@ -26,9 +26,12 @@ test("the installed app tracks with the shipped network and starts fine-tuning",
     await driver.wait(async () => (await js("return window.__zerons.beatTimes().length")) > 10, 300_000);
     const failed = await js(`return [...document.querySelectorAll("#jobs li.failed")].map((li) => li.textContent)`);
     assert.deepEqual(failed, []);
-    // The network's combined curve and both branches: not the spectral flux.
+    // The network's combined curve and both branches: not the spectral flux; and the
+    // installed bar classifier's per-beat curve, which numbered the bars (issue 21).
     const kinds = await js("return window.__zerons.state.timeline.curves.map((c) => c.kind)");
-    assert.deepEqual(kinds, ["max", "anchor", "postve"]);
+    assert.deepEqual(kinds, ["max", "anchor", "postve", "downbeat"]);
+    const downbeats = await js("const p = window.__zerons.timeline.beats.positions; return p ? Array.from(p).filter((x) => x === 1).length : 0");
+    assert.ok(downbeats >= 10, `${downbeats} downbeats`);
     await shot("installed-01-tracked");
   });
 
