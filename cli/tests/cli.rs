@@ -86,6 +86,18 @@ fn batch_writes_one_file_per_input_and_reports_bad_files() {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!((v["file_metadata"]["duration"].as_f64().unwrap() - 30.0).abs() < 0.1);
     assert_eq!(v["annotations"][0]["namespace"], "beat");
+    // The shipped model numbers the bars, and both the report and the file say how.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("time_to_strike_excerpt.mp3: ")
+                && l.contains(" BPM, bars of 4 beats by the bar classifier → ")),
+        "{stderr}"
+    );
+    assert!(
+        text.contains("bar classifier"),
+        "the JAMS says how the bars were found: {text}"
+    );
     assert!(out_dir.join("clicks.jams").exists());
     assert!(!out_dir.join("silent.jams").exists());
 }

@@ -34,6 +34,17 @@ pub enum BarPositionMethod {
     BarClassifier,
 }
 
+impl BarPositionMethod {
+    /// Words for reports and file metadata ("bar classifier").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DownbeatDbn => "downbeat DBN",
+            Self::PhaseVote => "downbeat activation per phase",
+            Self::BarClassifier => "bar classifier",
+        }
+    }
+}
+
 /// Settings of [`choose_meter`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

@@ -277,12 +277,15 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
                     continue;
                 }
                 bar.println(format!(
-                    "{}: {} beats{} → {}",
+                    "{}: {} beats{}{} → {}",
                     input.display(),
                     analysis.beats_s.len(),
                     analysis
                         .tempo_bpm
                         .map(|t| format!(", ~{t:.1} BPM"))
+                        .unwrap_or_default(),
+                    bars_words(&analysis)
+                        .map(|w| format!(", {w}"))
                         .unwrap_or_default(),
                     path.display()
                 ));
@@ -437,6 +440,17 @@ fn plan_outputs(args: &AnalyzeArgs) -> Result<Option<Vec<(PathBuf, BeatFormat)>>
     Ok(Some(plan))
 }
 
+/// "bars of 4 beats by the bar classifier": how the beats were numbered in the bar, if they were.
+fn bars_words(analysis: &Analysis) -> Option<String> {
+    analysis.bars.as_ref().map(|b| {
+        format!(
+            "bars of {} beats by the {}",
+            b.best.beats_per_bar,
+            b.method.label()
+        )
+    })
+}
+
 fn write_output(
     analysis: &Analysis,
     path: &Path,
@@ -456,9 +470,12 @@ fn write_output(
         tempo_bpm: analysis.tempo_bpm,
         title,
         annotation_tools: format!(
-            "zerons {} ({})",
+            "zerons {} ({}{})",
             env!("CARGO_PKG_VERSION"),
-            analysis.activation_kind.name()
+            analysis.activation_kind.name(),
+            bars_words(analysis)
+                .map(|w| format!("; {w}"))
+                .unwrap_or_default()
         ),
         data_source: "program".into(),
         // Rekordbox/Traktor entries point at the audio; .svl counts frames at its rate.
