@@ -77,17 +77,7 @@ pub fn beat_features(
             percussive.n_frames, percussive.fps, non_percussive.n_frames, non_percussive.fps
         )));
     }
-    if let Some(i) = beats_s.iter().position(|t| !t.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "beat features: beat {i} has a non-finite time"
-        )));
-    }
-    if let Some(i) = beats_s.windows(2).position(|w| w[1] < w[0]) {
-        return Err(Error::InvalidInput(format!(
-            "beat features: beat times must be ascending (beat {} < beat {i})",
-            i + 1
-        )));
-    }
+    crate::tracking::meter::check_beat_times(beats_s, "beat features: ")?;
     let n_frames = percussive.n_frames;
     let fps = percussive.fps;
     if n_frames == 0 {

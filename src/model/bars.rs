@@ -179,18 +179,18 @@ pub fn song_inputs(
 }
 
 /// Rows of equal width `n_inputs` as a `[rows, n_inputs]` tensor.
-pub(crate) fn input_tensor(
-    rows: &[Vec<f32>],
+pub(crate) fn input_tensor<R: AsRef<[f32]>>(
+    rows: &[R],
     n_inputs: usize,
     device: &Device,
 ) -> Result<Tensor<2>> {
-    if let Some(r) = rows.iter().find(|r| r.len() != n_inputs) {
+    if let Some(r) = rows.iter().find(|r| r.as_ref().len() != n_inputs) {
         return Err(Error::Model(format!(
             "bar classifier: {} inputs per beat, expected {n_inputs}",
-            r.len()
+            r.as_ref().len()
         )));
     }
-    let data: Vec<f32> = rows.iter().flatten().copied().collect();
+    let data: Vec<f32> = rows.iter().flat_map(|r| r.as_ref()).copied().collect();
     Ok(Tensor::<2>::from_data(
         TensorData::new(data, [rows.len(), n_inputs]),
         device,

@@ -155,19 +155,26 @@ pub fn choose_meter(
             downbeat.fps
         )));
     }
-    if let Some(i) = beat_times_s.iter().position(|t| !t.is_finite()) {
+    check_beat_times(beat_times_s, "")?;
+    let values = beat_values(beat_times_s, downbeat, config.window_s);
+    Ok(vote(&values, config, BarPositionMethod::PhaseVote))
+}
+
+/// [`Error::InvalidInput`] unless every beat time is finite and the times never go down;
+/// `context` starts the message ("beat features: ").
+pub(crate) fn check_beat_times(beats_s: &[f64], context: &str) -> Result<()> {
+    if let Some(i) = beats_s.iter().position(|t| !t.is_finite()) {
         return Err(Error::InvalidInput(format!(
-            "beat {i} has a non-finite time"
+            "{context}beat {i} has a non-finite time"
         )));
     }
-    if let Some(i) = beat_times_s.windows(2).position(|w| w[1] < w[0]) {
+    if let Some(i) = beats_s.windows(2).position(|w| w[1] < w[0]) {
         return Err(Error::InvalidInput(format!(
-            "beat times must be ascending (beat {} < beat {i})",
+            "{context}beat times must be ascending (beat {} < beat {i})",
             i + 1
         )));
     }
-    let values = beat_values(beat_times_s, downbeat, config.window_s);
-    Ok(vote(&values, config, BarPositionMethod::PhaseVote))
+    Ok(())
 }
 
 /// [`choose_meter`] on one downbeat value per beat (e.g. the bar classifier's probabilities,

@@ -332,7 +332,7 @@ pub fn train_bars_from(
         }
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
         for batch in order.chunks(config.batch_size) {
-            let rows: Vec<Vec<f32>> = batch.iter().map(|&i| train.rows[i].clone()).collect();
+            let rows: Vec<&Vec<f32>> = batch.iter().map(|&i| &train.rows[i]).collect();
             let labels: Vec<f32> = batch.iter().map(|&i| train.labels[i]).collect();
             let x = input_tensor(&rows, n_inputs, &ad)?;
             let y = labels_tensor(&labels, &ad);

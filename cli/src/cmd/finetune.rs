@@ -373,25 +373,32 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                 "; continuing the annotated beats: F {:.3} → {:.3}, CMLt {:.3} → {:.3}",
                 gb.f_measure, ga.f_measure, gb.cmlt, ga.cmlt
             );
-            // Bars: downbeat F on the rest, when the beat file numbers the beats.
-            if let (Some(rp), Some(bo), Some(bn)) =
-                (ref_pos, rest_bars(&old, end), rest_bars(&new, end))
+            // Bars: downbeat F on the rest (the metric's own trim at the annotated end), when
+            // the beat file numbers the beats.
+            let old_bars = old.beat_list();
+            let new_bars = new.beat_list();
+            if let (Some(rp), Some(op), Some(np)) =
+                (ref_pos, &old_bars.positions, &new_bars.positions)
             {
-                let (rt, rp): (Vec<f64>, Vec<u32>) = reference
-                    .iter()
-                    .zip(rp)
-                    .filter(|(t, _)| **t >= end)
-                    .map(|(t, p)| (*t, *p))
-                    .unzip();
-                let score = |b: &(Vec<f64>, Vec<u32>)| -> Result<f64> {
+                let rest_cfg = EvalConfig {
+                    trim: true,
+                    min_beat_time_s: end,
+                    ..eval_cfg.clone()
+                };
+                let reference = PositionedBeats::new(reference, rp)?;
+                let score = |times: &[f64], positions: &[u32]| -> Result<f64> {
                     Ok(evaluate_downbeats(
-                        PositionedBeats::new(&rt, &rp)?,
-                        PositionedBeats::new(&b.0, &b.1)?,
-                        &eval_cfg,
+                        reference,
+                        PositionedBeats::new(times, positions)?,
+                        &rest_cfg,
                     )?
                     .downbeat_f_measure)
                 };
-                line += &format!("; downbeat F {:.3} → {:.3}", score(&bo)?, score(&bn)?);
+                line += &format!(
+                    "; downbeat F {:.3} → {:.3}",
+                    score(&old_bars.times_s, op)?,
+                    score(&new_bars.times_s, np)?
+                );
             }
         }
         println!("{line}");
@@ -421,20 +428,6 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// An analysis's numbered beats at or after `end_s` (`None` without bars).
-fn rest_bars(a: &zerons::pipeline::Analysis, end_s: f64) -> Option<(Vec<f64>, Vec<u32>)> {
-    let list = a.beat_list();
-    let positions = list.positions?;
-    Some(
-        list.times_s
-            .iter()
-            .zip(positions)
-            .filter(|(t, _)| **t >= end_s)
-            .map(|(t, p)| (*t, p))
-            .unzip(),
-    )
 }
 
 #[cfg(test)]
