@@ -51,7 +51,8 @@ fn build(dir: &std::path::Path) -> std::path::PathBuf {
                 },
             )
             .unwrap();
-        p.add_model_revision(t, a, &beats(0.0), Some(4)).unwrap();
+        p.add_model_revision(t, a, &beats(0.0), Some(4), "analysis")
+            .unwrap();
         for e in 0..29 {
             let b = beats(e as f64 * 1e-3);
             p.commit_beats(

@@ -4,8 +4,10 @@
 //!
 //! `cargo run --release --example activation_study -- DEVSET_DIR [MODEL_DIR] [DUMP_DIR]`
 //!
-//! With `DUMP_DIR`, each song's reference and tracked beats per variant are written there as
-//! `NAME.json` (for studies of where two activations disagree, e.g. the app's suggestions).
+//! With `DUMP_DIR`, each song's reference, its flux and network curves (`curve_flux`,
+//! `curve_net` and the branches `curve_anchor`, `curve_postve`, at `fps`) and the tracked
+//! beats per variant are written there as `NAME.json` (for studies of where two activations
+//! disagree, or of decoders outside the engine).
 //!
 //! Variants: flux; the network's max-combined output as is; the same normalised like the
 //! flux (99th percentile → 1, clamped); with a 1 s detrend first; fusions of flux and the
@@ -87,6 +89,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut line = format!("{name:<40}");
         let mut tracked = serde_json::Map::new();
         tracked.insert("reference".into(), serde_json::json!(reference));
+        tracked.insert("fps".into(), serde_json::json!(fps));
+        tracked.insert("curve_flux".into(), serde_json::json!(flux));
+        tracked.insert("curve_net".into(), serde_json::json!(net));
+        if let Some((anchor, postve)) = &a.branches {
+            tracked.insert("curve_anchor".into(), serde_json::json!(anchor.values));
+            tracked.insert("curve_postve".into(), serde_json::json!(postve.values));
+        }
         let g = groups.entry(group).or_insert((0, vec![0.0; names.len()]));
         g.0 += 1;
         for (k, v) in variants.into_iter().enumerate() {

@@ -203,6 +203,29 @@ impl Analysis {
         self.bars.as_ref().map(|b| b.positions.as_slice())
     }
 
+    /// How the beats were numbered in the bar, if they were: "bars of 4 beats by the bar
+    /// classifier" (the CLI's report, the written file's annotation tools, the app's revision
+    /// note).
+    pub fn bars_description(&self) -> Option<String> {
+        self.bars.as_ref().map(|b| {
+            format!(
+                "bars of {} beats by the {}",
+                b.best.beats_per_bar,
+                b.method.label()
+            )
+        })
+    }
+
+    /// The note of the model revision that stores this analysis's beats: "analysis", and how
+    /// the bars were found when they were ("analysis · bars by the bar classifier"; the meter
+    /// is stored beside it).
+    pub fn revision_note(&self) -> String {
+        match &self.bars {
+            Some(b) => format!("analysis · bars by the {}", b.method.label()),
+            None => "analysis".into(),
+        }
+    }
+
     /// The beats as a [`BeatList`], numbered in the bar when bars were found.
     pub fn beat_list(&self) -> BeatList {
         match self.positions() {
@@ -781,6 +804,43 @@ mod tests {
         beats.insert(50, beats[50] + 0.2);
         let bpm = global_tempo_bpm(&beats).unwrap();
         assert!((bpm - 120.0).abs() < 0.05, "{bpm}");
+    }
+
+    /// Issue 21: the app's revision note and the CLI's report say how the bars were found.
+    #[test]
+    fn notes_say_how_the_bars_were_found() {
+        let beats_s: Vec<f64> = (0..32).map(|k| 1.0 + 0.5 * k as f64).collect();
+        let mut a = Analysis {
+            source: SourceInfo {
+                path: None,
+                sample_rate_hz: 16_000,
+                channels: 1,
+                duration_s: 20.0,
+                codec: None,
+            },
+            activation_kind: ActivationKind::Max,
+            activation: Activation::new(vec![0.0; 1250], 62.5),
+            branches: None,
+            network: None,
+            beats_s: beats_s.clone(),
+            tempo_bpm: Some(120.0),
+            downbeat: None,
+            bars: None,
+        };
+        assert_eq!(a.revision_note(), "analysis");
+        assert_eq!(a.bars_description(), None);
+        // The classifier hears beat 1 on the second beat of every four.
+        let probs: Vec<f64> = (0..beats_s.len())
+            .map(|k| if k % 4 == 1 { 0.9 } else { 0.1 })
+            .collect();
+        a.set_bars(None, Some(probs), &MeterConfig::default())
+            .unwrap();
+        assert_eq!(a.positions().unwrap()[..5], [4, 1, 2, 3, 4]);
+        assert_eq!(a.revision_note(), "analysis · bars by the bar classifier");
+        assert_eq!(
+            a.bars_description().as_deref(),
+            Some("bars of 4 beats by the bar classifier")
+        );
     }
 
     #[test]

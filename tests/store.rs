@@ -185,13 +185,15 @@ fn reanalysis_never_hides_user_beats() {
     };
     let a1 = an(&p);
     let model1 = BeatList::new(vec![0.5, 1.0]);
-    let (m1, took) = p.add_model_revision(t, a1, &model1, None).unwrap();
+    let (m1, took) = p
+        .add_model_revision(t, a1, &model1, None, "analysis")
+        .unwrap();
     assert!(took, "first beats become the head");
     let user = BeatList::new(vec![0.52, 1.0]);
     let u = p.commit_beats(t, &user_edit(&user, "nudge")).unwrap();
     let a2 = an(&p);
     let (m2, took) = p
-        .add_model_revision(t, a2, &BeatList::new(vec![0.4]), None)
+        .add_model_revision(t, a2, &BeatList::new(vec![0.4]), None, "analysis")
         .unwrap();
     assert!(!took);
     let head = p.head(t).unwrap().unwrap();

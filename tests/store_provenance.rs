@@ -48,7 +48,7 @@ fn every_beat_keeps_who_made_it_across_edits_and_reopening() {
     let (path, p) = new_project(dir.path());
     let t = track(&p, dir.path(), "a.wav");
     let model = BeatList::new(grid(0.5, 0.5, 10));
-    p.add_model_revision(t, analysis(&p, t), &model, Some(4))
+    p.add_model_revision(t, analysis(&p, t), &model, Some(4), "analysis")
         .unwrap();
     assert_eq!(p.head(t).unwrap().unwrap().sources, vec![M; 10]);
 
@@ -121,12 +121,18 @@ fn a_reanalysis_never_hides_checked_continued_or_imported_beats() {
     let (_path, p) = new_project(dir.path());
     let t = track(&p, dir.path(), "a.wav");
     let model = BeatList::new(grid(0.5, 0.5, 10));
-    p.add_model_revision(t, analysis(&p, t), &model, None)
+    p.add_model_revision(t, analysis(&p, t), &model, None, "analysis")
         .unwrap();
     // Only confirmed, no moved beat: still the user's word.
     p.confirm_beats(t, 0.0, 1.0).unwrap();
     let (_, took) = p
-        .add_model_revision(t, analysis(&p, t), &BeatList::new(grid(0.25, 1.0, 5)), None)
+        .add_model_revision(
+            t,
+            analysis(&p, t),
+            &BeatList::new(grid(0.25, 1.0, 5)),
+            None,
+            "analysis",
+        )
         .unwrap();
     assert!(!took);
     assert_eq!(p.head(t).unwrap().unwrap().beats, model);
@@ -139,7 +145,7 @@ fn project_with_proposals(dir: &Path) -> (PathBuf, Project, TrackId, TrackId, i6
     let t2 = track(&p, dir, "b.wav");
     for t in [t1, t2] {
         let b = BeatList::new(grid(0.5, 60.0 / 170.0, 80));
-        p.add_model_revision(t, analysis(&p, t), &b, Some(4))
+        p.add_model_revision(t, analysis(&p, t), &b, Some(4), "analysis")
             .unwrap();
     }
     let m = p
@@ -249,7 +255,7 @@ fn a_version_1_project_gets_sources_from_its_history() {
     let (path, p) = new_project(dir.path());
     let t = track(&p, dir.path(), "a.wav");
     let model = BeatList::new(grid(0.5, 0.5, 6));
-    p.add_model_revision(t, analysis(&p, t), &model, None)
+    p.add_model_revision(t, analysis(&p, t), &model, None, "analysis")
         .unwrap();
     let mut moved = model.times_s.clone();
     moved[1] += 0.05;
@@ -286,7 +292,7 @@ fn straightening_snaps_a_range_onto_a_grid_and_keeps_every_source() {
         times_s: times.clone(),
         positions: Some((0..40).map(|i| i % 4 + 1).collect()),
     };
-    p.add_model_revision(t, analysis(&p, t), &model, Some(4))
+    p.add_model_revision(t, analysis(&p, t), &model, Some(4), "analysis")
         .unwrap();
     p.confirm_beats(t, 0.0, 3.0).unwrap();
     let before = p.head(t).unwrap().unwrap();

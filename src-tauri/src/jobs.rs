@@ -201,6 +201,7 @@ pub fn store_analysis(
         analysis_id,
         &beats,
         Some(settings.tempo_for(Some(track)).beats_per_bar),
+        &analysis.revision_note(),
     )?;
     Ok((beats, moved))
 }

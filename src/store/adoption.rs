@@ -182,7 +182,14 @@ impl Project {
                 })
             })?;
             // The model's own beats, beside the head: what "the model's beats" means from now.
-            self.insert_model_revision(track, analysis, &p.beats, p.beats_per_bar, false)?;
+            self.insert_model_revision(
+                track,
+                analysis,
+                &p.beats,
+                p.beats_per_bar,
+                "analysis",
+                false,
+            )?;
         }
         let (times, sources) = match &before {
             Some(h) => provenance::merge_proposal(&h.beats.times_s, &h.sources, &p.beats.times_s),

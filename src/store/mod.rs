@@ -1235,13 +1235,15 @@ impl Project {
     /// when the track has no beats yet or its head is a model's own revision: beats the user
     /// set, checked, continued, numbered or imported are never hidden by a re-analysis (the new
     /// revision waits in the history; [`Project::checkout`] switches to it). Returns the
-    /// revision and whether it became the head.
+    /// revision and whether it became the head. `note` says how the beats were made
+    /// ([`crate::pipeline::Analysis::revision_note`]: "analysis", with how the bars were found).
     pub fn add_model_revision(
         &self,
         track: TrackId,
         analysis: AnalysisId,
         beats: &BeatList,
         beats_per_bar: Option<u32>,
+        note: &str,
     ) -> Result<(RevisionId, bool)> {
         let head = self.head(track)?;
         // A user revision whose beats are all the model's still carries the user's word
@@ -1249,7 +1251,8 @@ impl Project {
         let take_head = head.as_ref().is_none_or(|h| {
             h.author == Author::Model && h.sources.iter().all(|s| *s == BeatSource::Model)
         });
-        let id = self.insert_model_revision(track, analysis, beats, beats_per_bar, take_head)?;
+        let id =
+            self.insert_model_revision(track, analysis, beats, beats_per_bar, note, take_head)?;
         Ok((id, take_head))
     }
 
@@ -1259,12 +1262,13 @@ impl Project {
         analysis: AnalysisId,
         beats: &BeatList,
         beats_per_bar: Option<u32>,
+        note: &str,
         move_head: bool,
     ) -> Result<RevisionId> {
         let rev = NewRevision {
             beats,
             author: Author::Model,
-            note: "analysis",
+            note,
             beats_per_bar,
             fresh: None,
         };

@@ -179,6 +179,12 @@ pub struct BaseTrainConfig {
     pub max_gain_db: f64,
     /// Probability that a crop gets one stem silenced over 0.5–2 s; 0 = off.
     pub mask_probability: f64,
+    /// Loss weight of the frames halfway between two beats (the frame nearest the midpoint
+    /// and its two neighbours), where a tracker at double the tempo puts its extra beats; the
+    /// other frames weigh 1. Default 1 (plain BCE, as every shipped model was trained); above
+    /// 1 teaches the network to stay quiet on the off-beat eighth (tried for the tempo-octave
+    /// errors of lite v3, assets/MODEL_CARD.md).
+    pub offbeat_weight: f32,
     /// Weight of the downbeat head's BCE beside the beat BCE (issue 21); 0 = no downbeat
     /// head is trained (or added). A model without one gets a fresh head
     /// ([`ZeroNs::with_downbeat_heads`]); songs without known bars are left out of this term.
@@ -211,6 +217,7 @@ impl Default for BaseTrainConfig {
             max_pitch_shift_bins: 5,
             max_gain_db: 6.0,
             mask_probability: 0.3,
+            offbeat_weight: 1.0,
             downbeat_weight: 0.0,
             downbeat_head_only: false,
             valid_every_steps: 200,
@@ -249,6 +256,12 @@ impl BaseTrainConfig {
             || !(0.0..=1.0).contains(&self.mask_probability)
         {
             return bad("neighbour_target and mask_probability must be in [0, 1]".into());
+        }
+        if !(self.offbeat_weight.is_finite() && (0.0..=100.0).contains(&self.offbeat_weight)) {
+            return bad(format!(
+                "offbeat_weight must be in [0, 100], got {}",
+                self.offbeat_weight
+            ));
         }
         if !(self.max_gain_db.is_finite() && self.max_gain_db >= 0.0)
             || self.max_pitch_shift_bins > 24
@@ -431,7 +444,7 @@ pub fn train_base(
         steps: Some(state.global_step),
         notes: Some(format!(
             "zerons train: every layer, from {}; Adam lr {}, batch {} × {} frames, pitch ±{}, \
-             gain ±{} dB, mask p {}, downbeat weight {}{}, seed {}",
+             gain ±{} dB, mask p {}, off-beat weight {}, downbeat weight {}{}, seed {}",
             cfg.init_from
                 .as_ref()
                 .map_or("a cold start".to_string(), |p| p.display().to_string()),
@@ -441,6 +454,7 @@ pub fn train_base(
             cfg.max_pitch_shift_bins,
             cfg.max_gain_db,
             cfg.mask_probability,
+            cfg.offbeat_weight,
             cfg.downbeat_weight,
             if cfg.downbeat_head_only {
                 " (downbeat heads only, the rest frozen)"

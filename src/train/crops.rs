@@ -96,10 +96,14 @@ pub(crate) fn draw_batch(
         );
         batch.downbeat_target.extend(downbeat);
         let has_downbeats = !song.downbeats_s.is_empty();
-        for f in 0..n {
+        let mut weight = vec![1f32; n];
+        if cfg.offbeat_weight != 1.0 {
+            place_offbeat_weights(&mut weight, &song.beats_s, start, cfg.offbeat_weight);
+        }
+        for (f, w) in weight.into_iter().enumerate() {
             let t = start + f as isize;
             let m = f32::from(u8::from(t >= r0 as isize && t < r1 as isize));
-            batch.mask.push(m);
+            batch.mask.push(m * w);
             batch
                 .downbeat_mask
                 .push(if has_downbeats { m } else { 0.0 });
@@ -117,6 +121,25 @@ pub(crate) fn place_targets(target: &mut [f32], times_s: &[f64], start: isize, n
         for (d, v) in [(-1, neighbour), (1, neighbour), (0, 1.0)] {
             if let Some(slot) = usize::try_from(k + d).ok().and_then(|j| target.get_mut(j)) {
                 *slot = slot.max(v);
+            }
+        }
+    }
+}
+
+/// Sets the weight of the frame nearest the midpoint of every two consecutive beats, and of
+/// its two neighbours, to `offbeat` ([`BaseTrainConfig::offbeat_weight`]); frames outside
+/// `weight` are skipped.
+pub(crate) fn place_offbeat_weights(
+    weight: &mut [f32],
+    beats_s: &[f64],
+    start: isize,
+    offbeat: f32,
+) {
+    for pair in beats_s.windows(2) {
+        let k = (0.5 * (pair[0] + pair[1]) * FPS).round() as isize - start;
+        for d in -1..=1 {
+            if let Some(slot) = usize::try_from(k + d).ok().and_then(|j| weight.get_mut(j)) {
+                *slot = offbeat;
             }
         }
     }
@@ -204,6 +227,44 @@ mod tests {
         let mut t = vec![0f32; 10];
         place_targets(&mut t, &[0.0, 8.0 / FPS, 20.0], 0, 0.5);
         assert_eq!(t, [1.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn offbeat_weights_sit_halfway_between_beats() {
+        let mut w = vec![1f32; 12];
+        // Beats on frames 2 and 10: midpoint 6 (5..=7); the pair (10, 30) has its midpoint
+        // at frame 20, outside the crop, and a crop starting at frame 2 shifts everything.
+        place_offbeat_weights(&mut w, &[2.0 / FPS, 10.0 / FPS, 30.0 / FPS], 0, 4.0);
+        let mut expected = vec![1f32; 12];
+        expected[5..=7].fill(4.0);
+        assert_eq!(w, expected);
+        let mut w = vec![1f32; 12];
+        place_offbeat_weights(&mut w, &[2.0 / FPS, 10.0 / FPS], 2, 0.0);
+        let mut expected = vec![1f32; 12];
+        expected[3..=5].fill(0.0);
+        assert_eq!(w, expected);
+        // In a batch, the loss mask carries the weight on labelled frames only.
+        let cfg = BaseTrainConfig {
+            crop_frames: 500,
+            batch_size: 2,
+            max_pitch_shift_bins: 0,
+            max_gain_db: 0.0,
+            mask_probability: 0.0,
+            offbeat_weight: 3.0,
+            ..BaseTrainConfig::default()
+        };
+        let songs = vec![click_song("a", 1500, 30)];
+        let cumulative = vec![songs[0].labelled_frames() as u64];
+        let b = draw_batch(&songs, &cumulative, &cfg, 5);
+        let heavy = b.mask.iter().filter(|&&m| m == 3.0).count();
+        assert!(heavy >= 2 * 3 * 12, "{heavy} off-beat frames weighted");
+        assert!(b.mask.iter().all(|&m| m == 0.0 || m == 1.0 || m == 3.0));
+        for (m, t) in b.mask.iter().zip(&b.target) {
+            assert!(
+                !(*m == 3.0 && *t > 0.0),
+                "an off-beat frame is a beat's target"
+            );
+        }
     }
 
     #[test]

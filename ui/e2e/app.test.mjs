@@ -91,6 +91,8 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     assert.equal((await driver.findElements(By.css("#tracks li"))).length, 2);
     const head = storeHead();
     assert.equal(head.author, "model");
+    // Issue 21: the revision says how the bars were found (the status line shows its note).
+    assert.equal(head.note, "analysis · bars by the bar classifier");
     const shown = await js("return window.__zerons.beatTimes()");
     assert.equal(shown.length, head.n);
     await shot("03-timeline");

@@ -284,7 +284,8 @@ pub fn run(args: AnalyzeArgs) -> Result<ExitCode> {
                         .tempo_bpm
                         .map(|t| format!(", ~{t:.1} BPM"))
                         .unwrap_or_default(),
-                    bars_words(&analysis)
+                    analysis
+                        .bars_description()
                         .map(|w| format!(", {w}"))
                         .unwrap_or_default(),
                     path.display()
@@ -440,17 +441,6 @@ fn plan_outputs(args: &AnalyzeArgs) -> Result<Option<Vec<(PathBuf, BeatFormat)>>
     Ok(Some(plan))
 }
 
-/// "bars of 4 beats by the bar classifier": how the beats were numbered in the bar, if they were.
-fn bars_words(analysis: &Analysis) -> Option<String> {
-    analysis.bars.as_ref().map(|b| {
-        format!(
-            "bars of {} beats by the {}",
-            b.best.beats_per_bar,
-            b.method.label()
-        )
-    })
-}
-
 fn write_output(
     analysis: &Analysis,
     path: &Path,
@@ -473,7 +463,8 @@ fn write_output(
             "zerons {} ({}{})",
             env!("CARGO_PKG_VERSION"),
             analysis.activation_kind.name(),
-            bars_words(analysis)
+            analysis
+                .bars_description()
                 .map(|w| format!("; {w}"))
                 .unwrap_or_default()
         ),

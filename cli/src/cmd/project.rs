@@ -318,7 +318,8 @@ fn add(p: &Project, audio: &[PathBuf]) -> Result<()> {
             },
         )?;
         let beats = analysis.beat_list();
-        let (rev, _) = p.add_model_revision(track, a, &beats, None)?;
+        let meter = analysis.bars.as_ref().map(|b| b.best.beats_per_bar);
+        let (rev, _) = p.add_model_revision(track, a, &beats, meter, &analysis.revision_note())?;
         println!(
             "{}\ttrack {track}\trevision {rev}\t{} beats",
             path.display(),

@@ -57,6 +57,10 @@ pub struct TrainArgs {
     /// Probability of silencing one stem over 0.5–2 s in a crop (new runs; 0 = off).
     #[arg(long, default_value_t = BaseTrainConfig::default().mask_probability)]
     mask: f64,
+    /// Loss weight of the frames halfway between two beats, where a tracker at double tempo
+    /// puts its extra beats (new runs; 1 = plain BCE).
+    #[arg(long, default_value_t = BaseTrainConfig::default().offbeat_weight)]
+    offbeat_weight: f32,
     /// Weight of the downbeat loss (new runs; 0 = beats only). Above 0 the model gets a
     /// downbeat head if it has none, trained on the bars of beat files that number the beats.
     #[arg(long, default_value_t = BaseTrainConfig::default().downbeat_weight)]
@@ -256,6 +260,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         max_pitch_shift_bins: args.pitch_shift,
         max_gain_db: args.gain_db,
         mask_probability: args.mask,
+        offbeat_weight: args.offbeat_weight,
         downbeat_weight: args.downbeat_weight,
         downbeat_head_only: args.downbeat_head_only,
         valid_every_steps: args.valid_every,
