@@ -12,7 +12,9 @@
 //!
 //! **Targets and loss** (madmom, the ZeroNS authors): frame `round(62.5·b)` of each beat `b` is
 //! 1, its two neighbours [`BaseTrainConfig::neighbour_target`] (0.5); binary cross-entropy of
-//! the max-combined output, averaged over the labelled frames.
+//! the max-combined output, averaged over the labelled frames. Optionally the frames halfway
+//! between beats weigh [`BaseTrainConfig::offbeat_weight`] (default 1; tried against tempo
+//! octaves and dropped, assets/MODEL_CARD.md).
 //!
 //! **Augmentation on the log-VQT**, each kept only if the development split says so
 //! (`scripts/DEVSET.md`; the renders already vary tempo, timbre, drum level, mixing and effects
