@@ -227,8 +227,13 @@ impl LiteBranch {
 
     /// [`LiteBranch::forward`] and, with a downbeat head, the downbeat activation `[B, T]`.
     pub fn forward_with_downbeat(&self, x: Tensor<4>) -> (Tensor<2>, Option<Tensor<2>>) {
-        let [b, _, _, n] = x.dims();
-        let h = self.forward_stream(x, self.tcn.len());
+        self.heads(self.forward_stream(x, self.tcn.len()))
+    }
+
+    /// The beat head and, with one, the downbeat head on the features `[B, C, T]` below them
+    /// ([`LiteBranch::forward_stream`] with every TCN layer): `[B, T]` activations.
+    pub fn heads(&self, h: Tensor<3>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let [b, _, n] = h.dims();
         let downbeat = self
             .downbeat
             .as_ref()

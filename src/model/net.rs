@@ -139,6 +139,35 @@ impl ZeroNs {
         }
     }
 
+    /// [`ZeroNs::forward`] together with both branches' features below the heads `[B, C, T]`
+    /// (lite only; `None` for the paper branch), on the caller's device: for a head trained
+    /// beside the beat head on the same features (base training's tempo head).
+    pub fn forward_with_features(
+        &self,
+        non_percussive: Tensor<4>,
+        percussive: Tensor<4>,
+    ) -> Option<(ZeroNsOutput, Tensor<3>, Tensor<3>)> {
+        let (Branch::Lite(a), Branch::Lite(p)) = (&self.anchor, &self.postve) else {
+            return None;
+        };
+        let fa = a.forward_stream(non_percussive, a.tcn.len());
+        let fp = p.forward_stream(percussive, p.tcn.len());
+        let (anchor, anchor_db) = a.heads(fa.clone());
+        let (postve, postve_db) = p.heads(fp.clone());
+        let combined = self.combine.apply(anchor.clone(), postve.clone());
+        let downbeat = match (anchor_db, postve_db) {
+            (Some(a), Some(p)) => Some(self.combine.apply(a, p)),
+            _ => None,
+        };
+        let out = ZeroNsOutput {
+            anchor,
+            postve,
+            combined,
+            downbeat,
+        };
+        Some((out, fa, fp))
+    }
+
     /// Both branches' features below the heads `[B, C, T]` (lite only), for training the
     /// downbeat heads alone: computed by an inference copy, they carry no autodiff graph.
     pub fn head_features(
@@ -169,6 +198,14 @@ impl ZeroNs {
         let a = head(&self.anchor, anchor)?;
         let p = head(&self.postve, postve)?;
         Some(self.combine.apply(a, p))
+    }
+
+    /// Channels of the features below the heads (lite only).
+    pub fn feature_channels(&self) -> Option<usize> {
+        match &self.anchor {
+            Branch::Lite(b) => Some(b.head.weight.dims()[1]),
+            Branch::Paper(_) => None,
+        }
     }
 
     /// Whether both branches have downbeat heads.

@@ -14,7 +14,11 @@
 //! 1, its two neighbours [`BaseTrainConfig::neighbour_target`] (0.5); binary cross-entropy of
 //! the max-combined output, averaged over the labelled frames. Optionally the frames halfway
 //! between beats weigh [`BaseTrainConfig::offbeat_weight`] (default 1; tried against tempo
-//! octaves and dropped, assets/MODEL_CARD.md).
+//! octaves and dropped, assets/MODEL_CARD.md). Optionally a multi-task tempo head
+//! ([`super::tempo`], [`BaseTrainConfig::tempo_weight`], default 0) classifies each crop's
+//! tempo from both branches' features and adds its cross-entropy; it only shapes the shared
+//! layers and is not saved with the model (tried against tempo octaves: no change on dev,
+//! assets/MODEL_CARD.md).
 //!
 //! **Augmentation on the log-VQT**, each kept only if the development split says so
 //! (`scripts/DEVSET.md`; the renders already vary tempo, timbre, drum level, mixing and effects
@@ -32,7 +36,8 @@
 //! scored (mir_eval F, CMLt, AMLt, no trim). `best/` keeps the model with the best mean F
 //! (ties: lower loss).
 //!
-//! Run directory: `last/` (model + `optim.bpk` + `state.json`), `best/` (model + state),
+//! Run directory: `last/` (model + `optim.bpk` + `state.json`, and with a tempo head its
+//! weights and Adam state), `best/` (model + state),
 //! `metrics.json` (the state, rewritten at each checkpoint).
 
 use std::fs;
@@ -47,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{OPTIM_FILE, STATE_FILE, read_state, write_checkpoint};
 use super::corpus::{mix, write_atomic};
 use super::crops::{draw_batch, place_targets};
+use super::tempo::{self, TempoHead};
 use crate::eval::{EvalConfig, evaluate, f_measure};
 use crate::features::Spectrogram;
 use crate::model::{LoadedModel, ModelConfig, Provenance, ZeroNs, load_model_on};
@@ -194,6 +200,12 @@ pub struct BaseTrainConfig {
     /// Train only the downbeat heads, on the frozen network's beat features (the beat output
     /// stays exactly the init model's); needs `init_from` and a `downbeat_weight` above 0.
     pub downbeat_head_only: bool,
+    /// Weight of the multi-task tempo head's cross-entropy beside the beat BCE
+    /// ([`super::tempo`]: Böck, Davies & Knees, ISMIR 2019); 0 = no tempo head (as every
+    /// shipped model was trained). The head is trained with Adam at 1e-3 (it starts fresh) and
+    /// is not part of the saved network.
+    #[serde(default)]
+    pub tempo_weight: f64,
     /// Validate every this many steps.
     pub valid_every_steps: u64,
     /// Labelled frames scored per validation song (from its first labelled frame).
@@ -222,6 +234,7 @@ impl Default for BaseTrainConfig {
             offbeat_weight: 1.0,
             downbeat_weight: 0.0,
             downbeat_head_only: false,
+            tempo_weight: 0.0,
             valid_every_steps: 200,
             valid_max_frames: 3750,
             checkpoint_every_steps: 50,
@@ -270,6 +283,17 @@ impl BaseTrainConfig {
         {
             return bad("max_gain_db must be ≥ 0 and max_pitch_shift_bins ≤ 24".into());
         }
+        if !(self.tempo_weight.is_finite() && (0.0..=10.0).contains(&self.tempo_weight)) {
+            return bad(format!(
+                "tempo_weight must be in [0, 10], got {}",
+                self.tempo_weight
+            ));
+        }
+        if self.tempo_weight > 0.0 && self.downbeat_head_only {
+            return bad(
+                "a tempo head shapes the shared layers: not with downbeat_head_only".into(),
+            );
+        }
         if !(self.downbeat_weight.is_finite() && (0.0..=10.0).contains(&self.downbeat_weight)) {
             return bad(format!(
                 "downbeat_weight must be in [0, 10], got {}",
@@ -300,6 +324,10 @@ pub struct BaseValid {
     /// decoded beats, over the songs with known downbeats; `None` without a downbeat head.
     #[serde(default)]
     pub downbeat_f: Option<f64>,
+    /// Mean tempo-head cross-entropy of the training steps since the previous validation;
+    /// `None` without a tempo head.
+    #[serde(default)]
+    pub tempo_loss: Option<f64>,
 }
 
 /// Everything a resume needs besides weights and optimiser (`state.json`).
@@ -311,6 +339,9 @@ pub struct BaseTrainState {
     pub global_step: u64,
     /// Loss of every step.
     pub step_losses: Vec<f32>,
+    /// The tempo head's loss of every step (empty without one).
+    #[serde(default)]
+    pub tempo_losses: Vec<f32>,
     /// Every validation, in step order (the first one before any step).
     pub valid_history: Vec<BaseValid>,
     /// Best validation so far.
@@ -418,6 +449,7 @@ pub fn train_base(
             config,
             global_step: 0,
             step_losses: Vec::new(),
+            tempo_losses: Vec::new(),
             valid_history: Vec::new(),
             best: None,
             elapsed_s: 0.0,
@@ -437,6 +469,25 @@ pub fn train_base(
             Some(*acc)
         })
         .collect();
+    let mut tempo = if cfg.tempo_weight > 0.0 {
+        let channels = network.feature_channels().ok_or_else(|| {
+            Error::Config("base training: the tempo head needs the lite architecture".into())
+        })?;
+        let head_optim = || AdamConfig::new().init();
+        Some(if state.global_step > 0 {
+            let head = TempoHead::load(&last_dir.join(tempo::HEAD_FILE), channels, &ad)?;
+            let path = last_dir.join(tempo::HEAD_OPTIM_FILE);
+            let optim = head_optim().load(&path).map_err(|e| {
+                Error::InvalidInput(format!("cannot load {}: {e:?}", path.display()))
+            })?;
+            (head, optim)
+        } else {
+            ad.seed(mix(cfg.seed ^ 0x7e3d0));
+            (TempoHead::new(channels, &ad), head_optim())
+        })
+    } else {
+        None
+    };
     let started = Instant::now();
     let (start_step, elapsed0) = (state.global_step, state.elapsed_s);
     let best_dir = run_dir.join(BEST);
@@ -446,7 +497,8 @@ pub fn train_base(
         steps: Some(state.global_step),
         notes: Some(format!(
             "zerons train: every layer, from {}; Adam lr {}, batch {} × {} frames, pitch ±{}, \
-             gain ±{} dB, mask p {}, off-beat weight {}, downbeat weight {}{}, seed {}",
+             gain ±{} dB, mask p {}, off-beat weight {}, downbeat weight {}{}, tempo weight {}, \
+             seed {}",
             cfg.init_from
                 .as_ref()
                 .map_or("a cold start".to_string(), |p| p.display().to_string()),
@@ -463,13 +515,16 @@ pub fn train_base(
             } else {
                 ""
             },
+            cfg.tempo_weight,
             cfg.seed
         )),
         ..Default::default()
     };
+    // `optim` is given for `last/`, which also keeps the tempo head to resume with.
     let checkpoint = |dir: &Path,
                       net: &ZeroNs,
                       optim: Option<&burn::optim::ModuleOptimizer>,
+                      tempo: Option<&(TempoHead, burn::optim::ModuleOptimizer)>,
                       state: &BaseTrainState|
      -> Result<()> {
         let model = LoadedModel::new(
@@ -481,7 +536,17 @@ pub fn train_base(
         );
         let json =
             serde_json::to_vec_pretty(state).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        write_checkpoint(dir, &model, optim, &json)
+        let extra = |tmp: &Path| -> Result<()> {
+            if let (Some(_), Some((head, head_optim))) = (optim, tempo) {
+                head.save(&tmp.join(tempo::HEAD_FILE))?;
+                let path = tmp.join(tempo::HEAD_OPTIM_FILE);
+                head_optim.save(&path).map_err(|e| {
+                    Error::InvalidInput(format!("cannot save {}: {e:?}", path.display()))
+                })?;
+            }
+            Ok(())
+        };
+        write_checkpoint(dir, &model, optim, &json, &extra)
     };
 
     // The starting point's score, so that "best" means better than where it started.
@@ -490,7 +555,7 @@ pub fn train_base(
         tracing::info!(?v, "validation before training");
         state.best = Some(v.clone());
         state.valid_history.push(v);
-        checkpoint(&best_dir, &network, None, &state)?;
+        checkpoint(&best_dir, &network, None, None, &state)?;
     }
     let mut cancelled = false;
     while state.global_step < cfg.max_steps {
@@ -514,9 +579,24 @@ pub fn train_base(
         } else {
             let xa = Tensor::<4>::from_data(TensorData::new(batch.anchor, [b, 1, 96, n]), &ad);
             let xp = Tensor::<4>::from_data(TensorData::new(batch.postve, [b, 1, 96, n]), &ad);
-            let out = network.forward(xa, xp);
+            let (out, tempo_term) = match &tempo {
+                Some((head, _)) => {
+                    let (out, fa, fp) = network.forward_with_features(xa, xp).ok_or_else(|| {
+                        Error::Config("base training: the tempo head needs lite branches".into())
+                    })?;
+                    let logits = head.forward(fa, fp);
+                    let t = tempo::tempo_loss(logits, &batch.tempo_target, &batch.tempo_mask, &ad);
+                    (out, Some(t))
+                }
+                None => (network.forward(xa, xp), None),
+            };
             let loss = masked_bce(out.combined, &batch.target, &batch.mask, [b, n], &ad);
-            (Some(loss), out.downbeat)
+            if let Some(t) = tempo_term {
+                state.tempo_losses.push(scalar(t.clone()));
+                (Some(loss + t * cfg.tempo_weight), out.downbeat)
+            } else {
+                (Some(loss), out.downbeat)
+            }
         };
         let mut loss = beat_loss.unwrap_or_else(|| Tensor::<1>::zeros([1], &ad));
         if let Some(downbeat) = downbeat.filter(|_| cfg.downbeat_weight > 0.0) {
@@ -536,7 +616,13 @@ pub fn train_base(
                 state.global_step
             )));
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        let mut grads = loss.backward();
+        if let Some((head, head_optim)) = tempo.take() {
+            let head_grads = GradientsParams::from_module(&mut grads, &head);
+            let head = head_optim_step(head_optim, head, head_grads);
+            tempo = Some(head);
+        }
+        let grads = GradientsParams::from_grads(grads, &network);
         network = optim.step(cfg.learning_rate, network, grads);
         state.global_step += 1;
         state.step_losses.push(value);
@@ -550,6 +636,10 @@ pub fn train_base(
             let since = state.valid_history.last().map_or(0, |p| p.global_step);
             let k = ((state.global_step - since) as usize).min(state.step_losses.len());
             v.train_loss = mean(&state.step_losses[state.step_losses.len() - k..]);
+            if tempo.is_some() {
+                let k = k.min(state.tempo_losses.len());
+                v.tempo_loss = Some(mean(&state.tempo_losses[state.tempo_losses.len() - k..]));
+            }
             tracing::info!(?v, "validation");
             state.valid_history.push(v.clone());
             let better = state.best.as_ref().is_none_or(|b| {
@@ -562,12 +652,12 @@ pub fn train_base(
             });
             if better {
                 state.best = Some(v.clone());
-                checkpoint(&best_dir, &network, None, &state)?;
+                checkpoint(&best_dir, &network, None, None, &state)?;
             }
             report = Some(v);
         }
         if done || cancelled || state.global_step.is_multiple_of(cfg.checkpoint_every_steps) {
-            checkpoint(&last_dir, &network, Some(&optim), &state)?;
+            checkpoint(&last_dir, &network, Some(&optim), tempo.as_ref(), &state)?;
             write_atomic(
                 &run_dir.join(METRICS_FILE),
                 &serde_json::to_vec_pretty(&state)
@@ -592,6 +682,19 @@ pub fn train_base(
         best_dir,
     })
 }
+
+/// One Adam step of the tempo head at its own rate ([`BaseTrainConfig::tempo_weight`]).
+fn head_optim_step(
+    mut optim: burn::optim::ModuleOptimizer,
+    head: TempoHead,
+    grads: GradientsParams,
+) -> (TempoHead, burn::optim::ModuleOptimizer) {
+    let head = optim.step(TEMPO_HEAD_LR, head, grads);
+    (head, optim)
+}
+
+/// Adam rate of the freshly initialised tempo head (Adam's usual 1e-3).
+const TEMPO_HEAD_LR: f64 = 1e-3;
 
 /// Masked binary cross-entropy, `Σ mask·bce / Σ mask`, over a `[B, n]` batch (also
 /// fine-tuning's loss, with B = 1).

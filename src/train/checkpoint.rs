@@ -16,12 +16,14 @@ pub(crate) const STATE_FILE: &str = "state.json";
 /// The optimiser's state in a checkpoint directory.
 pub(crate) const OPTIM_FILE: &str = "optim.bpk";
 
-/// Writes `model`, `optim` (if given) and `state_json` as the checkpoint `dir`.
+/// Writes `model`, `optim` (if given) and `state_json` as the checkpoint `dir`; `extra`
+/// writes whatever else the loop keeps (a training-only head) into the new directory first.
 pub(crate) fn write_checkpoint(
     dir: &Path,
     model: &LoadedModel,
     optim: Option<&burn::optim::ModuleOptimizer>,
     state_json: &[u8],
+    extra: &dyn Fn(&Path) -> Result<()>,
 ) -> Result<()> {
     let tmp = dir.with_extension("tmp");
     if tmp.exists() {
@@ -33,6 +35,7 @@ pub(crate) fn write_checkpoint(
             .save(tmp.join(OPTIM_FILE))
             .map_err(|e| Error::InvalidInput(format!("cannot save the optimiser: {e:?}")))?;
     }
+    extra(&tmp)?;
     fs::write(tmp.join(STATE_FILE), state_json).map_err(|e| Error::io(&tmp, e))?;
     let old = dir.with_extension("old");
     if old.exists() {

@@ -4,6 +4,7 @@
 
 use super::base::{BaseTrainConfig, FPS, LabelledSong, SILENCE};
 use super::corpus::mix;
+use super::tempo;
 
 /// One step's inputs: `[B, 1, 96, n]` row-major per stem, targets and loss masks `[B, n]`.
 pub(crate) struct Batch {
@@ -15,6 +16,11 @@ pub(crate) struct Batch {
     pub downbeat_target: Vec<f32>,
     /// Downbeat loss mask: the beat mask where the crop's song has known downbeats, else 0.
     pub downbeat_mask: Vec<f32>,
+    /// Tempo-class targets `[B, N_CLASSES]` ([`super::tempo`]); filled only when the run trains
+    /// a tempo head.
+    pub tempo_target: Vec<f32>,
+    /// 1 for the crops with a tempo target, else 0 (`[B]`).
+    pub tempo_mask: Vec<f32>,
 }
 
 /// A uniform draw in `0..n` from `z` (n > 0).
@@ -38,6 +44,8 @@ pub(crate) fn draw_batch(
         mask: Vec::with_capacity(cfg.batch_size * n),
         downbeat_target: Vec::with_capacity(cfg.batch_size * n),
         downbeat_mask: Vec::with_capacity(cfg.batch_size * n),
+        tempo_target: Vec::new(),
+        tempo_mask: Vec::new(),
     };
     let total = cumulative.last().copied().unwrap_or(1);
     for i in 0..cfg.batch_size {
@@ -95,6 +103,20 @@ pub(crate) fn draw_batch(
             cfg.neighbour_target,
         );
         batch.downbeat_target.extend(downbeat);
+        if cfg.tempo_weight > 0.0 {
+            match tempo::crop_tempo_bpm(&song.beats_s, start, n) {
+                Some(bpm) => {
+                    batch.tempo_target.extend(tempo::tempo_target(bpm));
+                    batch.tempo_mask.push(1.0);
+                }
+                None => {
+                    batch
+                        .tempo_target
+                        .extend(std::iter::repeat_n(0.0, tempo::N_CLASSES));
+                    batch.tempo_mask.push(0.0);
+                }
+            }
+        }
         let has_downbeats = !song.downbeats_s.is_empty();
         let mut weight = vec![1f32; n];
         if cfg.offbeat_weight != 1.0 {

@@ -7,7 +7,7 @@
 //!   on centred curves) and a resumable, deterministic training loop with checkpoints.
 //! - [`base`]: base-model training on renders with exact beats and bars (every layer, beat
 //!   and downbeat heads, DBN-scored validation, resumable); `crops` draws its augmented
-//!   crops and targets.
+//!   crops and targets, `tempo` is its optional multi-task tempo head.
 //! - [`bars`]: the bar classifier (which beats are downbeats) on beat-synchronous features of
 //!   songs with exact bar lines.
 //! - [`finetune`]: supervised fine-tuning on the user's corrected beats (spec §4) with cached
@@ -21,6 +21,7 @@ mod crops;
 pub mod finetune;
 pub mod renders;
 pub mod syncpred;
+mod tempo;
 
 pub use bars::{
     BarExamples, BarSong, BarsEpoch, BarsFinetuneConfig, BarsFinetuneReport, BarsOutcome,

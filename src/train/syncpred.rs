@@ -867,7 +867,7 @@ fn write_checkpoint(
     let device = network.devices().into_iter().next().unwrap_or_default();
     let model = LoadedModel::new(network.clone(), cfg.model.clone(), provenance, None, device);
     let json = serde_json::to_vec_pretty(state).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    checkpoint::write_checkpoint(dir, &model, with_optim.then_some(optim), &json)
+    checkpoint::write_checkpoint(dir, &model, with_optim.then_some(optim), &json, &|_| Ok(()))
 }
 
 #[cfg(test)]

@@ -61,6 +61,11 @@ pub struct TrainArgs {
     /// puts its extra beats (new runs; 1 = plain BCE).
     #[arg(long, default_value_t = BaseTrainConfig::default().offbeat_weight)]
     offbeat_weight: f32,
+    /// Weight of a multi-task tempo head's loss (new runs; 0 = none): a classifier of each
+    /// crop's tempo on the network's features, trained beside the beats and not saved with
+    /// the model (Böck, Davies & Knees, ISMIR 2019).
+    #[arg(long, default_value_t = BaseTrainConfig::default().tempo_weight)]
+    tempo_weight: f64,
     /// Weight of the downbeat loss (new runs; 0 = beats only). Above 0 the model gets a
     /// downbeat head if it has none, trained on the bars of beat files that number the beats.
     #[arg(long, default_value_t = BaseTrainConfig::default().downbeat_weight)]
@@ -261,6 +266,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         max_gain_db: args.gain_db,
         mask_probability: args.mask,
         offbeat_weight: args.offbeat_weight,
+        tempo_weight: args.tempo_weight,
         downbeat_weight: args.downbeat_weight,
         downbeat_head_only: args.downbeat_head_only,
         valid_every_steps: args.valid_every,
@@ -298,9 +304,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 let downbeat = v
                     .downbeat_f
                     .map_or(String::new(), |f| format!(" downbeat F {f:.3}"));
+                let tempo = v
+                    .tempo_loss
+                    .map_or(String::new(), |t| format!(" tempo loss {t:.3}"));
                 bar.suspend(|| {
                     eprintln!(
-                        "step {}: train loss {:.4}; validation F {:.3} CMLt {:.3} AMLt {:.3} loss {:.4}{downbeat}",
+                        "step {}: train loss {:.4}; validation F {:.3} CMLt {:.3} AMLt {:.3} loss {:.4}{downbeat}{tempo}",
                         v.global_step, v.train_loss, v.f_measure, v.cmlt, v.amlt, v.loss
                     )
                 });
