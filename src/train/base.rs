@@ -886,6 +886,87 @@ mod tests {
         assert_eq!(&r.state.step_losses[..30], &losses[..]);
     }
 
+    /// With a tempo weight, a tempo head is trained beside the beats: its loss falls on click
+    /// tracks of three tempi, the head and its Adam state are kept in `last/` (not in the
+    /// model), and a resumed run continues with them exactly as the uninterrupted run did.
+    #[test]
+    fn a_tempo_head_learns_the_tempi_and_resumes_with_the_run() {
+        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        let _rng = crate::test_rng_lock();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let train = vec![
+            click_song("a", 1200, 31),
+            click_song("b", 1200, 22),
+            click_song("c", 1200, 45),
+        ];
+        let valid = vec![click_song("v", 1200, 29)];
+        let cfg = BaseTrainConfig {
+            model: ModelConfig {
+                architecture: Architecture::Lite(LiteConfig {
+                    stem_channels: 0,
+                    channels: 8,
+                    dilations: vec![1, 2],
+                    dropout: 0.0,
+                    ..LiteConfig::default()
+                }),
+                combine: Combine::Max,
+            },
+            learning_rate: 3e-3,
+            batch_size: 2,
+            crop_frames: 300,
+            max_steps: 60,
+            tempo_weight: 1.0,
+            valid_every_steps: 30,
+            checkpoint_every_steps: 10,
+            ..BaseTrainConfig::default()
+        };
+        let (device, cancel) = (Device::default(), CancelToken::new());
+        let run = dir.path().join("run");
+        let s = train_base(&train, &valid, &run, &cfg, false, &device, &cancel, |_| {})
+            .expect("trained");
+        let t = &s.state.tempo_losses;
+        assert_eq!(t.len(), 60);
+        let (first, last) = (mean(&t[..10]), mean(&t[t.len() - 10..]));
+        assert!(last < first - 0.05, "tempo loss {first:.3} -> {last:.3}");
+        let reported = s.state.valid_history.last().and_then(|v| v.tempo_loss);
+        assert!(reported.is_some_and(|x| x.is_finite()), "{reported:?}");
+        let last_dir = run.join(LAST);
+        assert!(last_dir.join(tempo::HEAD_FILE).is_file());
+        assert!(last_dir.join(tempo::HEAD_OPTIM_FILE).is_file());
+        assert!(!s.best_dir.join(tempo::HEAD_FILE).exists());
+        assert!(load_model(&last_dir).is_ok());
+
+        // Stopping at 40 and resuming to 60 gives the uninterrupted run's losses.
+        let split = dir.path().join("split");
+        let part = BaseTrainConfig {
+            max_steps: 40,
+            ..cfg.clone()
+        };
+        train_base(
+            &train,
+            &valid,
+            &split,
+            &part,
+            false,
+            &device,
+            &cancel,
+            |_| {},
+        )
+        .expect("first part");
+        let r = train_base(&train, &valid, &split, &cfg, true, &device, &cancel, |_| {})
+            .expect("resumed");
+        assert_eq!(r.state.tempo_losses.len(), 60);
+        for (a, b) in r.state.tempo_losses.iter().zip(t) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // A weight outside [0, 10] is refused.
+        let bad = BaseTrainConfig {
+            tempo_weight: -1.0,
+            ..cfg
+        };
+        assert!(bad.validate().is_err());
+    }
+
     /// With a downbeat weight, a model without a downbeat head (a cold start here, lite v1/v2
     /// in practice) gets one, the head learns the accented bar clicks, the validation scores
     /// the chosen bars, and the saved model carries the head in its weights and config.
