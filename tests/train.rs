@@ -489,3 +489,125 @@ fn warmup_switches_to_the_raw_cosine_and_validates_between_epochs() {
         serde_json::from_slice(&std::fs::read(run.path().join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics.valid_history.len(), 6);
 }
+
+/// `load_labelled_each` (the features of `zerons train` and `train-bars`) hands the songs over
+/// in item order whatever the number of threads, passes a bad item's error on with its file
+/// named, stops at the caller's error and when cancelled.
+#[test]
+fn labelled_songs_load_in_item_order_on_several_threads() {
+    use zerons::pipeline::AnalyzeConfig;
+    use zerons::train::{LabelledItem, load_labelled_each};
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = Vec::new();
+    for (k, period_s) in [0.5, 0.4, 0.6, 0.45, 0.55].iter().enumerate() {
+        let audio = dir.path().join(format!("s{k}.wav"));
+        write_wav(&audio, &clicks(6.0, *period_s, 0.5));
+        let beats = dir.path().join(format!("s{k}.beats"));
+        let text: String = (1..(6.0 / period_s) as usize)
+            .map(|b| format!("{:.4}\n", b as f64 * period_s))
+            .collect();
+        std::fs::write(&beats, text).unwrap();
+        items.push(LabelledItem {
+            name: format!("s{k}"),
+            group: format!("g{k}"),
+            audio,
+            beats,
+        });
+    }
+    // A missing audio file in the middle.
+    items.insert(
+        2,
+        LabelledItem {
+            name: "gone".into(),
+            group: "gone".into(),
+            audio: dir.path().join("gone.wav"),
+            beats: items[0].beats.clone(),
+        },
+    );
+    let config = AnalyzeConfig::default();
+    let cancel = CancelToken::new();
+    let load = |threads: usize, cache: &str| {
+        let mut got = Vec::new();
+        load_labelled_each(
+            &items,
+            &dir.path().join(cache),
+            &config,
+            &cancel,
+            threads,
+            |i, song| {
+                got.push((i, song.map(|s| (s.name, s.beats_s, s.percussive.data))));
+                Ok(())
+            },
+        )
+        .unwrap();
+        got
+    };
+    let one = load(1, "c1");
+    let three = load(3, "c3");
+    assert_eq!(
+        one.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..items.len()).collect::<Vec<_>>()
+    );
+    for ((i, a), (j, b)) in one.iter().zip(&three) {
+        assert_eq!(i, j);
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => {
+                assert!(a.to_string().contains("gone.wav"), "{a}");
+                assert_eq!(a.to_string(), b.to_string());
+            }
+            _ => panic!("item {i}: one thread and three disagree"),
+        }
+    }
+    assert!(one[2].1.is_err() && one.iter().filter(|(_, r)| r.is_err()).count() == 1);
+    assert_eq!(one[3].1.as_ref().unwrap().0, "s2");
+    // The cache gives the same songs again.
+    let again = load(2, "c3");
+    assert_eq!(
+        again
+            .iter()
+            .map(|(_, r)| r.as_ref().ok())
+            .collect::<Vec<_>>(),
+        three
+            .iter()
+            .map(|(_, r)| r.as_ref().ok())
+            .collect::<Vec<_>>()
+    );
+
+    // The caller's error stops the loading and is returned.
+    let mut seen = 0;
+    let err = load_labelled_each(
+        &items,
+        &dir.path().join("c1"),
+        &config,
+        &cancel,
+        2,
+        |i, _| {
+            seen += 1;
+            if i == 1 {
+                Err(zerons::Error::InvalidInput("enough".into()))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("enough") && seen == 2,
+        "{err} after {seen}"
+    );
+
+    // Cancelled: nothing more is loaded.
+    let cancelled = CancelToken::new();
+    cancelled.cancel();
+    let err = load_labelled_each(
+        &items,
+        &dir.path().join("c4"),
+        &config,
+        &cancelled,
+        2,
+        |_, _| Ok(()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, zerons::Error::Cancelled), "{err}");
+}

@@ -39,7 +39,7 @@ pub use finetune::{
     AnnotatedSong, FinetuneConfig, FinetuneEpoch, FinetuneMode, FinetuneOutcome, FinetuneProgress,
     HeldOutScores, changed_beats, corrected_until_s, finetune,
 };
-pub use renders::{LabelledItem, load_labelled};
+pub use renders::{LabelledItem, load_labelled, load_labelled_each};
 pub use syncpred::{
     CosineKind, EpochMetrics, TrainConfig, TrainProgress, TrainState, TrainSummary, ValidMetrics,
     ValidPoint, nt_xent, pretrain, validate,

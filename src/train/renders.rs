@@ -7,8 +7,11 @@
 //! then the non-percussive and the percussive log-VQT, each `n_bins × n_frames` f32 LE,
 //! bin-major. Written through a temporary file, so a killed run leaves no half file.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::UNIX_EPOCH;
 
 use super::base::LabelledSong;
@@ -78,6 +81,81 @@ pub fn load_labelled(
         beats.times_s,
     )?
     .with_downbeats(downbeats_s))
+}
+
+/// Loads every item as [`load_labelled`] does, on `threads` worker threads (features that are
+/// not cached yet are the slow part: decoding, separation and the VQT of hours of audio), and
+/// hands each result to `each` on the calling thread **in item order**, so that what is built
+/// from them does not depend on the number of threads. Workers stay at most a few items ahead
+/// of `each`, so memory holds only a handful of songs beyond what `each` keeps. Stops early,
+/// returning its error, when `each` fails; stops when `cancel` is set (the items not yet
+/// handed over are then dropped and [`Error::Cancelled`] is returned).
+pub fn load_labelled_each(
+    items: &[LabelledItem],
+    cache_dir: &Path,
+    config: &AnalyzeConfig,
+    cancel: &CancelToken,
+    threads: usize,
+    mut each: impl FnMut(usize, Result<LabelledSong>) -> Result<()>,
+) -> Result<()> {
+    let threads = threads.clamp(1, items.len().max(1));
+    let lookahead = 2 * threads;
+    let next = AtomicUsize::new(0);
+    let handed = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<LabelledSong>)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, handed, stop) = (&next, &handed, &stop);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= items.len() {
+                        break;
+                    }
+                    while i >= handed.load(Ordering::SeqCst) + lookahead {
+                        if stop.load(Ordering::SeqCst) || cancel.is_cancelled() {
+                            return;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    if stop.load(Ordering::SeqCst) || cancel.is_cancelled() {
+                        return;
+                    }
+                    let loaded = load_labelled(&items[i], cache_dir, config, cancel);
+                    if tx.send((i, loaded)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let mut want = 0;
+        for (i, loaded) in rx.iter() {
+            pending.insert(i, loaded);
+            while let Some(loaded) = pending.remove(&want) {
+                if let Err(e) = each(want, loaded) {
+                    stop.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+                want += 1;
+                handed.store(want, Ordering::SeqCst);
+            }
+        }
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if want < items.len() {
+            return Err(Error::InvalidInput(format!(
+                "loading the labelled songs stopped at {} of {}",
+                want,
+                items.len()
+            )));
+        }
+        Ok(())
+    })
 }
 
 fn write_features(path: &Path, a: &Spectrogram, b: &Spectrogram) -> Result<()> {

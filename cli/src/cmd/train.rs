@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use zerons::pipeline::AnalyzeConfig;
-use zerons::train::{BaseTrainConfig, LabelledItem, LabelledSong, load_labelled, train_base};
+use zerons::train::{BaseTrainConfig, LabelledItem, LabelledSong, load_labelled_each, train_base};
 
 use crate::device::{DeviceArg, pick_device};
 use crate::progress::ctrl_c_token;
@@ -30,6 +30,9 @@ pub struct TrainArgs {
     /// Where both stems' log-VQT of every song are cached (default: OUTPUT/../features).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// Threads computing the features that are not cached yet (default: every core).
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Continue the run in the output directory from its last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -180,6 +183,12 @@ pub(crate) fn read_manifest(path: &Path, exclude: &[String]) -> Result<Vec<Label
     Ok(items)
 }
 
+/// Feature threads: `--jobs`, else every core.
+pub(crate) fn jobs(arg: Option<usize>) -> usize {
+    arg.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
 /// FNV-1a, for a split that does not depend on the order of the manifest.
 pub(crate) fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -212,23 +221,31 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let config = AnalyzeConfig::default();
     let (mut train, mut valid): (Vec<LabelledSong>, Vec<LabelledSong>) = (Vec::new(), Vec::new());
     let mut skipped = 0;
-    for item in &items {
-        match load_labelled(item, &cache, &config, &cancel) {
-            Ok(song) => {
-                if hash(&song.group) % 100 < args.valid_percent {
-                    valid.push(song);
-                } else {
-                    train.push(song);
+    load_labelled_each(
+        &items,
+        &cache,
+        &config,
+        &cancel,
+        jobs(args.jobs),
+        |i, loaded| {
+            match loaded {
+                Ok(song) => {
+                    if hash(&song.group) % 100 < args.valid_percent {
+                        valid.push(song);
+                    } else {
+                        train.push(song);
+                    }
+                }
+                Err(e) => {
+                    skipped += 1;
+                    bar.suspend(|| eprintln!("skipped {}: {e}", items[i].name));
                 }
             }
-            Err(e) if cancel.is_cancelled() => return Err(e).context("loading the songs"),
-            Err(e) => {
-                skipped += 1;
-                bar.suspend(|| eprintln!("skipped {}: {e}", item.name));
-            }
-        }
-        bar.inc(1);
-    }
+            bar.inc(1);
+            Ok(())
+        },
+    )
+    .context("loading the songs")?;
     if valid.len() > args.valid_songs {
         let n = valid.len();
         valid = (0..args.valid_songs)

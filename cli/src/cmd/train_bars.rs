@@ -12,9 +12,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use zerons::model::save_model;
 use zerons::pipeline::AnalyzeConfig;
-use zerons::train::{BarExamples, BarsTrainConfig, bar_examples, load_labelled, train_bars};
+use zerons::train::{BarExamples, BarsTrainConfig, bar_examples, load_labelled_each, train_bars};
 
-use super::train::{hash, read_manifest};
+use super::train::{hash, jobs, read_manifest};
 use crate::device::{DeviceArg, load_model, resolve_model};
 use crate::progress::ctrl_c_token;
 
@@ -30,6 +30,9 @@ pub struct TrainBarsArgs {
     /// The beat network to save the classifier with (default: the shipped model).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Threads computing the features that are not cached yet (default: every core).
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Model directory to write (the network and its bar classifier).
     #[arg(short, long)]
     output: PathBuf,
@@ -110,31 +113,38 @@ pub fn run(args: TrainBarsArgs) -> Result<ExitCode> {
     let config = AnalyzeConfig::default();
     let (mut train, mut valid) = (BarExamples::default(), BarExamples::default());
     let (mut n_train, mut n_valid, mut skipped) = (0, 0, 0);
-    for item in &items {
-        let loaded = load_labelled(item, &cache, &config, &cancel)
-            .and_then(|song| bar_examples(&song, &cfg));
-        match loaded {
-            Ok(ex) if ex.is_empty() => skipped += 1,
-            Ok(ex) => {
-                if hash(&item.group) % 100 < args.valid_percent {
-                    valid.extend(ex);
-                    n_valid += 1;
-                } else {
-                    train.extend(ex);
-                    n_train += 1;
+    load_labelled_each(
+        &items,
+        &cache,
+        &config,
+        &cancel,
+        jobs(args.jobs),
+        |i, loaded| {
+            let item = &items[i];
+            match loaded.and_then(|song| bar_examples(&song, &cfg)) {
+                Ok(ex) if ex.is_empty() => skipped += 1,
+                Ok(ex) => {
+                    if hash(&item.group) % 100 < args.valid_percent {
+                        valid.extend(ex);
+                        n_valid += 1;
+                    } else {
+                        train.extend(ex);
+                        n_train += 1;
+                    }
+                }
+                Err(e) => {
+                    skipped += 1;
+                    bar.suspend(|| eprintln!("skipped {}: {e}", item.name));
                 }
             }
-            Err(e) if cancel.is_cancelled() => return Err(e).context("loading the songs"),
-            Err(e) => {
-                skipped += 1;
-                bar.suspend(|| eprintln!("skipped {}: {e}", item.name));
+            bar.inc(1);
+            if bar.is_hidden() && bar.position().is_multiple_of(50) {
+                eprintln!("features: {}/{}", bar.position(), items.len());
             }
-        }
-        bar.inc(1);
-        if bar.is_hidden() && bar.position().is_multiple_of(50) {
-            eprintln!("features: {}/{}", bar.position(), items.len());
-        }
-    }
+            Ok(())
+        },
+    )
+    .context("loading the songs")?;
     bar.finish_and_clear();
     eprintln!(
         "songs: {n_train} for training ({} beats), {n_valid} held out ({} beats), {skipped} skipped (no bar lines or unreadable)",
