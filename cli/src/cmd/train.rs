@@ -242,6 +242,9 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
                 }
             }
             bar.inc(1);
+            if bar.is_hidden() && bar.position().is_multiple_of(50) {
+                eprintln!("features: {}/{}", bar.position(), items.len());
+            }
             Ok(())
         },
     )
