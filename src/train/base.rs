@@ -482,8 +482,10 @@ pub fn train_base(
             })?;
             (head, optim)
         } else {
-            ad.seed(mix(cfg.seed ^ 0x7e3d0));
-            (TempoHead::new(channels, &ad), head_optim())
+            (
+                TempoHead::new(channels, mix(cfg.seed ^ 0x7e3d0), &ad),
+                head_optim(),
+            )
         })
     } else {
         None
@@ -891,7 +893,7 @@ mod tests {
     /// model), and a resumed run continues with them exactly as the uninterrupted run did.
     #[test]
     fn a_tempo_head_learns_the_tempi_and_resumes_with_the_run() {
-        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        use crate::model::{Architecture, Combine, LiteConfig, load_model, save_model};
         let _rng = crate::test_rng_lock();
         let dir = tempfile::tempdir().expect("temp dir");
         let train = vec![
@@ -900,17 +902,31 @@ mod tests {
             click_song("c", 1200, 45),
         ];
         let valid = vec![click_song("v", 1200, 29)];
+        let model = ModelConfig {
+            architecture: Architecture::Lite(LiteConfig {
+                stem_channels: 0,
+                channels: 8,
+                dilations: vec![1, 2],
+                dropout: 0.0,
+                ..LiteConfig::default()
+            }),
+            combine: Combine::Max,
+        };
+        // Both runs start from one saved network (no draw from burn's global RNG during the
+        // runs: no dropout, and the head is seeded on its own).
+        let device = Device::default();
+        let init = LoadedModel::new(
+            ZeroNs::new(&model, &device).expect("network"),
+            model.clone(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
+        let init_dir = dir.path().join("init");
+        save_model(&init, &init_dir).expect("saved");
         let cfg = BaseTrainConfig {
-            model: ModelConfig {
-                architecture: Architecture::Lite(LiteConfig {
-                    stem_channels: 0,
-                    channels: 8,
-                    dilations: vec![1, 2],
-                    dropout: 0.0,
-                    ..LiteConfig::default()
-                }),
-                combine: Combine::Max,
-            },
+            init_from: Some(init_dir),
+            model,
             learning_rate: 3e-3,
             batch_size: 2,
             crop_frames: 300,
@@ -920,7 +936,7 @@ mod tests {
             checkpoint_every_steps: 10,
             ..BaseTrainConfig::default()
         };
-        let (device, cancel) = (Device::default(), CancelToken::new());
+        let cancel = CancelToken::new();
         let run = dir.path().join("run");
         let s = train_base(&train, &valid, &run, &cfg, false, &device, &cancel, |_| {})
             .expect("trained");

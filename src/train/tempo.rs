@@ -10,13 +10,13 @@
 
 use std::path::Path;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 
 use super::base::FPS;
-use super::corpus::write_atomic;
+use super::corpus::{mix, write_atomic};
 use crate::{Error, Result};
 
 /// Slowest tempo class, BPM.
@@ -42,11 +42,26 @@ pub struct TempoHead {
 }
 
 impl TempoHead {
-    /// A fresh head for branches of `channels` features each.
-    pub fn new(channels: usize, device: &Device) -> Self {
-        Self {
-            dense: LinearConfig::new(2 * channels, N_CLASSES).init(device),
-        }
+    /// A fresh head for branches of `channels` features each: weights uniform in
+    /// ±1/√(2C) (burn's and PyTorch's default for a dense layer) drawn from `seed` alone, so
+    /// that a run's head does not depend on burn's global RNG (which tests running beside it
+    /// share); biases zero.
+    pub fn new(channels: usize, seed: u64, device: &Device) -> Self {
+        let fan_in = 2 * channels;
+        let mut dense = LinearConfig::new(fan_in, N_CLASSES).init(device);
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let weights: Vec<f32> = (0..fan_in * N_CLASSES)
+            .map(|i| {
+                let u = (mix(seed ^ mix(i as u64)) >> 11) as f64 / (1u64 << 53) as f64;
+                ((2.0 * u - 1.0) * bound) as f32
+            })
+            .collect();
+        dense.weight = Param::from_tensor(Tensor::<2>::from_data(
+            TensorData::new(weights, [fan_in, N_CLASSES]),
+            device,
+        ));
+        dense.bias = Some(Param::from_tensor(Tensor::<1>::zeros([N_CLASSES], device)));
+        Self { dense }
     }
 
     /// Logits `[B, N_CLASSES]` from the branches' features `[B, C, T]`.
@@ -72,7 +87,7 @@ impl TempoHead {
             burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| {
                 Error::InvalidInput(format!("{}: not a tempo head: {e}", path.display()))
             })?;
-        Self::new(channels, device)
+        Self::new(channels, 0, device)
             .try_load_record(record.cast_to_module_dtype())
             .map_err(|e| {
                 Error::InvalidInput(format!(
@@ -190,7 +205,13 @@ mod tests {
     fn a_head_saves_and_loads() {
         let device = Device::flex();
         let dir = tempfile::tempdir().expect("tempdir");
-        let head = TempoHead::new(4, &device);
+        let head = TempoHead::new(4, 7, &device);
+        // The same seed gives the same head, whatever else draws random numbers.
+        let again = TempoHead::new(4, 7, &device);
+        assert_eq!(
+            head.dense.weight.val().into_data(),
+            again.dense.weight.val().into_data()
+        );
         let path = dir.path().join(HEAD_FILE);
         head.save(&path).expect("save");
         let back = TempoHead::load(&path, 4, &device).expect("load");
