@@ -822,11 +822,40 @@ mod tests {
     use super::*;
     use crate::train::crops::click_song;
 
+    /// The small lite network of these tests (8 channels, two dilations, no dropout).
+    fn tiny_lite() -> ModelConfig {
+        use crate::model::{Architecture, Combine, LiteConfig};
+        ModelConfig {
+            architecture: Architecture::Lite(LiteConfig {
+                stem_channels: 0,
+                channels: 8,
+                dilations: vec![1, 2],
+                dropout: 0.0,
+                ..LiteConfig::default()
+            }),
+            combine: Combine::Max,
+        }
+    }
+
+    /// A freshly initialised `model` saved in `dir/init`, to start runs from.
+    fn save_init(model: &ModelConfig, device: &Device, dir: &Path) -> PathBuf {
+        let init = LoadedModel::new(
+            ZeroNs::new(model, device).expect("network"),
+            model.clone(),
+            Provenance::default(),
+            None,
+            device.clone(),
+        );
+        let init_dir = dir.join("init");
+        crate::model::save_model(&init, &init_dir).expect("saved");
+        init_dir
+    }
+
     /// A tiny network on click tracks: the loss falls, validation runs, `best/` and `last/`
     /// are written, and a resumed run continues from the checkpoint to the new step count.
     #[test]
     fn a_tiny_network_learns_clicks_and_a_run_resumes() {
-        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        use crate::model::load_model;
         let dir = tempfile::tempdir().expect("temp dir");
         let train = vec![
             click_song("a", 1200, 31),
@@ -835,16 +864,7 @@ mod tests {
         ];
         let valid = vec![click_song("v", 1200, 29)];
         let cfg = BaseTrainConfig {
-            model: ModelConfig {
-                architecture: Architecture::Lite(LiteConfig {
-                    stem_channels: 0,
-                    channels: 8,
-                    dilations: vec![1, 2],
-                    dropout: 0.0,
-                    ..LiteConfig::default()
-                }),
-                combine: Combine::Max,
-            },
+            model: tiny_lite(),
             learning_rate: 3e-3,
             batch_size: 2,
             crop_frames: 300,
@@ -893,7 +913,7 @@ mod tests {
     /// model), and a resumed run continues with them exactly as the uninterrupted run did.
     #[test]
     fn a_tempo_head_learns_the_tempi_and_resumes_with_the_run() {
-        use crate::model::{Architecture, Combine, LiteConfig, load_model, save_model};
+        use crate::model::load_model;
         let _rng = crate::test_rng_lock();
         let dir = tempfile::tempdir().expect("temp dir");
         let train = vec![
@@ -902,28 +922,11 @@ mod tests {
             click_song("c", 1200, 45),
         ];
         let valid = vec![click_song("v", 1200, 29)];
-        let model = ModelConfig {
-            architecture: Architecture::Lite(LiteConfig {
-                stem_channels: 0,
-                channels: 8,
-                dilations: vec![1, 2],
-                dropout: 0.0,
-                ..LiteConfig::default()
-            }),
-            combine: Combine::Max,
-        };
+        let model = tiny_lite();
         // Both runs start from one saved network (no draw from burn's global RNG during the
         // runs: no dropout, and the head is seeded on its own).
         let device = Device::default();
-        let init = LoadedModel::new(
-            ZeroNs::new(&model, &device).expect("network"),
-            model.clone(),
-            Provenance::default(),
-            None,
-            device.clone(),
-        );
-        let init_dir = dir.path().join("init");
-        save_model(&init, &init_dir).expect("saved");
+        let init_dir = save_init(&model, &device, dir.path());
         let cfg = BaseTrainConfig {
             init_from: Some(init_dir),
             model,
@@ -988,22 +991,13 @@ mod tests {
     /// the chosen bars, and the saved model carries the head in its weights and config.
     #[test]
     fn a_downbeat_head_is_added_and_learns_the_bars() {
-        use crate::model::{Architecture, Combine, LiteConfig, load_model};
+        use crate::model::load_model;
         let _rng = crate::test_rng_lock();
         let dir = tempfile::tempdir().expect("temp dir");
         let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
         let valid = vec![click_song("v", 1500, 29)];
         let cfg = BaseTrainConfig {
-            model: ModelConfig {
-                architecture: Architecture::Lite(LiteConfig {
-                    stem_channels: 0,
-                    channels: 8,
-                    dilations: vec![1, 2],
-                    dropout: 0.0,
-                    ..LiteConfig::default()
-                }),
-                combine: Combine::Max,
-            },
+            model: tiny_lite(),
             learning_rate: 3e-3,
             batch_size: 2,
             crop_frames: 300,
@@ -1044,30 +1038,12 @@ mod tests {
     /// beat output is exactly the init model's, and the run needs a model to start from.
     #[test]
     fn a_downbeat_head_only_run_leaves_the_beats_exactly() {
-        use crate::model::{Architecture, Combine, LiteConfig, save_model};
         let _rng = crate::test_rng_lock();
         let dir = tempfile::tempdir().expect("temp dir");
         let device = Device::default();
-        let model = ModelConfig {
-            architecture: Architecture::Lite(LiteConfig {
-                stem_channels: 0,
-                channels: 8,
-                dilations: vec![1, 2],
-                dropout: 0.0,
-                ..LiteConfig::default()
-            }),
-            combine: Combine::Max,
-        };
+        let model = tiny_lite();
         device.seed(11);
-        let init = LoadedModel::new(
-            ZeroNs::new(&model, &device).expect("network"),
-            model.clone(),
-            Provenance::default(),
-            None,
-            device.clone(),
-        );
-        let init_dir = dir.path().join("init");
-        save_model(&init, &init_dir).expect("saved");
+        let init_dir = save_init(&model, &device, dir.path());
         let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
         let valid = vec![click_song("v", 1500, 29)];
         let cfg = BaseTrainConfig {

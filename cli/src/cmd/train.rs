@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use zerons::pipeline::AnalyzeConfig;
+use zerons::pipeline::CancelToken;
 use zerons::train::{BaseTrainConfig, LabelledItem, LabelledSong, load_labelled_each, train_base};
 
 use crate::device::{DeviceArg, pick_device};
@@ -183,10 +184,54 @@ pub(crate) fn read_manifest(path: &Path, exclude: &[String]) -> Result<Vec<Label
     Ok(items)
 }
 
-/// Feature threads: `--jobs`, else every core.
-pub(crate) fn jobs(arg: Option<usize>) -> usize {
-    arg.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1)
+/// Loads the features of every item (cached in `cache`) on `jobs` threads (every core by
+/// default) with a progress bar (a line every 50 songs when stderr is not a terminal), and hands
+/// each song to `keep` in item order. A song that cannot be loaded, or for which `keep` fails,
+/// is reported and skipped; `keep` returns `Ok(false)` to skip one silently. Returns how many
+/// were skipped.
+pub(crate) fn load_songs(
+    items: &[LabelledItem],
+    cache: &Path,
+    jobs: Option<usize>,
+    cancel: &CancelToken,
+    mut keep: impl FnMut(&LabelledItem, LabelledSong) -> zerons::Result<bool>,
+) -> Result<usize> {
+    let bar = ProgressBar::new(items.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar.set_message(format!("features (cached in {})", cache.display()));
+    let threads = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut skipped = 0;
+    load_labelled_each(
+        items,
+        cache,
+        &AnalyzeConfig::default(),
+        cancel,
+        threads,
+        |i, loaded| {
+            match loaded.and_then(|song| keep(&items[i], song)) {
+                Ok(true) => {}
+                Ok(false) => skipped += 1,
+                Err(e) => {
+                    skipped += 1;
+                    bar.suspend(|| eprintln!("skipped {}: {e}", items[i].name));
+                }
+            }
+            bar.inc(1);
+            if bar.is_hidden() && bar.position().is_multiple_of(50) {
+                eprintln!("features: {}/{}", bar.position(), items.len());
+            }
+            Ok(())
+        },
+    )
+    .context("loading the songs")?;
+    bar.finish_and_clear();
+    Ok(skipped)
 }
 
 /// FNV-1a, for a split that does not depend on the order of the manifest.
@@ -211,44 +256,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .unwrap_or(Path::new("."))
             .join("features")
     });
-    let bar = ProgressBar::new(items.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message("features (cached in ".to_owned() + &cache.display().to_string() + ")");
-    let config = AnalyzeConfig::default();
     let (mut train, mut valid): (Vec<LabelledSong>, Vec<LabelledSong>) = (Vec::new(), Vec::new());
-    let mut skipped = 0;
-    load_labelled_each(
-        &items,
-        &cache,
-        &config,
-        &cancel,
-        jobs(args.jobs),
-        |i, loaded| {
-            match loaded {
-                Ok(song) => {
-                    if hash(&song.group) % 100 < args.valid_percent {
-                        valid.push(song);
-                    } else {
-                        train.push(song);
-                    }
-                }
-                Err(e) => {
-                    skipped += 1;
-                    bar.suspend(|| eprintln!("skipped {}: {e}", items[i].name));
-                }
-            }
-            bar.inc(1);
-            if bar.is_hidden() && bar.position().is_multiple_of(50) {
-                eprintln!("features: {}/{}", bar.position(), items.len());
-            }
-            Ok(())
-        },
-    )
-    .context("loading the songs")?;
+    let skipped = load_songs(&items, &cache, args.jobs, &cancel, |_, song| {
+        if hash(&song.group) % 100 < args.valid_percent {
+            valid.push(song);
+        } else {
+            train.push(song);
+        }
+        Ok(true)
+    })?;
     if valid.len() > args.valid_songs {
         let n = valid.len();
         valid = (0..args.valid_songs)
@@ -264,17 +280,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .collect::<BTreeSet<_>>()
             .len()
     };
-    bar.suspend(|| {
-        eprintln!(
-            "songs: {} for training ({} pieces, {:.1} h), {} for validation ({} pieces, {:.1} h), {skipped} skipped",
-            train.len(),
-            pieces(&train),
-            hours(&train),
-            valid.len(),
-            pieces(&valid),
-            hours(&valid)
-        )
-    });
+    eprintln!(
+        "songs: {} for training ({} pieces, {:.1} h), {} for validation ({} pieces, {:.1} h), {skipped} skipped",
+        train.len(),
+        pieces(&train),
+        hours(&train),
+        valid.len(),
+        pieces(&valid),
+        hours(&valid)
+    );
     let device = pick_device(args.device);
     let cfg = BaseTrainConfig {
         init_from: args.init_from.clone(),
@@ -294,8 +308,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         seed: args.seed,
         ..BaseTrainConfig::default()
     };
-    bar.set_position(0);
-    bar.set_length(args.steps);
+    let bar = ProgressBar::new(args.steps);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
     bar.set_message("training");
     let summary = train_base(
         &train,

@@ -5,16 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use zerons::model::save_model;
-use zerons::pipeline::AnalyzeConfig;
-use zerons::train::{BarExamples, BarsTrainConfig, bar_examples, load_labelled_each, train_bars};
+use zerons::train::{BarExamples, BarsTrainConfig, bar_examples, train_bars};
 
-use super::train::{hash, jobs, read_manifest};
+use super::train::{hash, load_songs, read_manifest};
 use crate::device::{DeviceArg, load_model, resolve_model};
 use crate::progress::ctrl_c_token;
 
@@ -103,49 +100,22 @@ pub fn run(args: TrainBarsArgs) -> Result<ExitCode> {
         ..BarsTrainConfig::default()
     };
     cfg.validate().context("bar training settings")?;
-    let bar = ProgressBar::new(items.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!("features (cached in {})", cache.display()));
-    let config = AnalyzeConfig::default();
     let (mut train, mut valid) = (BarExamples::default(), BarExamples::default());
-    let (mut n_train, mut n_valid, mut skipped) = (0, 0, 0);
-    load_labelled_each(
-        &items,
-        &cache,
-        &config,
-        &cancel,
-        jobs(args.jobs),
-        |i, loaded| {
-            let item = &items[i];
-            match loaded.and_then(|song| bar_examples(&song, &cfg)) {
-                Ok(ex) if ex.is_empty() => skipped += 1,
-                Ok(ex) => {
-                    if hash(&item.group) % 100 < args.valid_percent {
-                        valid.extend(ex);
-                        n_valid += 1;
-                    } else {
-                        train.extend(ex);
-                        n_train += 1;
-                    }
-                }
-                Err(e) => {
-                    skipped += 1;
-                    bar.suspend(|| eprintln!("skipped {}: {e}", item.name));
-                }
-            }
-            bar.inc(1);
-            if bar.is_hidden() && bar.position().is_multiple_of(50) {
-                eprintln!("features: {}/{}", bar.position(), items.len());
-            }
-            Ok(())
-        },
-    )
-    .context("loading the songs")?;
-    bar.finish_and_clear();
+    let (mut n_train, mut n_valid) = (0, 0);
+    let skipped = load_songs(&items, &cache, args.jobs, &cancel, |item, song| {
+        let ex = bar_examples(&song, &cfg)?;
+        if ex.is_empty() {
+            return Ok(false);
+        }
+        if hash(&item.group) % 100 < args.valid_percent {
+            valid.extend(ex);
+            n_valid += 1;
+        } else {
+            train.extend(ex);
+            n_train += 1;
+        }
+        Ok(true)
+    })?;
     eprintln!(
         "songs: {n_train} for training ({} beats), {n_valid} held out ({} beats), {skipped} skipped (no bar lines or unreadable)",
         train.len(),
