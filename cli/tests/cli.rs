@@ -751,3 +751,65 @@ fn export_and_import_convert_plain_beat_files() {
     let err = run_fails(zerons().arg("import").arg(&bad));
     assert!(err.contains("bad.csv:2:"), "{err}");
 }
+
+/// `zerons train` from a manifest: the songs' features are computed (on two threads), a song
+/// whose audio is missing is reported by name and skipped, the run trains and writes its
+/// checkpoints, and a second run without `--resume` refuses to overwrite it.
+#[test]
+fn train_runs_from_a_manifest_and_skips_a_missing_song() {
+    let dir = tempfile::tempdir().unwrap();
+    // FNV-1a of "source/song" splits the pieces: t/a (67) trains, t/d (12) validates at 50 %.
+    for name in ["a", "d"] {
+        std::fs::copy(demo(), dir.path().join(format!("{name}.mp3"))).unwrap();
+    }
+    let beats: String = (1..58)
+        .map(|k| format!("{:.3}\n", k as f64 * 0.5))
+        .collect();
+    for name in ["a", "d", "gone"] {
+        std::fs::write(dir.path().join(format!("{name}.beats")), &beats).unwrap();
+    }
+    let manifest = dir.path().join("manifest.csv");
+    std::fs::write(
+        &manifest,
+        "name,source,song,audio,beats\n\
+         a,t,a,a.mp3,a.beats\n\
+         gone,t,gone,gone.mp3,gone.beats\n\
+         d,t,d,d.mp3,d.beats\n",
+    )
+    .unwrap();
+    let run = dir.path().join("runs").join("r");
+    let train = |extra: &[&str]| {
+        let mut cmd = zerons();
+        cmd.arg("train")
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("-o")
+            .arg(&run)
+            .args(["--steps", "2", "--crop-s", "4", "--valid-percent", "50"])
+            .args(["--valid-every", "2", "--jobs", "2"])
+            .args(extra);
+        cmd
+    };
+    let out = run_ok(&mut train(&[]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipped gone") && err.contains("gone.mp3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 for training")
+            && err.contains("1 for validation")
+            && err.contains("1 skipped"),
+        "{err}"
+    );
+    assert!(run.join("last").join("MODEL.json").is_file());
+    assert!(run.join("best").join("MODEL.json").is_file());
+    // Features were cached beside the run.
+    let cached = std::fs::read_dir(dir.path().join("runs").join("features")).unwrap();
+    assert_eq!(cached.count(), 2);
+    let again = run_fails(&mut train(&[]));
+    assert!(
+        again.contains("resume") || again.contains("exists"),
+        "{again}"
+    );
+}
