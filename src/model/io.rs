@@ -404,7 +404,7 @@ fn read_checksummed(path: &Path, expected: &str, sidecar: &str) -> Result<Vec<u8
 }
 
 /// A module's weights as burnpack bytes (`path` names the file they are for, in errors).
-fn record_bytes<M: Module>(module: &M, path: &Path) -> Result<burn::tensor::Bytes> {
+pub(crate) fn record_bytes<M: Module>(module: &M, path: &Path) -> Result<burn::tensor::Bytes> {
     module
         .clone()
         .into_record()

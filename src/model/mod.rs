@@ -41,6 +41,7 @@ pub mod bars;
 mod device;
 mod infer;
 mod io;
+pub(crate) use io::record_bytes;
 pub mod lite;
 mod net;
 pub mod paper;

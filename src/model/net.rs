@@ -124,8 +124,18 @@ impl ZeroNs {
     /// Both branches and their combination. Inputs are `[B, 1, 96, T]` log-VQTs of the
     /// non-percussive and percussive stems.
     pub fn forward(&self, non_percussive: Tensor<4>, percussive: Tensor<4>) -> ZeroNsOutput {
-        let (anchor, anchor_db) = self.anchor.forward_with_downbeat(non_percussive);
-        let (postve, postve_db) = self.postve.forward_with_downbeat(percussive);
+        self.output(
+            self.anchor.forward_with_downbeat(non_percussive),
+            self.postve.forward_with_downbeat(percussive),
+        )
+    }
+
+    /// The output from each branch's beat and downbeat activations: combined as configured.
+    fn output(
+        &self,
+        (anchor, anchor_db): (Tensor<2>, Option<Tensor<2>>),
+        (postve, postve_db): (Tensor<2>, Option<Tensor<2>>),
+    ) -> ZeroNsOutput {
         let combined = self.combine.apply(anchor.clone(), postve.clone());
         let downbeat = match (anchor_db, postve_db) {
             (Some(a), Some(p)) => Some(self.combine.apply(a, p)),
@@ -152,19 +162,7 @@ impl ZeroNs {
         };
         let fa = a.forward_stream(non_percussive, a.tcn.len());
         let fp = p.forward_stream(percussive, p.tcn.len());
-        let (anchor, anchor_db) = a.heads(fa.clone());
-        let (postve, postve_db) = p.heads(fp.clone());
-        let combined = self.combine.apply(anchor.clone(), postve.clone());
-        let downbeat = match (anchor_db, postve_db) {
-            (Some(a), Some(p)) => Some(self.combine.apply(a, p)),
-            _ => None,
-        };
-        let out = ZeroNsOutput {
-            anchor,
-            postve,
-            combined,
-            downbeat,
-        };
+        let out = self.output(a.heads(fa.clone()), p.heads(fp.clone()));
         Some((out, fa, fp))
     }
 

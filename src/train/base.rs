@@ -522,7 +522,7 @@ pub fn train_base(
         )),
         ..Default::default()
     };
-    // `optim` is given for `last/`, which also keeps the tempo head to resume with.
+    // `last/` gets the optimiser and the tempo head to resume with; `best/` neither.
     let checkpoint = |dir: &Path,
                       net: &ZeroNs,
                       optim: Option<&burn::optim::ModuleOptimizer>,
@@ -539,7 +539,7 @@ pub fn train_base(
         let json =
             serde_json::to_vec_pretty(state).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let extra = |tmp: &Path| -> Result<()> {
-            if let (Some(_), Some((head, head_optim))) = (optim, tempo) {
+            if let Some((head, head_optim)) = tempo {
                 head.save(&tmp.join(tempo::HEAD_FILE))?;
                 let path = tmp.join(tempo::HEAD_OPTIM_FILE);
                 head_optim.save(&path).map_err(|e| {
@@ -619,11 +619,10 @@ pub fn train_base(
             )));
         }
         let mut grads = loss.backward();
-        if let Some((head, head_optim)) = tempo.take() {
+        tempo = tempo.map(|(head, mut head_optim)| {
             let head_grads = GradientsParams::from_module(&mut grads, &head);
-            let head = head_optim_step(head_optim, head, head_grads);
-            tempo = Some(head);
-        }
+            (head_optim.step(TEMPO_HEAD_LR, head, head_grads), head_optim)
+        });
         let grads = GradientsParams::from_grads(grads, &network);
         network = optim.step(cfg.learning_rate, network, grads);
         state.global_step += 1;
@@ -683,16 +682,6 @@ pub fn train_base(
         cancelled,
         best_dir,
     })
-}
-
-/// One Adam step of the tempo head at its own rate ([`BaseTrainConfig::tempo_weight`]).
-fn head_optim_step(
-    mut optim: burn::optim::ModuleOptimizer,
-    head: TempoHead,
-    grads: GradientsParams,
-) -> (TempoHead, burn::optim::ModuleOptimizer) {
-    let head = optim.step(TEMPO_HEAD_LR, head, grads);
-    (head, optim)
 }
 
 /// Adam rate of the freshly initialised tempo head (Adam's usual 1e-3).

@@ -73,11 +73,7 @@ impl TempoHead {
 
     /// Writes the head's weights to `path`.
     pub(crate) fn save(&self, path: &Path) -> Result<()> {
-        let bytes =
-            self.clone().into_record().into_bytes().map_err(|e| {
-                Error::InvalidInput(format!("cannot serialise the tempo head: {e}"))
-            })?;
-        write_atomic(path, &bytes)
+        write_atomic(path, &crate::model::record_bytes(self, path)?)
     }
 
     /// Reads a head saved by [`TempoHead::save`] for branches of `channels` features.
