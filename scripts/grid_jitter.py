@@ -18,6 +18,9 @@ and reports, per variant, means over the songs:
               reference's is ~0 on these songs
   sections    tempo sections of the straight grid (from the interval changes)
 
+The songs whose reference tempo changes are the guard: their refined and straight beats' F,
+timing error and number of sections are reported too (a grid rule must not cost them).
+
 Estimates are cached in OUT_DIR (delete a file to recompute it).
 
 Usage: scripts/grid_jitter.py DEVSET_DIR OUT_DIR [--split dev] [--zerons BIN] [--steady-ms 0.5]
@@ -98,17 +101,20 @@ def main():
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\tgrid_jitter split={a.split}\n")
     with open(os.path.join(a.devset, "devset.csv")) as fh:
         rows = [r for r in csv.DictReader(fh) if a.split == "all" or (r.get("split") or "dev") == a.split]
-    songs = []
+    songs, varying = [], []
     for r in rows:
         ref = load_times(os.path.join(a.devset, r["beats"]))
         ibi = np.diff(ref[ref >= TRIM_S])
         if len(ibi) >= 8 and (ibi.max() - ibi.min()) * 1e3 <= a.steady_ms:
             songs.append((r, ref))
+        elif len(ibi) >= 8:
+            varying.append((r, ref))
     if not songs:
         sys.exit("grid_jitter: no constant-tempo song in the split")
-    table = {}
-    for r, ref in songs:
-        for name, extra in VARIANTS:
+    table, vtable = {}, {}
+    for r, ref in songs + varying:
+        steady = any(r is x for x, _ in songs)
+        for name, extra in VARIANTS if steady else VARIANTS[1:]:
             dst = os.path.join(a.out, f"{r['name']}.{name}.csv")
             if not os.path.exists(dst):
                 if name == "straight":
@@ -128,7 +134,7 @@ def main():
             ev = subprocess.run([a.zerons, "eval", os.path.join(a.devset, r["beats"]), dst, "--json"],
                                 capture_output=True, text=True, check=True)
             err = timing_errors_ms(ref, est)
-            table.setdefault(r["name"], {})[name] = {
+            (table if steady else vtable).setdefault(r["name"], {})[name] = {
                 "f": json.loads(ev.stdout)["f_measure"],
                 "abs_err_ms": float(np.mean(np.abs(err))) if len(err) else float("nan"),
                 "err_sd_ms": float(np.std(err)) if len(err) > 1 else float("nan"),
@@ -136,8 +142,10 @@ def main():
                 "sections": sections(est),
                 "matched": len(err),
             }
-        table[r["name"]]["reference"] = {"jitter_ms": interval_jitter_ms(ref), "group": r.get("genre_group", "")}
+        (table if steady else vtable)[r["name"]]["reference"] = {
+            "jitter_ms": interval_jitter_ms(ref), "group": r.get("genre_group", "")}
     json.dump(table, open(os.path.join(a.out, f"grid-jitter-{a.split}.json"), "w"), indent=1)
+    json.dump(vtable, open(os.path.join(a.out, f"grid-jitter-{a.split}-varying.json"), "w"), indent=1)
 
     minutes = sum(float(r.get("duration_s") or 0) for r, _ in songs) / 60
     print(f"split {a.split}: {len(songs)} constant-tempo songs of {len(rows)} ({minutes:.0f} min); "
@@ -175,6 +183,18 @@ def main():
         print(f"| {name} | {np.mean([c['f'] for c in col]):.3f} | {np.nanmean(e):.2f} ({np.nanmedian(e):.2f}) | "
               f"{np.nanmean(s):.2f} ({np.nanmedian(s):.2f}) | {np.nanmean(j):.2f} ({np.nanmedian(j):.2f}) | "
               f"{int(np.sum(j < 2.0))} of {len(col)} |")
+    if vtable:
+        # The guard: straightening must not cost the songs whose tempo really changes.
+        print()
+        print(f"songs whose reference tempo changes (not constant): {len(vtable)}")
+        print()
+        print("| beats | F | abs timing error (ms) | sections |")
+        print("|---|---|---|---|")
+        for name, _ in VARIANTS[1:]:
+            col = [vtable[k][name] for k in vtable]
+            e = np.array([c["abs_err_ms"] for c in col], float)
+            print(f"| {name} | {np.mean([c['f'] for c in col]):.3f} | {np.nanmean(e):.2f} ({np.nanmedian(e):.2f}) | "
+                  f"{np.mean([c['sections'] for c in col]):.1f} |")
     if a.per_song:
         print()
         print("| song | group | " + " | ".join(f"{n}: F / abs err / jitter" for n, _ in VARIANTS) + " | sections |")

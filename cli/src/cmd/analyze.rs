@@ -69,8 +69,9 @@ pub(crate) struct GridArgs {
     /// marker only where the tempo really changes), variable or per-beat.
     #[arg(long, value_enum)]
     grid: Option<GridStyleArg>,
-    /// Rekordbox/Traktor grid: how far (ms) a beat may lie from its grid line before a new
-    /// tempo section starts (default 25, at most 50).
+    /// Rekordbox/Traktor grid: how far (ms) the beats may drift from the grid before a new
+    /// tempo section starts (straight: the mean over 6 beats, a single beat up to twice
+    /// this; variable: every beat; default 25, at most 50).
     #[arg(long, value_name = "MS")]
     grid_tolerance_ms: Option<f64>,
 }
@@ -179,7 +180,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     no_refine: bool,
     /// Move the beats onto a straight grid before writing them (every format): constant
-    /// tempo per section, a new section only where a beat lies more than
+    /// tempo per section, a new section only where the beats drift more than
     /// --grid-tolerance-ms from the grid (a DJ grid without the tracker's jitter).
     #[arg(long)]
     straighten: bool,

@@ -52,7 +52,7 @@ pub struct ExportArgs {
     #[arg(long, requires = "project")]
     track: Option<i64>,
     /// Move the beats onto a straight grid before writing them (every format): constant
-    /// tempo per section, a new section only where a beat lies more than
+    /// tempo per section, a new section only where the beats drift more than
     /// --grid-tolerance-ms from the grid; positions in the bar are kept.
     #[arg(long)]
     straighten: bool,
