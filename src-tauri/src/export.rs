@@ -170,7 +170,7 @@ pub async fn export_project(
 }
 
 /// The DJ grid settings of the export dialog and the straighten edit: the grid's style and
-/// how far (ms) a beat may lie from its grid line before a new tempo section starts.
+/// how far (ms) the beats may drift from the grid before a new tempo section starts.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct GridChoice {
     pub style: GridStyle,

@@ -32,7 +32,8 @@ pub struct Straightened {
 
 impl Project {
     /// Moves the head's beats between `from_s` and `to_s` (inclusive) onto a straight grid
-    /// whose lines lie within `max_error_s` (0 to 0.05 s) of the beats: a new revision with
+    /// that stays within `max_error_s` (0 to 0.05 s) of the beats (as
+    /// [`crate::formats::GridConfig::max_error_s`] says): a new revision with
     /// the same number of beats, each keeping its source and bar position. At least two
     /// beats must lie in the range; a grid that would run into the beats outside it is an
     /// [`Error::InvalidInput`].

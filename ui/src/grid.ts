@@ -4,10 +4,10 @@ import { formatTime } from "./timeline-math";
 
 export type GridStyle = "straight" | "variable" | "per-beat";
 
-/** The grid the DJ exports write, and how far a beat may lie from its grid line. */
+/** The grid the DJ exports write, and how far the beats may drift from it. */
 export interface GridPrefs {
   style: GridStyle;
-  /** Largest distance (ms) between a beat and its grid line before a new tempo section. */
+  /** How far (ms) the beats may drift from the grid before a new tempo section (straight: the mean over 6 beats, one beat up to twice this). */
   tolerance_ms: number;
 }
 
