@@ -888,6 +888,11 @@ def render_item(song, variant: int, out: Path, manifest: Path) -> str:
         dur = len(y) / SR
     if len(beats) < 8:
         raise RuntimeError(f"only {len(beats)} beats")
+    # Three MMA songs once rendered to pure silence (84 s of labelled nothing, trained on by
+    # lite v3); `zerons train` now skips silent audio, and it is not rendered at all.
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if not np.isfinite(peak) or peak < 1e-3:
+        raise RuntimeError(f"silent render (peak {20 * np.log10(max(peak, 1e-12)):.1f} dBFS)")
     audio.parent.mkdir(parents=True, exist_ok=True)
     tmp_audio = audio.with_suffix(".tmp.flac")
     sf.write(str(tmp_audio), y, SR, subtype="PCM_16")

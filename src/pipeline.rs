@@ -92,6 +92,31 @@ impl AnalyzeConfig {
     }
 }
 
+/// [`Error::BadAudio`] naming `path` when the decoded signal's peak lies under the
+/// configured silence threshold ([`AnalyzeConfig::silence_peak`]): no beats to track or learn.
+fn check_not_silent(
+    path: &Path,
+    decoded: &audio::DecodedAudio,
+    config: &AnalyzeConfig,
+) -> Result<()> {
+    let peak = decoded
+        .signal
+        .samples
+        .iter()
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    if peak < config.silence_threshold() {
+        return Err(Error::BadAudio {
+            path: path.into(),
+            detail: format!(
+                "audio is silent (peak {:.1} dBFS over {:.1} s); no beats to track",
+                20.0 * peak.max(1e-12).log10(),
+                decoded.duration_s()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Pipeline stages, in order, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -330,21 +355,7 @@ pub fn analyze_file(
     report(progress, Stage::Decode);
     let decoded = audio::decode_file(path, &config.decode)?;
     cancel.check()?;
-    let peak = decoded
-        .signal
-        .samples
-        .iter()
-        .fold(0.0f32, |m, v| m.max(v.abs()));
-    if peak < config.silence_threshold() {
-        return Err(Error::BadAudio {
-            path: path.into(),
-            detail: format!(
-                "audio is silent (peak {:.1} dBFS over {:.1} s); no beats to track",
-                20.0 * peak.max(1e-12).log10(),
-                decoded.duration_s()
-            ),
-        });
-    }
+    check_not_silent(path, &decoded, config)?;
     let source = SourceInfo {
         path: Some(path.into()),
         sample_rate_hz: decoded.signal.sample_rate_hz,
@@ -508,6 +519,9 @@ pub fn song_features(
     report(progress, Stage::Decode);
     let decoded = audio::decode_file(path, &config.decode)?;
     cancel.check()?;
+    // Regression: a silent render (MMA song 178 of the training corpus) was trained on as 84 s
+    // of beats; features of silence teach nothing but firing on silence.
+    check_not_silent(path, &decoded, config)?;
     let source = SourceInfo {
         path: Some(path.into()),
         sample_rate_hz: decoded.signal.sample_rate_hz,

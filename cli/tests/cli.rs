@@ -753,8 +753,8 @@ fn export_and_import_convert_plain_beat_files() {
 }
 
 /// `zerons train` from a manifest: the songs' features are computed (on two threads), a song
-/// whose audio is missing is reported by name and skipped, the run trains and writes its
-/// checkpoints, and a second run without `--resume` refuses to overwrite it.
+/// whose audio is missing or silent is reported by name and skipped, the run trains and
+/// writes its checkpoints, and a second run without `--resume` refuses to overwrite it.
 #[test]
 fn train_runs_from_a_manifest_and_skips_a_missing_song() {
     let dir = tempfile::tempdir().unwrap();
@@ -765,15 +765,37 @@ fn train_runs_from_a_manifest_and_skips_a_missing_song() {
     let beats: String = (1..58)
         .map(|k| format!("{:.3}\n", k as f64 * 0.5))
         .collect();
-    for name in ["a", "d", "gone"] {
+    for name in ["a", "d", "gone", "quiet"] {
         std::fs::write(dir.path().join(format!("{name}.beats")), &beats).unwrap();
     }
+    // Three seconds of digital silence (16-bit mono WAV): refused by name, never trained on.
+    let mut wav = Vec::new();
+    let n_bytes = 2 * 22_050 * 3u32;
+    for chunk in [
+        &b"RIFF"[..],
+        &(36 + n_bytes).to_le_bytes(),
+        b"WAVEfmt ",
+        &16u32.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &22_050u32.to_le_bytes(),
+        &44_100u32.to_le_bytes(),
+        &2u16.to_le_bytes(),
+        &16u16.to_le_bytes(),
+        b"data",
+        &n_bytes.to_le_bytes(),
+    ] {
+        wav.extend_from_slice(chunk);
+    }
+    wav.resize(wav.len() + n_bytes as usize, 0);
+    std::fs::write(dir.path().join("quiet.wav"), wav).unwrap();
     let manifest = dir.path().join("manifest.csv");
     std::fs::write(
         &manifest,
         "name,source,song,audio,beats\n\
          a,t,a,a.mp3,a.beats\n\
          gone,t,gone,gone.mp3,gone.beats\n\
+         quiet,t,quiet,quiet.wav,quiet.beats\n\
          d,t,d,d.mp3,d.beats\n",
     )
     .unwrap();
@@ -797,9 +819,13 @@ fn train_runs_from_a_manifest_and_skips_a_missing_song() {
         "{err}"
     );
     assert!(
+        err.contains("skipped quiet") && err.contains("quiet.wav") && err.contains("silent"),
+        "{err}"
+    );
+    assert!(
         err.contains("1 for training")
             && err.contains("1 for validation")
-            && err.contains("1 skipped"),
+            && err.contains("2 skipped"),
         "{err}"
     );
     assert!(run.join("last").join("MODEL.json").is_file());

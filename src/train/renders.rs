@@ -46,14 +46,7 @@ pub fn load_labelled(
     cancel: &CancelToken,
 ) -> Result<LabelledSong> {
     let beats = read_beats(&item.beats)?;
-    let meta = fs::metadata(&item.audio).map_err(|e| Error::io(&item.audio, e))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    let key = format!("{}|{}|{}", item.audio.display(), meta.len(), mtime);
-    let path = cache_dir.join(format!("{:016x}.feat", fnv1a(key.as_bytes())));
+    let path = cache_path(&item.audio, cache_dir)?;
     let (non_percussive, percussive) = match read_features(&path) {
         Ok(pair) => pair,
         Err(_) => {
@@ -63,6 +56,14 @@ pub fn load_labelled(
             (f.non_percussive, f.percussive)
         }
     };
+    // Cached before silent audio was refused (`song_features`): silence leaves a flat
+    // spectrogram, and labelled silence teaches the network to fire on nothing.
+    if is_flat(&non_percussive) && is_flat(&percussive) {
+        return Err(Error::BadAudio {
+            path: item.audio.clone(),
+            detail: "audio is silent (its spectrogram is flat); no beats to learn from".into(),
+        });
+    }
     let downbeats_s: Vec<f64> = match &beats.positions {
         Some(positions) => beats
             .times_s
@@ -81,6 +82,29 @@ pub fn load_labelled(
         beats.times_s,
     )?
     .with_downbeats(downbeats_s))
+}
+
+/// Where the features of `audio` are cached (module docs: the key covers path, size and mtime).
+fn cache_path(audio: &Path, cache_dir: &Path) -> Result<PathBuf> {
+    let meta = fs::metadata(audio).map_err(|e| Error::io(audio, e))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let key = format!("{}|{}|{}", audio.display(), meta.len(), mtime);
+    Ok(cache_dir.join(format!("{:016x}.feat", fnv1a(key.as_bytes()))))
+}
+
+/// Whether every value of `spec` is the same (the log-VQT of silence).
+fn is_flat(spec: &Spectrogram) -> bool {
+    let (lo, hi) = spec
+        .data
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    !(hi - lo > 1e-6)
 }
 
 /// Loads every item as [`load_labelled`] does, on `threads` worker threads (features that are
@@ -223,5 +247,72 @@ mod tests {
         fs::write(&path, &bytes[..bytes.len() - 3]).expect("cut");
         let err = read_features(&path).expect_err("truncated");
         assert!(err.to_string().contains("x.feat"), "{err}");
+    }
+
+    /// 16-bit mono PCM WAV of `samples`.
+    fn wav(path: &Path, rate: u32, samples: &[i16]) {
+        let data_len = (samples.len() * 2) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * 2).to_le_bytes());
+        b.extend_from_slice(&2u16.to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        for v in samples {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        fs::write(path, b).expect("wav written");
+    }
+
+    /// Regression: three renders of the training corpus were silent (MMA songs whose
+    /// synthesis produced nothing), and one of them was trained on as 84 s of beats. A silent
+    /// song is refused by name, whether its features are computed or were cached before.
+    #[test]
+    fn silent_audio_is_refused_computed_or_cached() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let audio = dir.path().join("quiet.wav");
+        wav(&audio, 22_050, &vec![0i16; 22_050 * 3]);
+        let beats = dir.path().join("quiet.beats");
+        fs::write(&beats, "0.5\n1.0\n1.5\n2.0\n").expect("beats written");
+        let item = LabelledItem {
+            name: "quiet".into(),
+            group: "t/quiet".into(),
+            audio: audio.clone(),
+            beats,
+        };
+        let cache = dir.path().join("cache");
+        let config = AnalyzeConfig::default();
+        let cancel = CancelToken::new();
+        let err = load_labelled(&item, &cache, &config, &cancel).expect_err("silent");
+        assert_eq!(err.code(), "bad_audio");
+        assert!(
+            err.to_string().contains("quiet.wav") && err.to_string().contains("silent"),
+            "{err}"
+        );
+        // Features of silence cached by an earlier version: flat, refused all the same.
+        let flat = Spectrogram {
+            data: vec![-11.5; 96 * 40],
+            n_bins: 96,
+            n_frames: 40,
+            fps: 62.5,
+        };
+        let path = cache_path(&audio, &cache).expect("key");
+        fs::create_dir_all(&cache).expect("cache dir");
+        write_features(&path, &flat, &flat).expect("cached");
+        let err = load_labelled(&item, &cache, &config, &cancel).expect_err("flat");
+        assert!(err.to_string().contains("flat"), "{err}");
+        assert!(!is_flat(&Spectrogram {
+            data: vec![0.0, 0.5],
+            n_bins: 1,
+            n_frames: 2,
+            fps: 62.5,
+        }));
     }
 }
