@@ -104,7 +104,11 @@ fn is_flat(spec: &Spectrogram) -> bool {
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
-    !(hi - lo > 1e-6)
+    // No spread above 1e-6, or none at all (every value NaN): nothing to learn from.
+    !matches!(
+        (hi - lo).partial_cmp(&1e-6),
+        Some(std::cmp::Ordering::Greater)
+    )
 }
 
 /// Loads every item as [`load_labelled`] does, on `threads` worker threads (features that are
