@@ -446,18 +446,17 @@ fn straight_sections(
     let sections = fit_sections(&snapped, cfg, round, constraints, default_bpm)?;
     // A short first or last section next to a long one: its beats onto that one's line
     // when the count matches (module docs), and the sections fitted again.
-    let line = |s: &Section| EdgeLine {
-        first: s.first,
-        n_beats: s.n_beats,
-        start_s: s.start_s,
-        period_s: 60.0 / s.bpm,
-    };
+    // A section that starts on a forced beat keeps its anchor: nothing merges into it.
     let lines: Vec<EdgeLine> = sections
         .iter()
-        .filter(|s| s.first == 0 || !(constraints.forced)(s.first))
-        .map(line)
+        .map(|s| EdgeLine {
+            first: s.first,
+            n_beats: s.n_beats,
+            start_s: s.start_s,
+            period_s: 60.0 / s.bpm,
+        })
         .collect();
-    match snap_edges(&snapped, &lines, cfg.max_error_s) {
+    match snap_edges(&snapped, &lines, constraints.forced, cfg.max_error_s) {
         Some(edged) => fit_sections(&edged, cfg, round, constraints, default_bpm),
         None => Ok(sections),
     }

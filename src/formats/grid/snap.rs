@@ -203,8 +203,9 @@ impl EdgeLine {
 }
 
 /// The beats with a short run at the song's start or end moved onto the steady section
-/// next to it, or `None` when nothing moves. `sections` are the fitted sections in order
-/// (one that may not get an anchor of its own left out). The first section, when it has at
+/// next to it, or `None` when nothing moves. `sections` are the fitted sections in order;
+/// `forced(k)` says that beat `k` must start a section (its anchor stays: no edge is merged
+/// across it). The first section, when it has at
 /// most [`RUN_MAX_BEATS`] beats and the next at least [`EDGE_STEADY_BEATS`], has its beats
 /// moved onto the next one's grid lines extended backwards, provided every beat lies less
 /// than three quarters of a beat from its line (the count matches: an intro at another tempo
@@ -215,6 +216,7 @@ impl EdgeLine {
 pub(super) fn snap_edges(
     times: &[f64],
     sections: &[EdgeLine],
+    forced: &dyn Fn(usize) -> bool,
     max_error_s: f64,
 ) -> Option<Vec<f64>> {
     let n = times.len();
@@ -243,6 +245,7 @@ pub(super) fn snap_edges(
     };
     let mut moved = false;
     if first.first == 0
+        && !forced(second.first)
         && first.n_beats <= RUN_MAX_BEATS
         && second.n_beats >= EDGE_STEADY_BEATS
         && second.period_s > 2.0 * max_error_s
@@ -252,6 +255,7 @@ pub(super) fn snap_edges(
     if sections.len() > 2 || !moved {
         let end = last.first + last.n_beats;
         if end == n
+            && !forced(last.first)
             && last.n_beats <= RUN_MAX_BEATS
             && before_last.n_beats >= EDGE_STEADY_BEATS
             && before_last.period_s > 2.0 * max_error_s
@@ -379,26 +383,37 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(snap_edges(&steady, &secs(&steady), 0.025), None);
+        assert_eq!(snap_edges(&steady, &secs(&steady), &|_| false, 0.025), None);
         // One that speeds up stays: its lines would run past the last beat, where the audio
         // may have ended.
         let mut fast = steady.clone();
         for (m, d) in [(36, -0.040), (37, -0.080), (38, -0.120), (39, -0.160)] {
             fast[m] += d;
         }
-        assert_eq!(snap_edges(&fast, &secs(&fast), 0.025), None);
+        assert_eq!(snap_edges(&fast, &secs(&fast), &|_| false, 0.025), None);
+        // A beat that must start a section (Traktor's anchors on downbeats) keeps its anchor:
+        // the slow start is not merged across it (the fade-out still is).
+        let grid = crate::formats::grid::GridConfig::default();
+        let forced = crate::formats::grid::Constraints {
+            allowed: &|_| true,
+            forced: &|k| k == 3,
+        };
+        let a =
+            crate::formats::grid::anchors(&t, &grid, &super::super::EXACT, &forced, 120.0).unwrap();
+        let beats: Vec<usize> = a.iter().map(|a| a.beat).collect();
+        assert_eq!(beats, vec![0, 3], "{a:?}");
         // Twelve beats of intro at 100 BPM: a section of its own.
         let mut intro = line(0.5, 100.0, 12);
         let from = intro[11] + 0.6;
         intro.extend(line(from, 120.0, 40));
-        assert_eq!(snap_edges(&intro, &secs(&intro), 0.025), None);
+        assert_eq!(snap_edges(&intro, &secs(&intro), &|_| false, 0.025), None);
         assert_eq!(straighten_beats(&intro, 0.025).unwrap().sections.len(), 2);
         // Four beats 0.65 s apart before a 0.5 s grid: the line's count does not match (the
         // first beat would move by 0.6 s), so nothing moves.
         let mut uneven = line(0.1, 60.0 / 0.65, 4);
         let from = uneven[3] + 0.5;
         uneven.extend(line(from, 120.0, 40));
-        assert_eq!(snap_edges(&uneven, &secs(&uneven), 0.025), None);
+        assert_eq!(snap_edges(&uneven, &secs(&uneven), &|_| false, 0.025), None);
         // No line before 0 s: a first beat at 0.2 s of a grid whose line there is at -0.1 s.
         let mut early = line(0.4, 120.0, 30);
         early[0] = 0.2;
