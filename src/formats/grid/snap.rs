@@ -205,14 +205,14 @@ impl EdgeLine {
 /// The beats with a short run at the song's start or end moved onto the steady section
 /// next to it, or `None` when nothing moves. `sections` are the fitted sections in order;
 /// `forced(k)` says that beat `k` must start a section (its anchor stays: no edge is merged
-/// across it). The first section, when it has at
-/// most [`RUN_MAX_BEATS`] beats and the next at least [`EDGE_STEADY_BEATS`], has its beats
-/// moved onto the next one's grid lines extended backwards, provided every beat lies less
-/// than three quarters of a beat from its line (the count matches: an intro at another tempo
-/// or a skipped beat stays) and no line falls before 0 s; likewise the last section onto the
-/// one before it, no line later than the song's last beat by more than `max_error_s`. A
-/// tracker's first and last beats, decided on the least evidence, are most often off; a
-/// real change of tempo lasts longer than two bars. Times stay strictly increasing.
+/// across it). The first section, when it has at most [`RUN_MAX_BEATS`] beats and the next
+/// at least [`EDGE_STEADY_BEATS`], has its beats moved onto the next one's grid lines
+/// extended backwards, provided every beat lies less than three quarters of a beat from its
+/// line (the count matches: an intro at another tempo or a skipped beat stays) and no line
+/// falls before 0 s; likewise the last section onto the one before it, no line later than
+/// the song's last beat by more than `max_error_s`. A tracker's first and last beats,
+/// decided on the least evidence, are most often off; a real change of tempo lasts longer
+/// than two bars. Times stay strictly increasing.
 pub(super) fn snap_edges(
     times: &[f64],
     sections: &[EdgeLine],
