@@ -13,6 +13,8 @@ Variant sets (--set):
   prior     a log-normal tempo prior added to every frame's log-likelihood (weight W per frame,
             centre C BPM, one octave wide) and lower tempo ceilings (max_bpm 200, 190)
   branches  the combination of the two branches: max (shipped), mean, geometric mean
+  dbn       madmom's DBN settings: transition lambda 30 / 100 (shipped) / 300 by observation lambda
+            8 / 16 (shipped) / 32
   ensemble  the network of DUMP_DIR with that of --other DUMP_DIR2 (another model): mean, 0.7/0.3,
             geometric mean, max
 
@@ -66,8 +68,9 @@ class TempoPriorObservation(ObservationModel):
         return out
 
 
-def decoder(fps, max_bpm=215, weight=0.0, centre=120.0):
-    p = DBNBeatTrackingProcessor(min_bpm=55, max_bpm=max_bpm, transition_lambda=100, fps=fps)
+def decoder(fps, max_bpm=215, weight=0.0, centre=120.0, transition_lambda=100, observation_lambda=16):
+    p = DBNBeatTrackingProcessor(min_bpm=55, max_bpm=max_bpm, transition_lambda=transition_lambda,
+                                 observation_lambda=observation_lambda, fps=fps)
     if weight > 0:
         bpm = 60.0 * fps / p.st.intervals
         prior = -weight * 0.5 * np.log2(bpm / centre) ** 2
@@ -101,6 +104,9 @@ def variants(kind, d, other):
             for c in (100, 120):
                 out[f"prior w {w} c {c}"] = {"weight": w, "centre": c}
         return net, out
+    if kind == "dbn":
+        return net, {f"transition {t} observation {o}": {"transition_lambda": t, "observation_lambda": o}
+                     for t in (30, 100, 300) for o in (8, 16, 32)}
     if kind == "branches":
         a, p = np.asarray(d["curve_anchor"], float), np.asarray(d["curve_postve"], float)
         return net, {"max (shipped)": {"curve": np.maximum(a, p)}, "anchor": {"curve": a},
@@ -122,7 +128,8 @@ def run(job):
     base, vs = variants(kind, d, other)
     res = {}
     for label, v in vs.items():
-        dec = decoder(d["fps"], v.get("max_bpm", 215), v.get("weight", 0.0), v.get("centre", 120.0))
+        dec = decoder(d["fps"], v.get("max_bpm", 215), v.get("weight", 0.0), v.get("centre", 120.0),
+                      v.get("transition_lambda", 100), v.get("observation_lambda", 16))
         res[label] = score(d["reference"], dec(clip(v.get("curve", base))))
     return name, res
 
@@ -131,7 +138,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dump_dir")
     ap.add_argument("--genres", required=True, help="an eval_devset.py results JSON")
-    ap.add_argument("--set", choices=["fusion", "prior", "branches", "ensemble"], required=True)
+    ap.add_argument("--set", choices=["fusion", "prior", "branches", "dbn", "ensemble"], required=True)
     ap.add_argument("--other", help="second dump directory (--set ensemble)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
