@@ -62,11 +62,11 @@ pub struct GridConfig {
     /// How far, in seconds, the beats may lie from the grid lines that stand for them (the
     /// CLI's `--grid-tolerance-ms`): in a [`GridStyle::Straight`] grid the mean distance over
     /// every 6 consecutive beats, any single beat at most twice this (module docs); in a
-    /// [`GridStyle::Variable`] grid every beat. Default 0.025 s, measured (every beat within it,
-    /// before the drift window of issue 19): the shipped model's
-    /// beats on the steady 120 BPM demo scatter around one straight line with an RMS of
-    /// 7.5 ms and a largest distance of 19.5 ms (sub-frame refinement included), so 10 ms
-    /// cut it into 16 tempo sections, 20 ms into 2 and 25 ms gives the one it is; a tracker's
+    /// [`GridStyle::Variable`] grid every beat. Default 0.025 s, measured (every beat within
+    /// it, before the drift window of issue 19): the shipped model's beats on the steady
+    /// 120 BPM demo scatter around one straight line with an RMS of 7.5 ms and a largest
+    /// distance of 19.5 ms (sub-frame refinement included), so 10 ms cut it into 16 tempo
+    /// sections, 20 ms into 2 and 25 ms gives the one it is; a tracker's
     /// scatter is not a tempo change a DJ wants marked. A little over a third of the ±70 ms
     /// mir_eval F-measure window. Must lie in [0, 0.05].
     pub max_error_s: f64,
