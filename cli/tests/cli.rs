@@ -768,27 +768,12 @@ fn train_runs_from_a_manifest_and_skips_a_missing_song() {
     for name in ["a", "d", "gone", "quiet"] {
         std::fs::write(dir.path().join(format!("{name}.beats")), &beats).unwrap();
     }
-    // Three seconds of digital silence (16-bit mono WAV): refused by name, never trained on.
-    let mut wav = Vec::new();
-    let n_bytes = 2 * 22_050 * 3u32;
-    for chunk in [
-        &b"RIFF"[..],
-        &(36 + n_bytes).to_le_bytes(),
-        b"WAVEfmt ",
-        &16u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &22_050u32.to_le_bytes(),
-        &44_100u32.to_le_bytes(),
-        &2u16.to_le_bytes(),
-        &16u16.to_le_bytes(),
-        b"data",
-        &n_bytes.to_le_bytes(),
-    ] {
-        wav.extend_from_slice(chunk);
-    }
-    wav.resize(wav.len() + n_bytes as usize, 0);
-    std::fs::write(dir.path().join("quiet.wav"), wav).unwrap();
+    // Digital silence (the analysis tests' fixture): refused by name, never trained on.
+    std::fs::copy(
+        repo("tests/fixtures/audio/silent.wav"),
+        dir.path().join("quiet.wav"),
+    )
+    .unwrap();
     let manifest = dir.path().join("manifest.csv");
     std::fs::write(
         &manifest,

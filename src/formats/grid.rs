@@ -35,7 +35,7 @@ use crate::{Error, Result};
 
 mod snap;
 
-use snap::{EdgeLine, snap_edges, snap_runs, snap_slips};
+use snap::{snap_edges, snap_runs, snap_slips};
 
 /// How beats become a DJ-software grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -140,12 +140,7 @@ pub fn straighten_beats(times_s: &[f64], max_error_s: f64) -> Result<StraightGri
         for m in 0..s.n_beats {
             times.push(s.start_s + m as f64 * period);
         }
-        out.push(GridSection {
-            first_beat: s.first,
-            n_beats: s.n_beats,
-            start_s: s.start_s,
-            bpm: s.bpm,
-        });
+        out.push(GridSection::from(s));
     }
     // A song's first beat within the tolerance of 0 s can get a grid line just before the
     // start (seen: -5.4 ms on a development-set song); beat times are never negative, so it
@@ -351,6 +346,17 @@ struct Section {
     bpm: f64,
 }
 
+impl From<&Section> for GridSection {
+    fn from(s: &Section) -> Self {
+        Self {
+            first_beat: s.first,
+            n_beats: s.n_beats,
+            start_s: s.start_s,
+            bpm: s.bpm,
+        }
+    }
+}
+
 /// Beats looked at either side of a break when moving it back to the tempo change: a
 /// tempo change shows as a misfit within a few beats, and a bar (the Traktor constraint
 /// puts anchors on downbeats) has at most 8 beats in the meters DJs use.
@@ -447,15 +453,7 @@ fn straight_sections(
     // A short first or last section next to a long one: its beats onto that one's line
     // when the count matches (module docs), and the sections fitted again.
     // A section that starts on a forced beat keeps its anchor: nothing merges into it.
-    let lines: Vec<EdgeLine> = sections
-        .iter()
-        .map(|s| EdgeLine {
-            first: s.first,
-            n_beats: s.n_beats,
-            start_s: s.start_s,
-            period_s: 60.0 / s.bpm,
-        })
-        .collect();
+    let lines: Vec<GridSection> = sections.iter().map(GridSection::from).collect();
     match snap_edges(&snapped, &lines, constraints.forced, cfg.max_error_s) {
         Some(edged) => fit_sections(&edged, cfg, round, constraints, default_bpm),
         None => Ok(sections),

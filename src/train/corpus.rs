@@ -473,7 +473,8 @@ fn stem_role(path: &Path) -> Option<(String, bool)> {
     stem.strip_suffix(".perc").map(|n| (n.to_owned(), true))
 }
 
-fn file_stamp(path: &Path) -> Result<(u64, u64)> {
+/// A file's size (bytes) and modification time (s since the epoch; 0 when unknown).
+pub(super) fn file_stamp(path: &Path) -> Result<(u64, u64)> {
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let mtime = meta
         .modified()

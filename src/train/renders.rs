@@ -12,10 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::UNIX_EPOCH;
 
 use super::base::LabelledSong;
-use super::corpus::{fnv1a, write_atomic};
+use super::corpus::{file_stamp, fnv1a, write_atomic};
 use crate::features::Spectrogram;
 use crate::formats::read_beats;
 use crate::pipeline::{AnalyzeConfig, CancelToken, song_features};
@@ -86,13 +85,8 @@ pub fn load_labelled(
 
 /// Where the features of `audio` are cached (module docs: the key covers path, size and mtime).
 fn cache_path(audio: &Path, cache_dir: &Path) -> Result<PathBuf> {
-    let meta = fs::metadata(audio).map_err(|e| Error::io(audio, e))?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
-    let key = format!("{}|{}|{}", audio.display(), meta.len(), mtime);
+    let (size, mtime) = file_stamp(audio)?;
+    let key = format!("{}|{}|{}", audio.display(), size, mtime);
     Ok(cache_dir.join(format!("{:016x}.feat", fnv1a(key.as_bytes()))))
 }
 
@@ -253,36 +247,19 @@ mod tests {
         assert!(err.to_string().contains("x.feat"), "{err}");
     }
 
-    /// 16-bit mono PCM WAV of `samples`.
-    fn wav(path: &Path, rate: u32, samples: &[i16]) {
-        let data_len = (samples.len() * 2) as u32;
-        let mut b = Vec::new();
-        b.extend_from_slice(b"RIFF");
-        b.extend_from_slice(&(36 + data_len).to_le_bytes());
-        b.extend_from_slice(b"WAVEfmt ");
-        b.extend_from_slice(&16u32.to_le_bytes());
-        b.extend_from_slice(&1u16.to_le_bytes());
-        b.extend_from_slice(&1u16.to_le_bytes());
-        b.extend_from_slice(&rate.to_le_bytes());
-        b.extend_from_slice(&(rate * 2).to_le_bytes());
-        b.extend_from_slice(&2u16.to_le_bytes());
-        b.extend_from_slice(&16u16.to_le_bytes());
-        b.extend_from_slice(b"data");
-        b.extend_from_slice(&data_len.to_le_bytes());
-        for v in samples {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        fs::write(path, b).expect("wav written");
-    }
-
     /// Regression: three renders of the training corpus were silent (MMA songs whose
     /// synthesis produced nothing), and one of them was trained on as 84 s of beats. A silent
     /// song is refused by name, whether its features are computed or were cached before.
     #[test]
     fn silent_audio_is_refused_computed_or_cached() {
         let dir = tempfile::tempdir().expect("temp dir");
+        // The analysis tests' digital silence (tests/fixtures/audio/silent.wav).
         let audio = dir.path().join("quiet.wav");
-        wav(&audio, 22_050, &vec![0i16; 22_050 * 3]);
+        fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio/silent.wav"),
+            &audio,
+        )
+        .expect("fixture copied");
         let beats = dir.path().join("quiet.beats");
         fs::write(&beats, "0.5\n1.0\n1.5\n2.0\n").expect("beats written");
         let item = LabelledItem {

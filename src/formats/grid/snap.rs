@@ -2,6 +2,8 @@
 //! (module docs of [`super`]): isolated slips, short excursions that come back to the line,
 //! and short runs at the song's start or end; and when beats lie on a grid at all.
 
+use super::GridSection;
+
 /// How far a single beat may lie from its grid line, in tolerances: a tracker's beats
 /// scatter around a steady tempo (a human drummer's timing, the activation's peak), and a
 /// beat that strays alone is scatter, not a tempo change. With [`DRIFT_WINDOW`], chosen on
@@ -183,23 +185,9 @@ pub(super) fn snap_runs(times: &[f64], max_error_s: f64) -> Vec<f64> {
 /// ([`snap_edges`]): two 4/4 bars.
 pub(super) const EDGE_STEADY_BEATS: usize = 2 * RUN_SIDE_BEATS;
 
-/// A fitted section of a straight grid, as [`snap_edges`] reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct EdgeLine {
-    /// Index of its first beat.
-    pub first: usize,
-    /// Number of beats.
-    pub n_beats: usize,
-    /// Time of its first beat's grid line, s.
-    pub start_s: f64,
-    /// Its beat period, s.
-    pub period_s: f64,
-}
-
-impl EdgeLine {
-    fn at(&self, beat: usize) -> f64 {
-        self.start_s + (beat as f64 - self.first as f64) * self.period_s
-    }
+/// Time of beat `beat`'s grid line when `section`'s grid is extended past its beats, s.
+fn line_at(section: &GridSection, beat: usize) -> f64 {
+    section.start_s + (beat as f64 - section.first_beat as f64) * (60.0 / section.bpm)
 }
 
 /// The beats with a short run at the song's start or end moved onto the steady section
@@ -215,7 +203,7 @@ impl EdgeLine {
 /// than two bars. Times stay strictly increasing.
 pub(super) fn snap_edges(
     times: &[f64],
-    sections: &[EdgeLine],
+    sections: &[GridSection],
     forced: &dyn Fn(usize) -> bool,
     max_error_s: f64,
 ) -> Option<Vec<f64>> {
@@ -227,12 +215,13 @@ pub(super) fn snap_edges(
         return None;
     };
     let mut out = times.to_vec();
-    let snap = |run: std::ops::Range<usize>, to: &EdgeLine, out: &mut Vec<f64>| -> bool {
-        let lines: Vec<f64> = run.clone().map(|m| to.at(m)).collect();
+    let snap = |run: std::ops::Range<usize>, to: &GridSection, out: &mut Vec<f64>| -> bool {
+        let lines: Vec<f64> = run.clone().map(|m| line_at(to, m)).collect();
+        let period_s = 60.0 / to.bpm;
         let fits = run
             .clone()
             .zip(&lines)
-            .all(|(m, &l)| (out[m] - l).abs() < 0.75 * to.period_s)
+            .all(|(m, &l)| (out[m] - l).abs() < 0.75 * period_s)
             && lines
                 .iter()
                 .all(|&l| l >= 0.0 && l <= times[n - 1] + max_error_s);
@@ -244,23 +233,23 @@ pub(super) fn snap_edges(
         fits
     };
     let mut moved = false;
-    if first.first == 0
-        && !forced(second.first)
+    if first.first_beat == 0
+        && !forced(second.first_beat)
         && first.n_beats <= RUN_MAX_BEATS
         && second.n_beats >= EDGE_STEADY_BEATS
-        && second.period_s > 2.0 * max_error_s
+        && 60.0 / second.bpm > 2.0 * max_error_s
     {
-        moved = snap(0..second.first, second, &mut out);
+        moved = snap(0..second.first_beat, second, &mut out);
     }
     if sections.len() > 2 || !moved {
-        let end = last.first + last.n_beats;
+        let end = last.first_beat + last.n_beats;
         if end == n
-            && !forced(last.first)
+            && !forced(last.first_beat)
             && last.n_beats <= RUN_MAX_BEATS
             && before_last.n_beats >= EDGE_STEADY_BEATS
-            && before_last.period_s > 2.0 * max_error_s
+            && 60.0 / before_last.bpm > 2.0 * max_error_s
         {
-            moved |= snap(last.first..n, before_last, &mut out);
+            moved |= snap(last.first_beat..n, before_last, &mut out);
         }
     }
     (moved && out.windows(2).all(|w| w[1] > w[0])).then_some(out)
@@ -370,19 +359,7 @@ mod tests {
         for (a, b) in g.times_s.iter().zip(&steady) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
-        let secs = |t: &[f64]| -> Vec<EdgeLine> {
-            straighten_beats(t, 0.025)
-                .unwrap()
-                .sections
-                .iter()
-                .map(|s| EdgeLine {
-                    first: s.first_beat,
-                    n_beats: s.n_beats,
-                    start_s: s.start_s,
-                    period_s: 60.0 / s.bpm,
-                })
-                .collect()
-        };
+        let secs = |t: &[f64]| straighten_beats(t, 0.025).unwrap().sections;
         assert_eq!(snap_edges(&steady, &secs(&steady), &|_| false, 0.025), None);
         // One that speeds up stays: its lines would run past the last beat, where the audio
         // may have ended.
