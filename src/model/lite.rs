@@ -164,13 +164,7 @@ impl LiteConfig {
         let tcn = self
             .dilations
             .iter()
-            .map(|&d| {
-                let pad = d * (self.tcn_kernel / 2);
-                Conv1dConfig::new(c, c, self.tcn_kernel)
-                    .with_dilation(d)
-                    .with_padding(PaddingConfig1d::Explicit(pad, pad))
-                    .init(device)
-            })
+            .map(|&d| new_tcn_layer(c, self.tcn_kernel, d, device))
             .collect();
         LiteBranch {
             stem,
@@ -183,6 +177,22 @@ impl LiteConfig {
         }
     }
 }
+
+/// A fresh residual TCN conv `C → C` with dilation `d` and "same" padding (PyTorch-default
+/// init).
+fn new_tcn_layer(channels: usize, kernel: usize, dilation: usize, device: &Device) -> Conv1d {
+    let pad = dilation * (kernel / 2);
+    Conv1dConfig::new(channels, channels, kernel)
+        .with_dilation(dilation)
+        .with_padding(PaddingConfig1d::Explicit(pad, pad))
+        .init(device)
+}
+
+/// Scale of the weights and bias of a TCN layer appended to a trained branch
+/// ([`LiteBranch::with_extra_tcn_layers`]): small enough that the residual layer starts close to
+/// the identity, so the grown model begins where the trained one stands, and not zero, so that
+/// the ReLU passes gradients from the first step.
+pub const EXTRA_LAYER_INIT_SCALE: f32 = 0.05;
 
 /// A fresh downbeat head `C → 1` whose outputs start small (pre-sigmoid bias −2.5, sigmoid ≈
 /// 0.08: downbeats are a quarter of the beats or fewer, and a head starting at 0.5 would spend
@@ -218,6 +228,39 @@ pub struct LiteBranch {
 }
 
 impl LiteBranch {
+    /// This branch grown to `config`: residual TCN layers for the dilations that `config`
+    /// lists beyond this branch's layers are appended above its last one (a longer receptive
+    /// field for a trained branch, issue 18). They start near the identity
+    /// ([`EXTRA_LAYER_INIT_SCALE`]), so the grown branch begins where the trained one stands.
+    /// Errors when `config` does not extend this branch's layers.
+    pub fn grown_to(mut self, config: &LiteConfig, device: &Device) -> Result<Self> {
+        let channels = self.head.weight.dims()[1];
+        let have = self.tcn.len();
+        let same_layers = self
+            .tcn
+            .iter()
+            .zip(&config.dilations)
+            .all(|(conv, &d)| conv.weight.dims()[2] == config.tcn_kernel && conv.dilation == d);
+        if config.dilations.len() < have || !same_layers || channels != config.channels {
+            return Err(Error::Config(format!(
+                "lite model: dilations {:?} (kernel {}, {} channels) do not extend this \
+                 branch's {have} TCN layers",
+                config.dilations, config.tcn_kernel, config.channels
+            )));
+        }
+        for &d in &config.dilations[have..] {
+            let mut conv = new_tcn_layer(channels, config.tcn_kernel, d, device);
+            let w = conv.weight.val() * EXTRA_LAYER_INIT_SCALE;
+            conv.weight = burn::module::Param::from_tensor(w.detach());
+            if let Some(bias) = conv.bias.take() {
+                let b = bias.val() * EXTRA_LAYER_INIT_SCALE;
+                conv.bias = Some(burn::module::Param::from_tensor(b.detach()));
+            }
+            self.tcn.push(conv);
+        }
+        Ok(self)
+    }
+
     /// `[B, 1, 96, T]` log-VQT → `[B, T]` activation in (0, 1).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let [b, _, _, n] = x.dims();

@@ -164,6 +164,21 @@ impl ModelConfig {
         }
     }
 
+    /// This config with residual TCN layers of the given dilations appended (lite only; the
+    /// network follows with [`ZeroNs::grown_to`]).
+    pub fn with_extra_dilations(mut self, dilations: &[usize]) -> Result<Self> {
+        match &mut self.architecture {
+            Architecture::Lite(c) => {
+                c.dilations.extend_from_slice(dilations);
+                c.validate()?;
+                Ok(self)
+            }
+            Architecture::Paper(_) => Err(crate::Error::Config(
+                "the paper architecture has a fixed trunk; grow a lite model".into(),
+            )),
+        }
+    }
+
     /// Multiply–accumulates per frame for one branch.
     pub fn macs_per_frame(&self) -> u64 {
         match &self.architecture {

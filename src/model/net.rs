@@ -211,6 +211,28 @@ impl ZeroNs {
         self.anchor.has_downbeat_head() && self.postve.has_downbeat_head()
     }
 
+    /// This network grown to `config` (lite only): both branches get the residual TCN layers
+    /// that `config` lists beyond theirs, starting near the identity ([`LiteBranch::grown_to`];
+    /// base training with a longer receptive field from a trained model, issue 18).
+    pub fn grown_to(self, config: &ModelConfig, device: &Device) -> Result<Self> {
+        let Architecture::Lite(lite) = &config.architecture else {
+            return Err(crate::Error::Config(
+                "only a lite model can grow TCN layers".into(),
+            ));
+        };
+        let grow = |b: Branch| match b {
+            Branch::Lite(l) => Ok(Branch::Lite(l.grown_to(lite, device)?)),
+            Branch::Paper(_) => Err(crate::Error::Config(
+                "only a lite model can grow TCN layers".into(),
+            )),
+        };
+        Ok(Self {
+            anchor: grow(self.anchor)?,
+            postve: grow(self.postve)?,
+            combine: self.combine,
+        })
+    }
+
     /// This network with fresh downbeat heads added to lite branches that lack one (base
     /// training from lite v1 or v2, issue 21); the paper branch has none. The model's config
     /// must then say `downbeat_head: true` ([`ModelConfig::with_downbeat_head`]).

@@ -206,6 +206,12 @@ pub struct BaseTrainConfig {
     /// is not part of the saved network.
     #[serde(default)]
     pub tempo_weight: f64,
+    /// Dilations of residual TCN layers appended above the last layer of the lite model that
+    /// training starts from (`init_from`, or the cold-start `model`): a longer receptive field
+    /// for a trained network (issue 18). The new layers start near the identity
+    /// ([`crate::model::lite::EXTRA_LAYER_INIT_SCALE`]). Empty = the model as it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_dilations: Vec<usize>,
     /// Validate every this many steps.
     pub valid_every_steps: u64,
     /// Labelled frames scored per validation song (from its first labelled frame).
@@ -235,6 +241,7 @@ impl Default for BaseTrainConfig {
             downbeat_weight: 0.0,
             downbeat_head_only: false,
             tempo_weight: 0.0,
+            add_dilations: Vec::new(),
             valid_every_steps: 200,
             valid_max_frames: 3750,
             checkpoint_every_steps: 50,
@@ -288,6 +295,11 @@ impl BaseTrainConfig {
                 "tempo_weight must be in [0, 10], got {}",
                 self.tempo_weight
             ));
+        }
+        if !self.add_dilations.is_empty() && self.downbeat_head_only {
+            return bad(
+                "added TCN layers must be trained: not with downbeat_head_only".into(),
+            );
         }
         if self.tempo_weight > 0.0 && self.downbeat_head_only {
             return bad(
@@ -433,6 +445,10 @@ pub fn train_base(
             }
             None => ZeroNs::new(&config.model, &ad)?,
         };
+        if !config.add_dilations.is_empty() {
+            config.model = config.model.clone().with_extra_dilations(&config.add_dilations)?;
+            network = network.grown_to(&config.model, &ad)?;
+        }
         if config.downbeat_weight > 0.0 && !network.has_downbeat_head() {
             config.model = config.model.clone().with_downbeat_head()?;
             network = network.with_downbeat_heads(&ad);
@@ -895,6 +911,83 @@ mod tests {
         assert_eq!(r.state.global_step, 40);
         assert_eq!(r.state.step_losses.len(), 40);
         assert_eq!(&r.state.step_losses[..30], &losses[..]);
+    }
+
+    /// `add_dilations` grows a trained lite model by residual TCN layers: the grown network
+    /// starts near the one it grew from (its activation moves by less than 0.05), the saved
+    /// model lists the new dilations and a longer receptive field, it trains and resumes, and a
+    /// config that does not extend the branch's layers is refused.
+    #[test]
+    fn added_tcn_layers_start_near_the_init_and_train() {
+        use crate::model::load_model;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let device = Device::default();
+        let model = tiny_lite();
+        let init_dir = save_init(&model, &device, dir.path());
+        let init = load_model(&init_dir).expect("init");
+        let grown_cfg = model.clone().with_extra_dilations(&[4, 8]).expect("grown");
+        assert_eq!(grown_cfg.half_receptive_field_frames(), 1 + 2 * (1 + 2 + 4 + 8));
+        let grown = init
+            .network
+            .clone()
+            .grown_to(&grown_cfg, &device)
+            .expect("grown network");
+        let data: Vec<f32> = (0..96 * 400)
+            .map(|i| ((i * 7919) % 1000) as f32 / 100.0 - 8.0)
+            .collect();
+        let x = || Tensor::<4>::from_data(TensorData::new(data.clone(), [1, 1, 96, 400]), &device);
+        let before = init.network.forward(x(), x()).combined;
+        let after = grown.forward(x(), x()).combined;
+        let moved = scalar((after - before).abs().max());
+        assert!(moved > 0.0 && moved < 0.05, "activation moved by {moved}");
+        // The grown config must extend the branch: other kernels or fewer layers are refused.
+        assert!(init.network.clone().grown_to(&tiny_lite_with(&[1]), &device).is_err());
+        assert!(init.network.clone().grown_to(&tiny_lite_with(&[2, 1, 4]), &device).is_err());
+
+        let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
+        let valid = vec![click_song("v", 1200, 29)];
+        let cfg = BaseTrainConfig {
+            init_from: Some(init_dir),
+            add_dilations: vec![4, 8],
+            learning_rate: 3e-3,
+            batch_size: 2,
+            crop_frames: 300,
+            max_steps: 6,
+            valid_every_steps: 6,
+            checkpoint_every_steps: 3,
+            ..BaseTrainConfig::default()
+        };
+        let cancel = CancelToken::new();
+        let run = dir.path().join("run");
+        let s = train_base(&train, &valid, &run, &cfg, false, &device, &cancel, |_| {})
+            .expect("trained");
+        let saved = load_model(run.join(LAST)).expect("saved");
+        assert!(!s.cancelled);
+        assert_eq!(saved.config(), &grown_cfg);
+        let more = BaseTrainConfig {
+            max_steps: 8,
+            ..cfg.clone()
+        };
+        let r = train_base(&train, &valid, &run, &more, true, &device, &cancel, |_| {})
+            .expect("resumed");
+        assert_eq!(r.state.global_step, 8);
+        assert_eq!(load_model(run.join(LAST)).expect("resumed model").config(), &grown_cfg);
+        // Not with a frozen network.
+        let frozen = BaseTrainConfig {
+            downbeat_head_only: true,
+            downbeat_weight: 1.0,
+            ..cfg
+        };
+        assert!(frozen.validate().is_err());
+    }
+
+    /// [`tiny_lite`] with other dilations.
+    fn tiny_lite_with(dilations: &[usize]) -> ModelConfig {
+        let mut m = tiny_lite();
+        if let crate::model::Architecture::Lite(c) = &mut m.architecture {
+            c.dilations = dilations.to_vec();
+        }
+        m
     }
 
     /// With a tempo weight, a tempo head is trained beside the beats: its loss falls on click

@@ -78,6 +78,11 @@ pub struct TrainArgs {
     /// stay exactly as they are (new runs; needs --downbeat-weight above 0).
     #[arg(long)]
     downbeat_head_only: bool,
+    /// Append residual TCN layers with these dilations above the starting model's last layer,
+    /// for a longer receptive field (new runs; e.g. --add-dilations 64,128 takes lite's ±2 s
+    /// to ±8.2 s). They start near the identity, so training begins from the given model.
+    #[arg(long, value_delimiter = ',')]
+    add_dilations: Vec<usize>,
     /// Validate every N steps.
     #[arg(long, default_value_t = BaseTrainConfig::default().valid_every_steps)]
     valid_every: u64,
@@ -303,6 +308,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         tempo_weight: args.tempo_weight,
         downbeat_weight: args.downbeat_weight,
         downbeat_head_only: args.downbeat_head_only,
+        add_dilations: args.add_dilations.clone(),
         valid_every_steps: args.valid_every,
         checkpoint_every_steps: args.checkpoint_every,
         seed: args.seed,
