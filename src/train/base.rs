@@ -297,9 +297,7 @@ impl BaseTrainConfig {
             ));
         }
         if !self.add_dilations.is_empty() && self.downbeat_head_only {
-            return bad(
-                "added TCN layers must be trained: not with downbeat_head_only".into(),
-            );
+            return bad("added TCN layers must be trained: not with downbeat_head_only".into());
         }
         if self.tempo_weight > 0.0 && self.downbeat_head_only {
             return bad(
@@ -446,7 +444,10 @@ pub fn train_base(
             None => ZeroNs::new(&config.model, &ad)?,
         };
         if !config.add_dilations.is_empty() {
-            config.model = config.model.clone().with_extra_dilations(&config.add_dilations)?;
+            config.model = config
+                .model
+                .clone()
+                .with_extra_dilations(&config.add_dilations)?;
             network = network.grown_to(&config.model, &ad)?;
         }
         if config.downbeat_weight > 0.0 && !network.has_downbeat_head() {
@@ -914,19 +915,24 @@ mod tests {
     }
 
     /// `add_dilations` grows a trained lite model by residual TCN layers: the grown network
-    /// starts near the one it grew from (its activation moves by less than 0.05), the saved
+    /// starts near the one it grew from (its activation moves by less than 0.1), the saved
     /// model lists the new dilations and a longer receptive field, it trains and resumes, and a
     /// config that does not extend the branch's layers is refused.
     #[test]
     fn added_tcn_layers_start_near_the_init_and_train() {
         use crate::model::load_model;
+        let _rng = crate::test_rng_lock();
         let dir = tempfile::tempdir().expect("temp dir");
         let device = Device::default();
+        device.seed(5);
         let model = tiny_lite();
         let init_dir = save_init(&model, &device, dir.path());
-        let init = load_model(&init_dir).expect("init");
+        let init = load_model_on(&init_dir, &device).expect("init");
         let grown_cfg = model.clone().with_extra_dilations(&[4, 8]).expect("grown");
-        assert_eq!(grown_cfg.half_receptive_field_frames(), 1 + 2 * (1 + 2 + 4 + 8));
+        assert_eq!(
+            grown_cfg.half_receptive_field_frames(),
+            1 + 2 * (1 + 2 + 4 + 8)
+        );
         let grown = init
             .network
             .clone()
@@ -939,10 +945,21 @@ mod tests {
         let before = init.network.forward(x(), x()).combined;
         let after = grown.forward(x(), x()).combined;
         let moved = scalar((after - before).abs().max());
-        assert!(moved > 0.0 && moved < 0.05, "activation moved by {moved}");
+        // Layers at full scale (the default init) move it by 0.18–0.27 on this network.
+        assert!(moved > 0.0 && moved < 0.1, "activation moved by {moved}");
         // The grown config must extend the branch: other kernels or fewer layers are refused.
-        assert!(init.network.clone().grown_to(&tiny_lite_with(&[1]), &device).is_err());
-        assert!(init.network.clone().grown_to(&tiny_lite_with(&[2, 1, 4]), &device).is_err());
+        assert!(
+            init.network
+                .clone()
+                .grown_to(&tiny_lite_with(&[1]), &device)
+                .is_err()
+        );
+        assert!(
+            init.network
+                .clone()
+                .grown_to(&tiny_lite_with(&[2, 1, 4]), &device)
+                .is_err()
+        );
 
         let train = vec![click_song("a", 1200, 31), click_song("b", 1200, 26)];
         let valid = vec![click_song("v", 1200, 29)];
@@ -971,7 +988,10 @@ mod tests {
         let r = train_base(&train, &valid, &run, &more, true, &device, &cancel, |_| {})
             .expect("resumed");
         assert_eq!(r.state.global_step, 8);
-        assert_eq!(load_model(run.join(LAST)).expect("resumed model").config(), &grown_cfg);
+        assert_eq!(
+            load_model(run.join(LAST)).expect("resumed model").config(),
+            &grown_cfg
+        );
         // Not with a frozen network.
         let frozen = BaseTrainConfig {
             downbeat_head_only: true,
