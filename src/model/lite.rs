@@ -189,7 +189,7 @@ fn new_tcn_layer(channels: usize, kernel: usize, dilation: usize, device: &Devic
 }
 
 /// Scale of the weights and bias of a TCN layer appended to a trained branch
-/// ([`LiteBranch::with_extra_tcn_layers`]): small enough that the residual layer starts close to
+/// ([`LiteBranch::grown_to`]): small enough that the residual layer starts close to
 /// the identity, so the grown model begins where the trained one stands, and not zero, so that
 /// the ReLU passes gradients from the first step.
 pub const EXTRA_LAYER_INIT_SCALE: f32 = 0.05;

@@ -215,16 +215,13 @@ impl ZeroNs {
     /// that `config` lists beyond theirs, starting near the identity ([`LiteBranch::grown_to`];
     /// base training with a longer receptive field from a trained model, issue 18).
     pub fn grown_to(self, config: &ModelConfig, device: &Device) -> Result<Self> {
+        let not_lite = || crate::Error::Config("only a lite model can grow TCN layers".into());
         let Architecture::Lite(lite) = &config.architecture else {
-            return Err(crate::Error::Config(
-                "only a lite model can grow TCN layers".into(),
-            ));
+            return Err(not_lite());
         };
         let grow = |b: Branch| match b {
             Branch::Lite(l) => Ok(Branch::Lite(l.grown_to(lite, device)?)),
-            Branch::Paper(_) => Err(crate::Error::Config(
-                "only a lite model can grow TCN layers".into(),
-            )),
+            Branch::Paper(_) => Err(not_lite()),
         };
         Ok(Self {
             anchor: grow(self.anchor)?,
