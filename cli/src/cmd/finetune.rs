@@ -19,6 +19,7 @@ use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, changed_beats, finetune};
 
 use crate::device::{DeviceArg, load_model, resolve_model};
+use crate::progress::ctrl_c_token;
 
 /// How two activation curves of the same song are blended (DEVSET rule 12's candidates).
 #[derive(Clone, Copy)]
@@ -43,7 +44,6 @@ impl Blend {
         Activation::new(values, a.fps)
     }
 }
-use crate::progress::ctrl_c_token;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -406,12 +406,8 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                 let hedged = blend.apply(&old.activation, &new.activation);
                 let fresh = track_activation(hedged.clone(), &analyze, &mut |_| {})?;
                 let sf = evaluate(&rest_ref, &rest(&fresh.beats_s), &eval_cfg)?;
-                let cont = complete_beats(
-                    &hedged,
-                    &analyze.tracker,
-                    &guide,
-                    &GuideConfig::default(),
-                )?;
+                let cont =
+                    complete_beats(&hedged, &analyze.tracker, &guide, &GuideConfig::default())?;
                 let sc = evaluate(&rest_ref, &rest(&cont), &eval_cfg)?;
                 line += &format!(
                     "; hedged {name}: F {:.3}, continuing F {:.3}, CMLt {:.3}",
