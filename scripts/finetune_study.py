@@ -29,8 +29,6 @@ REST = re.compile(
     r"CMLt ([0-9.]+) → ([0-9.]+)")
 TRAINED = re.compile(r"fine-tuned .* ([0-9.]+) s$", re.M)
 DOWNBEAT = re.compile(r"; downbeat F ([0-9.]+) → ([0-9.]+)")
-# DEVSET rule 12: the base's and the fine-tuned model's curves blended (fresh, continued).
-HEDGED = re.compile(r"; hedged (\w+): F ([0-9.]+), continuing F ([0-9.]+), CMLt ([0-9.]+)")
 BARS = re.compile(r"^bar classifier: (.*)$", re.M)
 
 
@@ -94,10 +92,6 @@ def main():
             # Issue 21: the bars on the rest, when the beat file numbers the beats.
             rows[s["name"]]["downbeat_f_before"] = float(d.group(1))
             rows[s["name"]]["downbeat_f_after"] = float(d.group(2))
-        for h in HEDGED.finditer(text):
-            rows[s["name"]][f"f_{h.group(1)}"] = float(h.group(2))
-            rows[s["name"]][f"f_continued_{h.group(1)}"] = float(h.group(3))
-            rows[s["name"]][f"cmlt_continued_{h.group(1)}"] = float(h.group(4))
         b = BARS.search(text)
         if b:
             rows[s["name"]]["bars_report"] = b.group(1)
@@ -118,8 +112,7 @@ def main():
         if not keys:
             continue
         mean = {f: sum(rows[k][f] for k in keys) / len(keys) for f in rows[keys[0]]
-                if f not in ("train_s", "kept_base", "bars_report", "downbeat_f_before", "downbeat_f_after")
-                and not f.endswith(("_mean", "_geometric"))}
+                if f not in ("train_s", "kept_base", "bars_report", "downbeat_f_before", "downbeat_f_after")}
         guarded = [rows[k]["f_continued_before" if rows[k]["kept_base"] else "f_continued_after"] for k in keys]
         n_kept = sum(rows[k]["kept_base"] for k in keys)
         good = sum(rows[k]["f_continued_after"] >= 0.95 for k in keys)
@@ -131,15 +124,6 @@ def main():
               f"{good} of {len(keys)} at F ≥ 0.95 (continued, fine-tuned); "
               f"{len(worse)} worse than before (continued){': ' + ', '.join(worse) if worse else ''}; "
               f"with the guard (base kept for {n_kept}): continued F {sum(guarded) / len(guarded):.3f}")
-        for h in ("mean", "geometric"):
-            hk = [k for k in keys if f"f_continued_{h}" in rows[k]]
-            if hk:
-                hw = [k for k in hk if rows[k][f"f_continued_{h}"] < rows[k]["f_continued_before"] - 1e-9]
-                print(f"  hedged {h} ({len(hk)}): F {sum(rows[k][f'f_{h}'] for k in hk) / len(hk):.3f}; "
-                      f"continued F {sum(rows[k][f'f_continued_{h}'] for k in hk) / len(hk):.3f}, CMLt "
-                      f"{sum(rows[k][f'cmlt_continued_{h}'] for k in hk) / len(hk):.3f}; "
-                      f"{sum(rows[k][f'f_continued_{h}'] >= 0.95 for k in hk)} at F ≥ 0.95; "
-                      f"{len(hw)} worse than before (continued){': ' + ', '.join(hw) if hw else ''}")
         db = [k for k in keys if "downbeat_f_after" in rows[k]]
         if db:
             worse_db = [k for k in db if rows[k]["downbeat_f_after"] < rows[k]["downbeat_f_before"] - 1e-9]

@@ -11,39 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zerons::eval::{EvalConfig, PositionedBeats, evaluate, evaluate_downbeats};
 use zerons::formats::read_beats;
 use zerons::model::save_model;
-use zerons::pipeline::{
-    AnalyzeConfig, SongFeatures, analyze_features, song_features, track_activation,
-};
-use zerons::tracking::Activation;
+use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
 use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, changed_beats, finetune};
 
 use crate::device::{DeviceArg, load_model, resolve_model};
 use crate::progress::ctrl_c_token;
-
-/// How two activation curves of the same song are blended (DEVSET rule 12's candidates).
-#[derive(Clone, Copy)]
-enum Blend {
-    /// Frame-wise arithmetic mean.
-    Mean,
-    /// Frame-wise geometric mean.
-    Geometric,
-}
-
-impl Blend {
-    fn apply(self, a: &Activation, b: &Activation) -> Activation {
-        let values = a
-            .values
-            .iter()
-            .zip(&b.values)
-            .map(|(x, y)| match self {
-                Blend::Mean => 0.5 * (x + y),
-                Blend::Geometric => (x.max(0.0) * y.max(0.0)).sqrt(),
-            })
-            .collect();
-        Activation::new(values, a.fps)
-    }
-}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -400,20 +373,6 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                 "; continuing the annotated beats: F {:.3} → {:.3}, CMLt {:.3} → {:.3}",
                 gb.f_measure, ga.f_measure, gb.cmlt, ga.cmlt
             );
-            // Hedged re-tracking (DEVSET rule 12's candidates): the base's and the fine-tuned
-            // model's curves blended, decoded fresh and continuing the annotated beats.
-            for (name, blend) in [("mean", Blend::Mean), ("geometric", Blend::Geometric)] {
-                let hedged = blend.apply(&old.activation, &new.activation);
-                let fresh = track_activation(hedged.clone(), &analyze, &mut |_| {})?;
-                let sf = evaluate(&rest_ref, &rest(&fresh.beats_s), &eval_cfg)?;
-                let cont =
-                    complete_beats(&hedged, &analyze.tracker, &guide, &GuideConfig::default())?;
-                let sc = evaluate(&rest_ref, &rest(&cont), &eval_cfg)?;
-                line += &format!(
-                    "; hedged {name}: F {:.3}, continuing F {:.3}, CMLt {:.3}",
-                    sf.f_measure, sc.f_measure, sc.cmlt
-                );
-            }
             // Bars: downbeat F on the rest (the metric's own trim at the annotated end), when
             // the beat file numbers the beats.
             let old_bars = old.beat_list();
