@@ -16,7 +16,8 @@
 //! part computed once per song and cached (what makes CPU fine-tuning take seconds); `full`
 //! trains everything from the log-VQT. Default `top` for both architectures: for `lite` the
 //! last 3 of the 6 TCN layers (dilations 8, 16, 32: they set the tempo-scale context, while
-//! the stem and lower layers keep the pretrained onset features), for `paper` cv7 + cv8
+//! the stem and lower layers keep the pretrained onset features) and every layer grown above
+//! them (lite v4: dilations 64 and 128, so its last 5 of 8; [`LITE_V1_TOP_LAYERS`]), for `paper` cv7 + cv8
 //! (spec §7: 1.16 M parameters, ≈ 180× cheaper than full). Measured on the 15 development
 //! songs where the shipped `lite` is weakest, first 30 s annotated, mean F on the rest:
 //! `heads` 0.634, `top` with 1 layer 0.707, `top` (3) 0.908, `full` 0.933 at 2–3× the time.
@@ -87,6 +88,16 @@ use super::crops::place_targets;
 /// Frames per second of the network's input and output (spec §1).
 const FPS: f64 = 62.5;
 
+/// Trunk layers `top` mode trains by default in lite v1's six-layer trunk (dilations 8, 16 and
+/// 32; measured on v2 and kept for v3, module docs). Layers grown above those six
+/// (`zerons train --add-dilations`) are trained too: for lite v4, dilations 8 to 128. On the
+/// development benchmark's dev split (DEVSET rules 13–14, 70 songs, first 30 s corrected, rest
+/// of each song scored with the decoder continuing the corrections) v4 with only its last three
+/// layers (32, 64, 128) reached F 0.932, with five 0.972 (four: 0.958).
+pub const LITE_V1_TOP_LAYERS: usize = 3;
+/// TCN layers of lite v1's trunk.
+const LITE_V1_TCN_LAYERS: usize = 6;
+
 /// What is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,7 +127,9 @@ impl FinetuneMode {
 pub struct FinetuneConfig {
     /// What is trained (default `top`, see the module docs).
     pub mode: FinetuneMode,
-    /// Trunk layers trained in `top` mode; `None` = 3 for lite, 2 (cv7, cv8) for paper.
+    /// Trunk layers trained in `top` mode; `None` = for lite the layers of dilations 8, 16
+    /// and 32 and every layer grown above them (3 of lite v1–v3's six, 5 of lite v4's eight:
+    /// [`LITE_V1_TOP_LAYERS`]), 2 (cv7, cv8) for paper.
     pub top_layers: Option<usize>,
     /// Adam learning rate; `None` = the mode's default: 1e-3 for heads and top (small
     /// layers on cached features; measured on the development songs), 2e-4 for full. The
@@ -124,6 +137,12 @@ pub struct FinetuneConfig {
     pub learning_rate: Option<f64>,
     /// Upper bound on epochs (paper: 500; ours 200, each epoch being one step per song).
     pub max_epochs: usize,
+    /// Upper bound on epochs × annotated seconds (all songs together): a run stops after at
+    /// most ⌊`epoch_budget_s` / annotated seconds⌋ epochs (at least 1), since its time grows
+    /// with both. 18,000 s keeps ten songs × 30 s under the 2 minutes with `top`
+    /// mode's five layers of lite v4 (about 61 epochs; measured 96 s for 60 epochs on 2 CPU
+    /// cores, DEVSET rule 15) and leaves one song of up to 90 s its full `max_epochs`.
+    pub epoch_budget_s: f64,
     /// Stop after this many epochs without a better held-out score (paper: 20).
     pub patience_epochs: usize,
     /// Early stopping never ends a run before this epoch; `None` = the mode's default: 60 for
@@ -173,6 +192,7 @@ impl Default for FinetuneConfig {
             top_layers: None,
             learning_rate: None,
             max_epochs: 200,
+            epoch_budget_s: 18_000.0,
             patience_epochs: 20,
             min_epochs: None,
             fixed_epochs: 40,
@@ -209,12 +229,32 @@ impl FinetuneConfig {
     /// uses: the annotated and the rest term weigh the same (measured in the module docs).
     pub const KEEP_REST_WEIGHT: f64 = 1.0;
 
+    /// The epoch bound of a run over `annotated_s` seconds of annotation in all (`validated`:
+    /// with held-out beats, else the fixed budget): the mode's count, capped by
+    /// [`Self::epoch_budget_s`].
+    pub fn epoch_bound(&self, validated: bool, annotated_s: f64) -> usize {
+        let epochs = if validated {
+            self.max_epochs
+        } else {
+            self.fixed_epochs
+        };
+        if annotated_s > 0.0 && annotated_s.is_finite() {
+            let cap = (self.epoch_budget_s / annotated_s).floor();
+            if cap < epochs as f64 {
+                return (cap as usize).max(1);
+            }
+        }
+        epochs
+    }
+
     /// The trained trunk layers for `branch` in this mode.
     fn top_layers_for(&self, branch: &Branch) -> usize {
         match self.mode {
             FinetuneMode::Heads => 0,
             FinetuneMode::Top => self.top_layers.unwrap_or(match branch {
-                Branch::Lite(_) => 3,
+                Branch::Lite(_) => {
+                    LITE_V1_TOP_LAYERS + branch.max_top_layers().saturating_sub(LITE_V1_TCN_LAYERS)
+                }
                 Branch::Paper(_) => 2,
             }),
             FinetuneMode::Full => branch.max_top_layers(),
@@ -239,6 +279,12 @@ impl FinetuneConfig {
         }
         if self.max_epochs == 0 || self.fixed_epochs == 0 {
             return bad("max_epochs and fixed_epochs must be positive".into());
+        }
+        if !(self.epoch_budget_s.is_finite() && self.epoch_budget_s > 0.0) {
+            return bad(format!(
+                "epoch_budget_s must be positive, got {}",
+                self.epoch_budget_s
+            ));
         }
         if !(0.0..0.9).contains(&self.holdout_fraction) {
             return bad(format!(
@@ -944,11 +990,11 @@ pub fn finetune(
         None
     };
 
-    let max_epochs = if validated {
-        config.max_epochs
-    } else {
-        config.fixed_epochs
-    };
+    let annotated_s: f64 = songs
+        .iter()
+        .map(|s| (s.region_s.1 - s.region_s.0).max(0.0))
+        .sum();
+    let max_epochs = config.epoch_bound(validated, annotated_s);
     let min_epochs = config.effective_min_epochs();
     let mut optim = AdamConfig::new().init();
     let mut model = initial;
@@ -1531,6 +1577,82 @@ mod tests {
         assert!(out.bars.is_none());
         let kept = out.model.bars.as_ref().expect("the parent's classifier");
         assert_eq!(kept.notes.as_deref(), Some("parent"));
+    }
+
+    /// `top` mode's default trains lite v1's layers of dilations 8, 16, 32 and every layer
+    /// grown above them (DEVSET rules 13–14): 3 of six, 5 of lite v4's eight; an explicit
+    /// count and the other modes are unchanged.
+    #[test]
+    fn top_mode_trains_the_grown_layers_too() {
+        let device = Device::flex();
+        let v1 = ZeroNs::new(&ModelConfig::lite(), &device).unwrap();
+        let grown = ModelConfig::lite()
+            .with_extra_dilations(&[64, 128])
+            .unwrap();
+        let v4 = ZeroNs::new(&grown, &device).unwrap();
+        let top = FinetuneConfig::default();
+        assert_eq!(top.top_layers_for(&v1.anchor), 3);
+        assert_eq!(top.top_layers_for(&v4.anchor), 5);
+        assert_eq!(top.top_layers_for(&v4.postve), 5);
+        let explicit = FinetuneConfig {
+            top_layers: Some(2),
+            ..FinetuneConfig::default()
+        };
+        assert_eq!(explicit.top_layers_for(&v4.anchor), 2);
+        let heads = FinetuneConfig {
+            mode: FinetuneMode::Heads,
+            ..FinetuneConfig::default()
+        };
+        assert_eq!(heads.top_layers_for(&v4.anchor), 0);
+        let full = FinetuneConfig {
+            mode: FinetuneMode::Full,
+            ..FinetuneConfig::default()
+        };
+        assert_eq!(full.top_layers_for(&v4.anchor), 8);
+    }
+
+    /// Rule 15's budget caps epochs by epochs × annotated seconds, never below 1 nor above the
+    /// mode's count; one song of 30 s keeps all 200 epochs, ten such songs get 60.
+    #[test]
+    fn the_epoch_budget_caps_long_runs_only() {
+        let c = FinetuneConfig::default();
+        assert_eq!(c.epoch_bound(true, 30.0), 200);
+        assert_eq!(c.epoch_bound(true, 90.0), 200);
+        assert_eq!(c.epoch_bound(true, 300.0), 60);
+        assert_eq!(c.epoch_bound(true, 295.0), 61);
+        assert_eq!(c.epoch_bound(false, 30.0), 40);
+        assert_eq!(c.epoch_bound(true, 1e9), 1);
+        assert_eq!(c.epoch_bound(true, 0.0), 200);
+        let bad = FinetuneConfig {
+            epoch_budget_s: 0.0,
+            ..FinetuneConfig::default()
+        };
+        assert!(bad.validate().is_err());
+        let nan = FinetuneConfig {
+            epoch_budget_s: f64::NAN,
+            ..FinetuneConfig::default()
+        };
+        assert!(nan.validate().is_err());
+    }
+
+    /// A run whose budget allows three epochs runs three, whatever `max_epochs` and patience say.
+    #[test]
+    fn a_run_stops_at_its_epoch_budget() {
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        device.seed(11);
+        let base = random_lite(&device);
+        let (non, perc, beats) = click_song(1900, 29, 7);
+        let song = AnnotatedSong::new("s", non, perc, &beats, None).unwrap();
+        let annotated_s = song.region_s.1 - song.region_s.0;
+        let config = FinetuneConfig {
+            max_epochs: 50,
+            patience_epochs: 50,
+            epoch_budget_s: annotated_s * 3.5,
+            ..FinetuneConfig::default()
+        };
+        let out = finetune_quietly(&base, song, &config, &device);
+        assert_eq!(out.history.len(), 3);
     }
 
     /// Regression: `full` mode panicked in `backward` ("requires a tracked autodiff tensor")

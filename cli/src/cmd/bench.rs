@@ -124,6 +124,8 @@ fn time_finetune(
 ) -> Result<f64> {
     let config = FinetuneConfig {
         max_epochs: epochs,
+        // exactly `epochs`, whatever the songs' length
+        epoch_budget_s: f64::MAX,
         patience_epochs: epochs,
         min_epochs: Some(epochs),
         fixed_epochs: epochs,

@@ -58,6 +58,10 @@ pub struct FinetuneArgs {
     /// Upper bound on epochs.
     #[arg(long, default_value_t = FinetuneConfig::default().max_epochs)]
     max_epochs: usize,
+    /// Upper bound on epochs × annotated seconds of all songs together (the run stops after
+    /// at most this / annotated seconds epochs): keeps ten songs × 30 s under 2 minutes.
+    #[arg(long, value_name = "SECONDS", default_value_t = FinetuneConfig::default().epoch_budget_s)]
+    epoch_budget: f64,
     /// Stop after this many epochs without a better held-out score.
     #[arg(long, value_name = "EPOCHS", default_value_t = FinetuneConfig::default().patience_epochs)]
     patience: usize,
@@ -73,7 +77,8 @@ pub struct FinetuneArgs {
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
-    /// Trunk layers trained in `top` mode (default: 3 for lite, 2 for paper).
+    /// Trunk layers trained in `top` mode (default: for lite the layers of dilations 8, 16, 32
+    /// and every layer above them, so 5 for the bundled lite v4; 2 for paper).
     #[arg(long, value_name = "N")]
     top_layers: Option<usize>,
     /// Seed of song order and dropout.
@@ -166,6 +171,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         learning_rate: args.lr,
         top_layers: args.top_layers,
         max_epochs: args.max_epochs,
+        epoch_budget_s: args.epoch_budget,
         patience_epochs: args.patience,
         min_epochs: args.min_epochs,
         rest_weight: args.rest_weight,
