@@ -92,10 +92,10 @@ def main():
     files = []
     for root, _, names in os.walk(a.corpus):
         for n in sorted(names):
-            if not AUDIO.search(n) or "/." in root:
-                continue
             src = os.path.join(root, n)
             rel = os.path.relpath(src, a.corpus)
+            if not AUDIO.search(n) or any(p.startswith(".") for p in rel.split(os.sep)):
+                continue  # hidden folders hold downloads, not the corpus
             flat = re.sub(r"[^A-Za-z0-9._-]+", "_", rel.replace(os.sep, "__"))
             dst = os.path.join(links, flat)
             if not os.path.exists(dst):
