@@ -143,9 +143,14 @@ def main():
             wav = os.path.join(audio_out, name + ".flac")
             lab = os.path.join(audio_out, name + ".beats")
             if not os.path.exists(wav):
-                subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss", str(t0),
-                                "-t", str(a.excerpt_s), "-i", f, "-ac", "1", "-ar", "22050",
-                                wav + ".tmp.flac"], check=True)
+                r = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss",
+                                    str(t0), "-t", str(a.excerpt_s), "-i", f, "-ac", "1", "-ar",
+                                    "22050", wav + ".tmp.flac"], capture_output=True, text=True)
+                if r.returncode != 0:
+                    # e.g. an Ogg stream ffmpeg cannot parse that the engine's decoder reads
+                    print(f"skipped {f} at {t0:.0f} s: ffmpeg: {r.stderr.strip()[-200:]}",
+                          file=sys.stderr)
+                    continue
                 os.replace(wav + ".tmp.flac", wav)
             with open(lab, "w") as fh:
                 fh.writelines(f"{t:.4f}\n" for t in ref)
