@@ -38,6 +38,7 @@ CONTENTS=$(dpkg-deb -c "$DEB")
 for f in ./usr/bin/zerons ./usr/bin/zerons-studio ./usr/share/zerons/model/MODEL.json \
   ./usr/share/zerons/model/model.bpk ./usr/share/zerons/model/model.bars.bpk ./usr/share/zerons/model-v1/MODEL.json \
   ./usr/share/zerons/model-v2/MODEL.json ./usr/share/zerons/model-v3/MODEL.json \
+  ./usr/share/zerons/model-v4/MODEL.json ./usr/share/zerons/model-v4/model.bpk \
   ./usr/share/zerons/demo/time_to_strike_excerpt.mp3 ./usr/share/zerons/MODEL_CARD.md \
   ./usr/share/mime/packages/zerons-studio.xml; do
   # Entries are listed with or without a leading "./" depending on the tool that built the archive.
