@@ -78,7 +78,7 @@ pub struct FinetuneArgs {
     #[arg(long)]
     lr: Option<f64>,
     /// Trunk layers trained in `top` mode (default: for lite the layers of dilations 8, 16, 32
-    /// and every layer above them, so 5 for the bundled lite v4; 2 for paper).
+    /// and every layer above them, so 5 for the bundled lite v5 (and v4); 2 for paper).
     #[arg(long, value_name = "N")]
     top_layers: Option<usize>,
     /// Seed of song order and dropout.
