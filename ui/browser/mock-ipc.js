@@ -61,12 +61,14 @@
   // `window.__MOCK_TRACK_TEMPO__`: song 1's own tempo range and meter (the per-song label).
   const settings = { min_bpm: 55, max_bpm: 215, beats_per_bar: 4, track_tempo: window.__MOCK_TRACK_TEMPO__ ? { 1: window.__MOCK_TRACK_TEMPO__ } : {} };
   const beatTimes = Array.from({ length: Math.floor((DUR - 0.3) / period) }, (_, i) => 0.5 + i * period + (i === 37 ? 0.06 : 0));
-  function beats(rev, times = beatTimes) {
+  /** The wire's beat list (src/wire.ts); with `positions`, each beat's position in its bar. */
+  function beats(rev, times = beatTimes, positions = null) {
     const beatTimes_ = times;
-    const n = beatTimes_.length, buf = new ArrayBuffer(24 + 8 * n), v = new DataView(buf);
+    const n = beatTimes_.length, buf = new ArrayBuffer(24 + 8 * n + (positions ? 4 * n : 0)), v = new DataView(buf);
     "ZNBT".split("").forEach((c, i) => v.setUint8(i, c.charCodeAt(0)));
-    v.setUint32(4, n, true); v.setBigInt64(8, BigInt(rev), true); v.setUint32(16, 0, true); v.setUint32(20, 4, true);
+    v.setUint32(4, n, true); v.setBigInt64(8, BigInt(rev), true); v.setUint32(16, positions ? 1 : 0, true); v.setUint32(20, 4, true);
     beatTimes_.forEach((t, i) => v.setFloat64(24 + 8 * i, t, true));
+    if (positions) positions.forEach((p, i) => v.setUint32(24 + 8 * n + 4 * i, p, true));
     return buf;
   }
   // ---- songs and their beat revisions, with the provenance of every beat (issue 19) -----------
@@ -96,7 +98,7 @@
   const songPath = (id) => paths.get(id) ?? (id === 1 ? window.__MOCK_PATH__ ?? "/music/demo_groove.flac" : `/music/${songName(id)}`);
   const headOf = (id) => { const s = songs.get(id); return s.revs[s.head]; };
   /** Test hook: a song's head beats and their sources. */
-  window.__MOCK_HEAD__ = (id) => { const r = headOf(id); return { id: r.id, times: r.times.slice(), sources: r.sources.slice(), note: r.note }; };
+  window.__MOCK_HEAD__ = (id) => { const r = headOf(id); return { id: r.id, times: r.times.slice(), sources: r.sources.slice(), note: r.note, positions: r.positions ? r.positions.slice() : null }; };
   function pushRev(id, rev) {
     const s = songs.get(id);
     s.revs.splice(s.head + 1);
@@ -152,6 +154,8 @@
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
     const n = v.getUint32(4, true), base = Number(v.getBigInt64(8, true));
     const times = Array.from({ length: n }, (_, i) => v.getFloat64(24 + 8 * i, true));
+    // Positions in the bar, kept with the revision as the store keeps them.
+    const positions = v.getUint32(16, true) ? Array.from({ length: n }, (_, i) => v.getUint32(24 + 8 * n + 4 * i, true)) : null;
     const id = Number(headers["x-zerons-track"] ?? 1);
     const note = decodeURIComponent(headers["x-zerons-note"] ?? "");
     const from = headOf(id);
@@ -165,7 +169,7 @@
       while (j < from.times.length && from.times[j] < t - SAME_BEAT_S) j++;
       return j < from.times.length && Math.abs(from.times[j] - t) <= SAME_BEAT_S ? from.sources[j] : edit;
     });
-    pushRev(id, { author: "user", note, times, sources });
+    pushRev(id, { author: "user", note, times, sources, positions });
     window.__MOCK_COMMITS__ = (window.__MOCK_COMMITS__ ?? 0) + 1;
     return track(id);
   }
@@ -324,7 +328,7 @@
       case "list_tracks": return songIds().map((id) => track(id, true));
       case "track_state": return track(args.trackId ?? 1);
       case "timeline": return tl;
-      case "beats": { const r = headOf(args.trackId ?? 1); return beats(r.id, r.times); }
+      case "beats": { const r = headOf(args.trackId ?? 1); return beats(r.id, r.times, r.positions ?? null); }
       case "model_beats": {
         // The analysis before the latest one put beat 10 0.2 s later (a re-tracking moved it).
         const s = songs.get(args.trackId ?? 1);

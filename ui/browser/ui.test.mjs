@@ -436,6 +436,61 @@ test("nudge in milliseconds: 5 ms, Shift 20 ms, Ctrl 1 ms, listed in the help", 
 });
 
 
+test("bars: D makes the selected beat beat 1 up to the next meter change, 3 and 4 change the meter, each one undo step", async () => {
+  const { page, errors } = await openPage();
+  await waitForSong(page, errors);
+  const positions = () => page.evaluate(() => window.__zerons.beatPositions());
+  const press = async (beat, key) => {
+    await page.evaluate((i) => { window.__zerons.timeline.selected = new Set([i]); }, beat);
+    await page.locator("#timeline").focus();
+    await page.keyboard.press(key);
+    await page.evaluate(() => window.__zerons.idle());
+  };
+  // The mock's analysis has no positions: the bars count from the first beat.
+  assert.deepEqual((await positions()).slice(0, 5), [1, 2, 3, 4, 1]);
+  await press(10, "d");
+  let p = await positions();
+  assert.deepEqual(p.slice(8, 13), [3, 4, 1, 2, 3], "beat 11 is beat 1, the bars before it count back");
+  assert.match(await page.locator("#status-rev").textContent(), /downbeat at beat 11/);
+  // 3/4 from beat 40, 4/4 again from beat 70: a waltz section in the middle.
+  await press(40, "3");
+  await press(70, "4");
+  p = await positions();
+  assert.deepEqual(p.slice(38, 47), [1, 2, 1, 2, 3, 1, 2, 3, 1]);
+  assert.deepEqual(p.slice(67, 76), [1, 2, 3, 1, 2, 3, 4, 1, 2], "the waltz is ten bars; 4/4 starts again at beat 71");
+  const head = await page.evaluate(() => window.__MOCK_HEAD__(1));
+  assert.deepEqual(head.positions.slice(38, 47), p.slice(38, 47), "the store keeps the positions");
+  // D inside the waltz re-phases it to its end and no further.
+  const before = p;
+  await press(50, "d");
+  p = await positions();
+  assert.deepEqual(p.slice(40, 50), before.slice(40, 50));
+  assert.deepEqual(p.slice(50, 56), [1, 2, 3, 1, 2, 3]);
+  assert.equal(p[69], 2);
+  assert.deepEqual(p.slice(70), before.slice(70));
+  // The ruler numbers the bars across the meter changes.
+  await page.evaluate(() => {
+    const tl = window.__zerons.timeline;
+    const t = tl.beats.times[36];
+    tl.setView({ startS: t, pxPerS: tl.view.widthPx / 12, widthPx: tl.view.widthPx });
+  });
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: path.join(shots, "mock-bars-meter-change.png") });
+  // One undo takes the re-phasing back.
+  await page.keyboard.press("Control+z");
+  await page.waitForFunction((want) => JSON.stringify(window.__zerons.beatPositions()) === want, JSON.stringify(before));
+  // Nothing selected: D says what it needs.
+  await page.evaluate(() => { window.__zerons.timeline.selected = new Set(); });
+  await page.keyboard.press("d");
+  await page.waitForFunction(() => /Select one beat, then press D/.test(document.body.textContent));
+  await page.keyboard.press("?");
+  const help = await page.locator("#help-grid").textContent();
+  assert.match(help, /This is beat 1/);
+  assert.match(help, /Meter change: bars of that many beats/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("layout: one toolbar row and every control in view from the default 1280×800 down to the minimum 800×500", async () => {
   // The real app's worst case: four curves, the Δ chip, a song's own tempo range, a long name.
   const init = `window.__MOCK_CURVES__ = ["flux", "max", "anchor", "postve"];

@@ -234,6 +234,33 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     await driver.wait(async () => storeHead().id === model.id, 10_000);
   });
 
+  await t.test("this is beat 1: D re-phases the bars from the selected beat; the store keeps the positions; undo takes it back", async () => {
+    const model = storeHead();
+    const positionsOf = (id) => {
+      const [[blob]] = storeQuery(`SELECT hex(positions) FROM beat_revisions WHERE id = ${id}`);
+      const buf = Buffer.from(blob ?? "", "hex");
+      return Array.from({ length: buf.length / 4 }, (_, i) => buf.readUInt32LE(4 * i));
+    };
+    const shownBefore = await js("return window.__zerons.beatPositions()");
+    // The bar classifier numbered the demo; make the beat after a downbeat beat 1.
+    const k = shownBefore.indexOf(1, 20) + 1;
+    await js("window.__zerons.timeline.selected = new Set([arguments[0]]); window.__zerons.timeline.invalidate();", k);
+    await driver.actions().sendKeys("d").perform();
+    await driver.wait(async () => storeHead().id !== model.id, 10_000);
+    assert.equal(await idle(), true);
+    const head = storeHead();
+    assert.equal(head.note, `downbeat at beat ${k + 1}`);
+    assert.deepEqual(head.times, model.times, "re-phasing moves no beat");
+    const stored = positionsOf(head.id);
+    assert.deepEqual(stored, await js("return window.__zerons.beatPositions()"), "the store holds what the view shows");
+    assert.deepEqual(stored.slice(0, k), shownBefore.slice(0, k), "the bars before it are kept");
+    for (let i = k; i < stored.length; i++) assert.equal(stored[i], ((i - k) % 4) + 1, `beat ${i}`);
+    await shot("04d-rephased");
+    await driver.actions().keyDown(Key.CONTROL).sendKeys("z").keyUp(Key.CONTROL).perform();
+    await driver.wait(async () => storeHead().id === model.id, 10_000);
+    await driver.wait(async () => JSON.stringify(await js("return window.__zerons.beatPositions()")) === JSON.stringify(shownBefore), 10_000);
+  });
+
   await t.test("export CSV and JAMS", async () => {
     await js("window.__zerons.timeline.fit()");
     await driver.findElement(By.id("btn-export")).click();

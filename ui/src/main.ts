@@ -8,11 +8,11 @@ import {
   nudgeBeats,
   removeBeats,
   replaceRange,
-  setDownbeat,
   stretchBeats,
   unmatchedBeats,
   type Beats,
 } from "./timeline-math";
+import { displayPositions, setDownbeat } from "./bars";
 import { Transport } from "./transport";
 import { LearnPanel } from "./learn";
 import { keyBelongsToTarget, keyTarget, nudgeStepS, NUDGE_MS } from "./keys";
@@ -769,7 +769,8 @@ const SHORTCUTS: [string, [string, string][]][] = [
       ["← / →", `Nudge the selection by ${NUDGE_MS.normal} ms`],
       ["Shift+← / →", `Nudge by ${NUDGE_MS.coarse} ms`],
       ["Ctrl+← / →", `Nudge by ${NUDGE_MS.fine} ms`],
-      ["D", "Make the selected beat a downbeat"],
+      ["D", "This is beat 1: the bars are counted again from the selected beat to the next meter change"],
+      ["2 … 9", "Meter change: bars of that many beats from the selected beat to the next meter change"],
       ["A", "Select the beats in the ruler range (all without one)"],
       ["Alt+← / →", `Stretch the selection: its last beat by ${NUDGE_MS.normal} ms (Shift: ${NUDGE_MS.coarse}, Ctrl: ${NUDGE_MS.fine})`],
       ["M", "Replace the ruler range with the model's beats"],
@@ -1020,6 +1021,21 @@ document.addEventListener("keydown", (e) => {
     case "d":
     case "D":
       if (sel.length === 1) commitEdit(setDownbeat(timeline.beats, sel[0], state.beatsPerBar), `downbeat at beat ${sel[0] + 1}`);
+      else toast("Select one beat, then press D to make it beat 1.", "info");
+      break;
+    case "2":
+    case "3":
+    case "4":
+    case "5":
+    case "6":
+    case "7":
+    case "8":
+    case "9":
+      if (e.altKey) break;
+      if (sel.length === 1) {
+        const m = Number(key);
+        commitEdit(setDownbeat(timeline.beats, sel[0], state.beatsPerBar, m), `bars of ${m} from beat ${sel[0] + 1}`);
+      } else toast(`Select one beat, then press ${key} to start bars of ${key} beats there.`, "info");
       break;
     case "s":
     case "S": {
@@ -1137,6 +1153,8 @@ window.__zerons = {
   timeline,
   beatClientX: (i: number) => timeline.beatClientX(i),
   beatTimes: () => Array.from(timeline.beats.times),
+  /** Each beat's position in its bar as the timeline shows it (1 = downbeat). */
+  beatPositions: () => Array.from(displayPositions(timeline.beats, state.beatsPerBar)),
   transport,
   learn,
   /** Saves pending taps and waits until every edit is saved. */

@@ -17,10 +17,8 @@ import {
   nearestIndex,
   nudgeBeats,
   removeBeats,
-  renumber,
   rulerStep,
   scrollBy,
-  setDownbeat,
   snapToPeak,
   timeToX,
   visibleBeats,
@@ -32,6 +30,7 @@ import {
   type Beats,
   type Viewport,
 } from "./timeline-math";
+import { renumber, setDownbeat } from "./bars";
 
 const view: Viewport = { startS: 10, pxPerS: 100, widthPx: 1000 };
 

@@ -1,5 +1,9 @@
 // Pure timeline maths: no DOM, no Tauri. Everything here is unit-tested (timeline-math.test.ts).
 
+import { repositioned, type Beats } from "./bars";
+
+export type { Beats };
+
 /** What part of the song the timeline shows. */
 export interface Viewport {
   /** Time at the left edge, seconds. */
@@ -228,49 +232,9 @@ export function formatTime(t: number, stepS = 1): string {
 }
 
 /** Beats with optional positions in the bar (1 = downbeat). Arrays are never mutated. */
-export interface Beats {
-  times: Float64Array;
-  positions: Uint32Array | null;
-}
 
 /** Smallest gap kept between two beats by edits (1 ms: below any format's resolution). */
 export const MIN_GAP_S = 0.001;
-
-/**
- * Positions counted in bars of `beatsPerBar` so that the beat at `anchorIndex` is a downbeat
- * (beats before it count backwards).
- */
-export function renumber(n: number, beatsPerBar: number, anchorIndex: number): Uint32Array {
-  const out = new Uint32Array(n);
-  const b = Math.max(1, Math.floor(beatsPerBar));
-  for (let i = 0; i < n; i++) {
-    out[i] = ((((i - anchorIndex) % b) + b) % b) + 1;
-  }
-  return out;
-}
-
-/** Index of the first downbeat (position 1), or 0. */
-export function firstDownbeat(positions: Uint32Array | null): number {
-  if (!positions) return 0;
-  const i = positions.indexOf(1);
-  return i < 0 ? 0 : i;
-}
-
-/** Positions to display: the stored ones, else counted from the first beat. */
-export function displayPositions(b: Beats, beatsPerBar: number): Uint32Array {
-  return b.positions ?? renumber(b.times.length, beatsPerBar, 0);
-}
-
-function withTimes(b: Beats, times: Float64Array, anchorTime: number | null, bpb: number): Beats {
-  if (!b.positions) return { times, positions: null };
-  const anchor = anchorTime === null ? 0 : Math.max(0, nearestIndex(times, anchorTime));
-  return { times, positions: renumber(times.length, bpb, anchor) };
-}
-
-function anchorTime(b: Beats): number | null {
-  if (!b.positions || b.times.length === 0) return null;
-  return b.times[firstDownbeat(b.positions)];
-}
 
 /** Adds a beat at `t` (ignored within MIN_GAP_S of another). Returns the beats and its index. */
 export function addBeat(b: Beats, t: number, bpb: number): { beats: Beats; index: number } {
@@ -282,7 +246,8 @@ export function addBeat(b: Beats, t: number, bpb: number): { beats: Beats; index
   times.set(b.times.subarray(0, i), 0);
   times[i] = t;
   times.set(b.times.subarray(i), i + 1);
-  return { beats: withTimes(b, times, anchorTime(b), bpb), index: i };
+  const from = Int32Array.from(times, (_, k) => (k < i ? k : k === i ? -1 : k - 1));
+  return { beats: { times, positions: repositioned(b, times, from, i, i + 1, bpb) }, index: i };
 }
 
 /** Removes the beats at `indices`. */
@@ -291,15 +256,11 @@ export function removeBeats(b: Beats, indices: number[], bpb: number): Beats {
   const keptIdx: number[] = [];
   for (let i = 0; i < b.times.length; i++) if (!drop.has(i)) keptIdx.push(i);
   const times = Float64Array.from(keptIdx, (i) => b.times[i]);
-  let anchor = anchorTime(b);
-  if (b.positions && anchor !== null && drop.has(firstDownbeat(b.positions))) {
-    // The downbeat went: the next kept beat that was a downbeat keeps the bar grid.
-    const next = keptIdx.find((i) => b.positions![i] === 1);
-    anchor = next === undefined ? null : b.times[next];
-  }
-  if (!b.positions) return { times, positions: null };
-  const positions = Uint32Array.from(keptIdx, (i) => b.positions![i]);
-  return anchor === null ? { times, positions } : withTimes(b, times, anchor, bpb);
+  const from = Int32Array.from(keptIdx);
+  // The edit sits where the first removed beat was.
+  const first = Math.min(...indices.filter((i) => i >= 0 && i < b.times.length));
+  const at = Number.isFinite(first) ? keptIdx.filter((i) => i < first).length : times.length;
+  return { times, positions: repositioned(b, times, from, at, at, bpb) };
 }
 
 /**
@@ -321,12 +282,6 @@ export function nudgeBeats(b: Beats, indices: number[], dt: number): Beats {
   let out = b;
   for (const i of sorted) out = moveBeat(out, i, out.times[i] + dt);
   return out;
-}
-
-/** Makes beat `i` a downbeat: every beat gets a position counted from it. */
-export function setDownbeat(b: Beats, i: number, bpb: number): Beats {
-  if (i < 0 || i >= b.times.length) return b;
-  return { times: b.times, positions: renumber(b.times.length, bpb, i) };
 }
 
 // ---- suggestions: where the user should look first ----------------------------------------
@@ -608,10 +563,21 @@ export function replaceRange(b: Beats, model: ArrayLike<number>, startS: number,
   for (let i = 0; i < model.length; i++) if (model[i] >= startS && model[i] <= endS) keep.push(model[i]);
   keep.sort((x, y) => x - y);
   const times = Float64Array.from(keep);
-  const anchor = b.positions ? firstDownbeat(b.positions) : -1;
-  const anchorT = anchor >= 0 ? b.times[anchor] : null;
-  const newAnchor = anchorT === null ? -1 : nearestIndex(times, anchorT);
-  return { times, positions: b.positions ? renumber(times.length, bpb, Math.max(0, newAnchor)) : null };
+  // Beats outside the range are the old ones, in order; those inside are the model's.
+  const from = new Int32Array(times.length).fill(-1);
+  let lo = times.length;
+  let hi = 0;
+  for (let k = 0, o = 0; k < times.length; k++) {
+    if (times[k] < startS || times[k] > endS) {
+      while (o < b.times.length && b.times[o] !== times[k]) o++;
+      from[k] = o < b.times.length ? o++ : -1;
+    } else {
+      lo = Math.min(lo, k);
+      hi = k + 1;
+    }
+  }
+  if (lo > hi) lo = hi = lowerBound(times, startS);
+  return { times, positions: repositioned(b, times, from, lo, hi, bpb) };
 }
 
 /** Beats of `a` with no beat of `b` within `tolS` (both sorted): what changed between two lists. */

@@ -4,7 +4,6 @@ import {
   addBeat,
   chooseLevel,
   clampView,
-  displayPositions,
   fitView,
   formatTime,
   globalTempo,
@@ -28,6 +27,7 @@ import {
   type Beats,
   type Viewport,
 } from "./timeline-math";
+import { displayPositions, meterSections } from "./bars";
 import type { CurveData, TimelineData } from "./wire";
 
 export const CURVE_STYLE: Record<string, { label: string; color: string; fill: string }> = {
@@ -987,12 +987,16 @@ export class Timeline {
     const [i0, i1] = visibleBeats(times, this.view);
     const pos = displayPositions(this.beats, this.beatsPerBar);
     const dense = i1 - i0 > this.view.widthPx / 6;
-    // Bar numbers count downbeats from the start of the song.
+    // Bar numbers count downbeats from the start of the song; a meter change is labelled with
+    // its meter (3/4) beside the bar number.
+    const meterAt = new Map(meterSections(pos, this.beatsPerBar).slice(1).map((s) => [s.start, s.beatsPerBar]));
     let bar = 0;
     for (let i = 0; i < i0; i++) if (pos[i] === 1) bar++;
     ctx.font = MONO_10;
     ctx.textBaseline = "top";
     let lastLabelX = -1e9;
+    // Labels go on top of every handle, so they are drawn after the loop.
+    const labels: [string, number, string][] = [];
     for (let i = i0; i < i1; i++) {
       const x = Math.round(timeToX(this.view, times[i])) + 0.5;
       const isDown = pos[i] === 1;
@@ -1020,10 +1024,14 @@ export class Timeline {
       ctx.closePath();
       ctx.fill();
       if (isDown && x - lastLabelX > 28) {
-        ctx.fillStyle = sel ? C.selected : C.label;
-        ctx.fillText(String(bar), x + 4, top + 3);
+        const m = meterAt.get(i);
+        labels.push([m === undefined ? String(bar) : `${bar} · ${m}/4`, x, sel ? C.selected : C.label]);
         lastLabelX = x;
       }
+    }
+    for (const [text, x, color] of labels) {
+      ctx.fillStyle = color;
+      ctx.fillText(text, x + 4, top + 3);
     }
   }
 
