@@ -276,6 +276,46 @@ fn point_formats_round_trip() {
     }
 }
 
+/// Meter changes within a song, as the app makes them (issue 21: "2 … 9" on a beat, and the
+/// short bar "this is beat 1" can leave): a pickup, 4/4, one bar of 2, a 3/4 section, 4/4
+/// again. Every format that stores positions must read back exactly the positions written;
+/// the point formats and MIDI keep the times too.
+#[test]
+fn meter_changes_round_trip_through_every_format_that_carries_positions() {
+    let mut positions = vec![3, 4];
+    for (bars, len) in [(2, 4), (1, 2), (3, 3), (2, 4)] {
+        for _ in 0..bars {
+            positions.extend(1..=len);
+        }
+    }
+    let n = positions.len();
+    let times: Vec<f64> = (0..n).map(|k| 1.0 + 0.5 * k as f64).collect();
+    let beats = BeatList::with_positions(times, positions).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let m = meta();
+    for format in BeatFormat::ALL {
+        if !format.carries_positions() {
+            continue;
+        }
+        let path = dir.path().join(format!("meters.{}", format.extension()));
+        write_beats_file(&path, &beats, format, &m).unwrap();
+        let back = read_beats_as(&path, format).unwrap();
+        if format.is_collection() {
+            // A DJ grid runs on to the track's end: the written beats are a run inside it.
+            let start = find_run(&beats.times_s, &back.times_s, 0.011);
+            let pos = back.positions.as_ref().unwrap();
+            assert_eq!(
+                pos[start..start + n],
+                beats.positions.as_ref().unwrap()[..],
+                "{format}"
+            );
+        } else {
+            assert_close(&back.times_s, &beats.times_s, 1e-3, format.name());
+            assert_eq!(back.positions, beats.positions, "{format}");
+        }
+    }
+}
+
 #[test]
 fn dj_grids_round_trip() {
     let dir = tempfile::tempdir().unwrap();
