@@ -24,7 +24,8 @@ use crate::formats::BeatList;
 use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
 use crate::tracking::meter::{
-    BarPositionMethod, MeterChoice, MeterConfig, choose_meter, choose_meter_from_values,
+    BarPositionMethod, MeterChoice, MeterConfig, PhaseCheckConfig, choose_meter,
+    choose_meter_from_values, midpoints,
 };
 use crate::tracking::refine::{RefineConfig, refine_beats};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
@@ -81,6 +82,9 @@ pub struct AnalyzeConfig {
     /// Bar positions from the network's downbeat activation, when the model has a downbeat
     /// head ([`choose_meter`]: meter and phase by the activation at the decoded beats).
     pub meter: MeterConfig,
+    /// The bar-aware check of the beat phase (network-tracked beats, models with a bar
+    /// classifier).
+    pub phase_check: PhaseCheckConfig,
     /// Peak level (linear, full scale 1.0) under which a file counts as silent. Default
     /// 1e-4 (−80 dBFS): below any real recording's noise floor.
     pub silence_peak: Option<f32>,
@@ -220,6 +224,10 @@ pub struct Analysis {
     /// cannot decide ([`choose_meter`]).
     #[serde(default)]
     pub bars: Option<MeterChoice>,
+    /// True when the bar-aware phase check ([`PhaseCheckConfig`]) moved the decoded beats
+    /// half a beat (onto the midpoints of the beats the tracker decoded).
+    #[serde(default)]
+    pub phase_shifted: bool,
 }
 
 impl Analysis {
@@ -234,9 +242,14 @@ impl Analysis {
     pub fn bars_description(&self) -> Option<String> {
         self.bars.as_ref().map(|b| {
             format!(
-                "bars of {} beats by the {}",
+                "bars of {} beats by the {}{}",
                 b.best.beats_per_bar,
-                b.method.label()
+                b.method.label(),
+                if self.phase_shifted {
+                    " (beats moved half a beat: the bars are clearer there)"
+                } else {
+                    ""
+                }
             )
         })
     }
@@ -246,6 +259,10 @@ impl Analysis {
     /// is stored beside it).
     pub fn revision_note(&self) -> String {
         match &self.bars {
+            Some(b) if self.phase_shifted => format!(
+                "analysis · bars by the {} · beats moved half a beat",
+                b.method.label()
+            ),
             Some(b) => format!("analysis · bars by the {}", b.method.label()),
             None => "analysis".into(),
         }
@@ -340,6 +357,44 @@ fn bar_probabilities(
         )?)),
         _ => Ok(None),
     }
+}
+
+/// The bar classifier's probabilities at the decoded beats, after the bar-aware phase check
+/// ([`PhaseCheckConfig`]): when the network tracked the beats and the model has a classifier,
+/// the grid of the beats' midpoints is scored too, and it replaces the beats
+/// ([`Analysis::phase_shifted`]) when the classifier hears bars on it far more clearly.
+fn phase_checked_bar_probabilities(
+    model: &LoadedModel,
+    percussive: &Spectrogram,
+    non_percussive: &Spectrogram,
+    analysis: &mut Analysis,
+    config: &AnalyzeConfig,
+) -> Result<Option<Vec<f64>>> {
+    config.phase_check.validate()?;
+    let probs = bar_probabilities(model, percussive, non_percussive, &analysis.beats_s)?;
+    let Some(p) = &probs else {
+        return Ok(probs);
+    };
+    if !(config.activation.needs_model() && config.phase_check.enabled()) {
+        return Ok(probs);
+    }
+    let mids = midpoints(&analysis.beats_s);
+    let Some(p_mids) = bar_probabilities(model, percussive, non_percussive, &mids)? else {
+        return Ok(probs);
+    };
+    let on_beats = choose_meter_from_values(p, &config.meter, BarPositionMethod::BarClassifier)?;
+    let on_mids =
+        choose_meter_from_values(&p_mids, &config.meter, BarPositionMethod::BarClassifier)?;
+    if config
+        .phase_check
+        .prefers_midpoints(on_beats.as_ref(), on_mids.as_ref())
+    {
+        tracing::info!("phase check: the bars are clearer half a beat later; beats moved");
+        analysis.beats_s = mids;
+        analysis.phase_shifted = true;
+        return Ok(Some(p_mids));
+    }
+    Ok(probs)
 }
 
 /// Rung 1: analyse an audio file.
@@ -484,7 +539,7 @@ pub fn analyze_stems(
     analysis.network = network;
     let bar_probs = match (&spectra, model) {
         (Some((perc, non_perc)), Some(m)) => {
-            bar_probabilities(m, perc, non_perc, &analysis.beats_s)?
+            phase_checked_bar_probabilities(m, perc, non_perc, &mut analysis, config)?
         }
         _ => None,
     };
@@ -600,11 +655,12 @@ pub fn analyze_features(
     analysis.source = features.source.clone();
     analysis.activation_kind = kind;
     analysis.branches = Some((anchor, postve));
-    let bar_probs = bar_probabilities(
+    let bar_probs = phase_checked_bar_probabilities(
         model,
         &features.percussive,
         &features.non_percussive,
-        &analysis.beats_s,
+        &mut analysis,
+        config,
     )?;
     analysis.set_bars(downbeat, bar_probs, &config.meter)?;
     Ok(analysis)
@@ -701,6 +757,7 @@ pub fn track_activation(
         tempo_bpm,
         downbeat: None,
         bars: None,
+        phase_shifted: false,
     })
 }
 
@@ -840,6 +897,7 @@ mod tests {
             tempo_bpm: Some(120.0),
             downbeat: None,
             bars: None,
+            phase_shifted: false,
         };
         assert_eq!(a.revision_note(), "analysis");
         assert_eq!(a.bars_description(), None);

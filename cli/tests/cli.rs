@@ -824,3 +824,16 @@ fn train_runs_from_a_manifest_and_skips_a_missing_song() {
         "{again}"
     );
 }
+
+#[test]
+fn the_phase_check_can_be_turned_off_and_a_bad_ratio_is_refused() {
+    // The demo's beats are on the beat: with or without the check, the same beats.
+    let on = run_ok(zerons().arg("analyze").arg(demo()));
+    let off = run_ok(zerons().args(["analyze", "--phase-check", "0"]).arg(demo()));
+    assert_eq!(on.stdout, off.stdout);
+    for bad in ["-1", "NaN"] {
+        let flag = format!("--phase-check={bad}");
+        let err = run_fails(zerons().args(["analyze", &flag]).arg(demo()));
+        assert!(err.contains("--phase-check"), "{err}");
+    }
+}

@@ -161,6 +161,10 @@ pub struct AnalyzeArgs {
     /// classifier numbers the beats (default 0: one meter and phase for the whole song).
     #[arg(long, value_name = "P")]
     bar_change_probability: Option<f64>,
+    /// Bar-aware phase check: the beats move half a beat when the bar classifier hears the
+    /// bars this many times more clearly there (default 1.5; 0 turns it off).
+    #[arg(long, value_name = "RATIO")]
+    phase_check: Option<f64>,
     /// Longest accepted input in seconds (default 4 h).
     #[arg(long)]
     max_duration: Option<f64>,
@@ -365,6 +369,10 @@ fn build_config(args: &AnalyzeArgs, has_model: bool) -> Result<AnalyzeConfig> {
         .meter
         .validate()
         .context("--beats-per-bar / --bar-change-probability")?;
+    if let Some(r) = args.phase_check {
+        config.phase_check.ratio = r;
+    }
+    config.phase_check.validate().context("--phase-check")?;
     config.tracker = match args.tracker {
         TrackerArg::Dbn => {
             let mut dbn = zerons::tracking::dbn::DbnConfig::default();
