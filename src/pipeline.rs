@@ -362,7 +362,9 @@ fn bar_probabilities(
 /// The bar classifier's probabilities at the decoded beats, after the bar-aware phase check
 /// ([`PhaseCheckConfig`]): when the network tracked the beats and the model has a classifier,
 /// the grid of the beats' midpoints is scored too, and it replaces the beats
-/// ([`Analysis::phase_shifted`]) when the classifier hears bars on it far more clearly.
+/// ([`Analysis::phase_shifted`]) when the classifier hears bars on it far more clearly. A
+/// model fine-tuned on a user's corrections is left alone: it learned their phase, which
+/// outranks what the classifier hears.
 fn phase_checked_bar_probabilities(
     model: &LoadedModel,
     percussive: &Spectrogram,
@@ -375,7 +377,8 @@ fn phase_checked_bar_probabilities(
     let Some(p) = &probs else {
         return Ok(probs);
     };
-    if !(config.activation.needs_model() && config.phase_check.enabled()) {
+    let fine_tuned = model.manifest.provenance.method == "finetuned";
+    if fine_tuned || !(config.activation.needs_model() && config.phase_check.enabled()) {
         return Ok(probs);
     }
     let mids = midpoints(&analysis.beats_s);

@@ -108,7 +108,8 @@ impl MeterConfig {
 /// classifier, trained on beats that are on the beat, hears no clear bar; on the grid of their
 /// midpoints it does. The pipeline scores both grids and keeps the midpoints when their
 /// contrast ([`MeterScore::contrast`] of the winning meter and phase) is above the beats' ×
-/// [`PhaseCheckConfig::ratio`].
+/// [`PhaseCheckConfig::ratio`]. Models fine-tuned on a user's corrections are not checked
+/// (their phase is the user's).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct PhaseCheckConfig {
