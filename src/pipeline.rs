@@ -25,7 +25,7 @@ use crate::model::{InferConfig, LoadedModel, infer};
 use crate::separation::{HpssConfig, Stems, hpss};
 use crate::tracking::meter::{
     BarPositionMethod, MeterChoice, MeterConfig, PhaseCheckConfig, choose_meter,
-    choose_meter_from_values, midpoints,
+    choose_meter_from_values, midpoints, pulse_ratio,
 };
 use crate::tracking::refine::{RefineConfig, refine_beats};
 use crate::tracking::{Activation, Tracker, TrackerConfig};
@@ -388,9 +388,10 @@ fn phase_checked_bar_probabilities(
     let on_beats = choose_meter_from_values(p, &config.meter, BarPositionMethod::BarClassifier)?;
     let on_mids =
         choose_meter_from_values(&p_mids, &config.meter, BarPositionMethod::BarClassifier)?;
+    let pulse = pulse_ratio(&analysis.beats_s, &mids, &analysis.activation);
     if config
         .phase_check
-        .prefers_midpoints(on_beats.as_ref(), on_mids.as_ref())
+        .prefers_midpoints(on_beats.as_ref(), on_mids.as_ref(), pulse)
     {
         tracing::info!("phase check: the bars are clearer half a beat later; beats moved");
         analysis.beats_s = mids;

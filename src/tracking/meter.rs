@@ -117,11 +117,23 @@ pub struct PhaseCheckConfig {
     /// 1.5, chosen on the development benchmark's dev split between 1.25 and 1.5 (rule 23:
     /// mean F 0.876 → 0.883 with 1.5, 0.882 with 1.25; 4 of 70 songs moved).
     pub ratio: f64,
+    /// The contrast the bars must reach on the midpoints besides (default 0.2, rule 24): where
+    /// neither grid has a bar the classifier hears, both contrasts are noise and their ratio
+    /// means nothing (a drum loop of identical hits).
+    pub min_contrast: f64,
+    /// The beat activation at the midpoints must average at least this fraction of its value
+    /// at the beats (default 0.25, rule 25): a move half a beat lands where the network also
+    /// hears a pulse, never into the silence between identical hits.
+    pub min_pulse_ratio: f64,
 }
 
 impl Default for PhaseCheckConfig {
     fn default() -> Self {
-        Self { ratio: 1.5 }
+        Self {
+            ratio: 1.5,
+            min_contrast: 0.2,
+            min_pulse_ratio: 0.25,
+        }
     }
 }
 
@@ -134,6 +146,18 @@ impl PhaseCheckConfig {
                 self.ratio
             )));
         }
+        if !(self.min_pulse_ratio.is_finite() && self.min_pulse_ratio >= 0.0) {
+            return Err(Error::Config(format!(
+                "phase check: min_pulse_ratio must be finite and >= 0 (got {})",
+                self.min_pulse_ratio
+            )));
+        }
+        if !(self.min_contrast.is_finite() && (0.0..=1.0).contains(&self.min_contrast)) {
+            return Err(Error::Config(format!(
+                "phase check: min_contrast must be in [0, 1] (got {})",
+                self.min_contrast
+            )));
+        }
         Ok(())
     }
 
@@ -143,21 +167,41 @@ impl PhaseCheckConfig {
     }
 
     /// True when the bars chosen on the midpoints (`on_mids`) are clearer than those chosen
-    /// on the beats (`on_beats`) by more than the ratio. No bars on the midpoints: false; no
-    /// bars on the beats: any positive contrast on the midpoints wins.
+    /// on the beats (`on_beats`) by more than the ratio, clear enough in themselves, and
+    /// `pulse_ratio` (the beat activation at the midpoints over that at the beats,
+    /// [`pulse_ratio`]) reaches [`PhaseCheckConfig::min_pulse_ratio`]. No bars on the
+    /// midpoints: false; no bars on the beats: the midpoints' contrast decides alone.
     pub fn prefers_midpoints(
         &self,
         on_beats: Option<&MeterChoice>,
         on_mids: Option<&MeterChoice>,
+        pulse_ratio: f64,
     ) -> bool {
-        if !self.enabled() {
+        if !self.enabled() || !(pulse_ratio >= self.min_pulse_ratio) {
             return false;
         }
         let Some(mids) = on_mids else {
             return false;
         };
         let beats = on_beats.map_or(0.0, |c| c.best.contrast().max(0.0));
-        mids.best.contrast() > beats * self.ratio && mids.best.contrast() > 0.0
+        let c = mids.best.contrast();
+        c > beats * self.ratio && c > self.min_contrast && c > 0.0
+    }
+}
+
+/// The activation at `mids` over the activation at `beats` (each beat's maximum within ±2
+/// frames, averaged over the grid); 0 when the beats have none.
+pub fn pulse_ratio(beats_s: &[f64], mids_s: &[f64], act: &Activation) -> f64 {
+    let window_s = 2.0 / act.fps.max(1e-9);
+    let mean = |t: &[f64]| {
+        let v = beat_values(t, act, window_s);
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let on_beats = mean(beats_s);
+    if on_beats > 0.0 {
+        mean(mids_s) / on_beats
+    } else {
+        0.0
     }
 }
 
@@ -587,15 +631,63 @@ mod tests {
             .map(|k| if k % 4 == 1 { 0.65 } else { 0.2 })
             .collect();
         let check = PhaseCheckConfig::default();
-        assert!(check.prefers_midpoints(choice(&blurred).as_ref(), choice(&clear).as_ref()));
-        assert!(!check.prefers_midpoints(choice(&nearly).as_ref(), choice(&clear).as_ref()));
-        assert!(!check.prefers_midpoints(choice(&clear).as_ref(), choice(&blurred).as_ref()));
-        assert!(check.prefers_midpoints(None, choice(&clear).as_ref()));
-        assert!(!check.prefers_midpoints(choice(&blurred).as_ref(), None));
-        let off = PhaseCheckConfig { ratio: 0.0 };
-        assert!(!off.prefers_midpoints(choice(&blurred).as_ref(), choice(&clear).as_ref()));
-        assert!(PhaseCheckConfig { ratio: f64::NAN }.validate().is_err());
-        assert!(PhaseCheckConfig { ratio: -1.0 }.validate().is_err());
+        assert!(check.prefers_midpoints(choice(&blurred).as_ref(), choice(&clear).as_ref(), 1.0));
+        assert!(!check.prefers_midpoints(choice(&nearly).as_ref(), choice(&clear).as_ref(), 1.0));
+        assert!(!check.prefers_midpoints(choice(&clear).as_ref(), choice(&blurred).as_ref(), 1.0));
+        assert!(check.prefers_midpoints(None, choice(&clear).as_ref(), 1.0));
+        assert!(!check.prefers_midpoints(choice(&blurred).as_ref(), None, 1.0));
+        // Noise on both grids (contrasts 0.05 and 0.15): a ratio of 3, but no bar heard.
+        let faint: Vec<f64> = (0..32)
+            .map(|k| if k % 4 == 1 { 0.25 } else { 0.2 })
+            .collect();
+        let faint2: Vec<f64> = (0..32)
+            .map(|k| if k % 4 == 1 { 0.35 } else { 0.2 })
+            .collect();
+        assert!(!check.prefers_midpoints(choice(&faint).as_ref(), choice(&faint2).as_ref(), 1.0));
+        let no_floor = PhaseCheckConfig {
+            min_contrast: 0.0,
+            ..PhaseCheckConfig::default()
+        };
+        assert!(no_floor.prefers_midpoints(choice(&faint).as_ref(), choice(&faint2).as_ref(), 1.0));
+        let off = PhaseCheckConfig {
+            ratio: 0.0,
+            ..PhaseCheckConfig::default()
+        };
+        assert!(!off.prefers_midpoints(choice(&blurred).as_ref(), choice(&clear).as_ref(), 1.0));
+        for bad in [
+            PhaseCheckConfig {
+                ratio: f64::NAN,
+                ..PhaseCheckConfig::default()
+            },
+            PhaseCheckConfig {
+                ratio: -1.0,
+                ..PhaseCheckConfig::default()
+            },
+            PhaseCheckConfig {
+                min_contrast: 1.5,
+                ..PhaseCheckConfig::default()
+            },
+            PhaseCheckConfig {
+                min_pulse_ratio: f64::NAN,
+                ..PhaseCheckConfig::default()
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
+        // Nothing for the network between the beats: no move, however clear the bars.
+        assert!(!check.prefers_midpoints(choice(&blurred).as_ref(), choice(&clear).as_ref(), 0.1));
+        // Pulses of 1.0 on the beats (every 0.5 s) and 0.5 halfway, 0 elsewhere.
+        let fps = 62.5;
+        let mut curve = vec![0.0f32; 1000];
+        let beats: Vec<f64> = (0..20).map(|k| 1.0 + 0.5 * f64::from(k)).collect();
+        for &b in &beats {
+            curve[(b * fps).round() as usize] = 1.0;
+            curve[((b + 0.25) * fps).round() as usize] = 0.5;
+        }
+        let act = Activation::new(curve, fps);
+        let r = pulse_ratio(&beats, &midpoints(&beats), &act);
+        assert!((r - 0.5).abs() < 1e-9, "{r}");
+        assert_eq!(pulse_ratio(&[], &[], &act), 0.0);
         assert_eq!(midpoints(&[1.0, 2.0, 4.0]), vec![1.5, 3.0]);
         assert!(midpoints(&[1.0]).is_empty());
     }
