@@ -177,7 +177,7 @@ impl PhaseCheckConfig {
         on_mids: Option<&MeterChoice>,
         pulse_ratio: f64,
     ) -> bool {
-        if !self.enabled() || !(pulse_ratio >= self.min_pulse_ratio) {
+        if !self.enabled() || pulse_ratio.is_nan() || pulse_ratio < self.min_pulse_ratio {
             return false;
         }
         let Some(mids) = on_mids else {
