@@ -14,7 +14,9 @@ use zerons::eval::{EvalConfig, evaluate};
 use zerons::formats::read_beats;
 use zerons::model::{bundled_model_dir, load_model};
 use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_features, song_features};
-use zerons::tracking::meter::{BarPositionMethod, MeterConfig, choose_meter_from_values};
+use zerons::tracking::meter::{
+    BarPositionMethod, MeterConfig, choose_meter_from_values, midpoints,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -31,7 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .bars
         .as_ref()
         .ok_or("the model has no bar classifier")?;
-    let config = AnalyzeConfig::default();
+    // The study scores the tracker's own beats: the shipped check is off here.
+    let mut config = AnalyzeConfig::default();
+    config.phase_check.ratio = 0.0;
     let meter = MeterConfig::default();
     let eval = EvalConfig::default();
     let cancel = CancelToken::new();
@@ -52,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if beats.len() < 8 {
             continue;
         }
-        let mids: Vec<f64> = beats.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let mids = midpoints(&beats);
         let mut row = serde_json::Map::new();
         row.insert("name".into(), serde_json::json!(name));
         for (label, grid) in [("beats", &beats), ("mids", &mids)] {

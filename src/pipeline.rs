@@ -377,8 +377,9 @@ fn phase_checked_bar_probabilities(
     let Some(p) = &probs else {
         return Ok(probs);
     };
-    let fine_tuned = model.manifest.provenance.method == "finetuned";
-    if fine_tuned || !(config.activation.needs_model() && config.phase_check.enabled()) {
+    if model.manifest.provenance.is_finetuned()
+        || !(config.activation.needs_model() && config.phase_check.enabled())
+    {
         return Ok(probs);
     }
     let mids = midpoints(&analysis.beats_s);

@@ -70,6 +70,10 @@ impl FeatureSpec {
     }
 }
 
+/// [`Provenance::method`] of a model fine-tuned on a user's corrections
+/// ([`crate::train::finetune`]).
+pub const FINETUNED_METHOD: &str = "finetuned";
+
 /// How a model came to be. Free-form; every field optional.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default)]
@@ -93,6 +97,13 @@ pub struct Provenance {
     /// Further fields, kept as they are.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Provenance {
+    /// True for a model fine-tuned on a user's corrections.
+    pub fn is_finetuned(&self) -> bool {
+        self.method == FINETUNED_METHOD
+    }
 }
 
 /// The `MODEL.json` sidecar.

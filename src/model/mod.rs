@@ -52,9 +52,9 @@ pub use device::{
 };
 pub use infer::{InferConfig, ModelActivations, infer, infer_with_progress};
 pub use io::{
-    FeatureSpec, INSTALLED_MODEL_DIR, LoadedModel, MANIFEST_FILE, MODEL_ENV, MODEL_FORMAT_VERSION,
-    ModelManifest, Provenance, WEIGHTS_FILE, bundled_model_dir, import_pytorch, load_model,
-    load_model_on, save_model,
+    FINETUNED_METHOD, FeatureSpec, INSTALLED_MODEL_DIR, LoadedModel, MANIFEST_FILE, MODEL_ENV,
+    MODEL_FORMAT_VERSION, ModelManifest, Provenance, WEIGHTS_FILE, bundled_model_dir,
+    import_pytorch, load_model, load_model_on, save_model,
 };
 pub use lite::{LiteBranch, LiteConfig};
 pub use net::{Branch, ZeroNs, ZeroNsOutput};

@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::eval::{EvalConfig, evaluate};
 use crate::features::Spectrogram;
-use crate::model::{Branch, BranchTop, Combine, LoadedModel, Provenance, ZeroNs};
+use crate::model::{Branch, BranchTop, Combine, FINETUNED_METHOD, LoadedModel, Provenance, ZeroNs};
 use crate::pipeline::CancelToken;
 use crate::tracking::Activation;
 use crate::tracking::dbn::{DbnBeatTracker, DbnConfig};
@@ -1120,7 +1120,7 @@ pub fn finetune(
         _ => false,
     };
     let provenance = Provenance {
-        method: "finetuned".into(),
+        method: FINETUNED_METHOD.into(),
         data: Some(format!(
             "{} song(s): {}",
             songs.len(),

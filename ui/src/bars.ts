@@ -3,7 +3,10 @@
 // beat, as the store and every export keep them; a meter change is where the bars' length
 // changes. Nothing here knows about the screen.
 
-/** A song's beats: times in seconds (ascending) and, once numbered, each one's position in its bar. */
+/**
+ * A song's beats: times in seconds (ascending) and, once numbered, each one's position in its
+ * bar (1 = downbeat). Arrays are never mutated.
+ */
 export interface Beats {
   times: Float64Array;
   positions: Uint32Array | null;

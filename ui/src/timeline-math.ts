@@ -231,8 +231,6 @@ export function formatTime(t: number, stepS = 1): string {
   return `${sign}${m}:${padded}`;
 }
 
-/** Beats with optional positions in the bar (1 = downbeat). Arrays are never mutated. */
-
 /** Smallest gap kept between two beats by edits (1 ms: below any format's resolution). */
 export const MIN_GAP_S = 0.001;
 
