@@ -7,7 +7,7 @@ the decoder continuing the annotated beats, as the app's *Continue →* does).
 Usage:
   scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
                             [--mode top] [--only PREFIX] [--names A,B,...] [--split dev|test|all]
-                            [--extra "--max-epochs 50 ..."]
+                            [--extra "--max-epochs 50 ..."] [--keep-models]
 Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json. When the
 beat files number the beats in the bar, the rest's downbeat F before and after is reported too
 (issue 21: the bar classifier learns the numbered first N seconds).
@@ -45,6 +45,9 @@ def main():
     ap.add_argument("--split", default="all", choices=["dev", "test", "all"],
                     help="development benchmark v3: only its dev or test part (scripts/DEVSET.md)")
     ap.add_argument("--extra", default="", help="more `zerons finetune` arguments, space-separated")
+    ap.add_argument("--keep-models", action="store_true",
+                    help="keep each fine-tuned model as OUT_DIR/NAME.model (for "
+                         "examples/finetune_blend_study.rs)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.devset, "devset.csv")) as fh:
@@ -66,7 +69,8 @@ def main():
                                 "--annotated-until", str(a.until), "--mode", a.mode, "-o", model_dir]
                                + a.extra.split(),
                                capture_output=True, text=True)
-            shutil.rmtree(model_dir, ignore_errors=True)
+            if not a.keep_models:
+                shutil.rmtree(model_dir, ignore_errors=True)
             if r.returncode != 0:
                 print(f"{s['name']}: zerons finetune failed:\n{r.stderr}", file=sys.stderr)
                 continue

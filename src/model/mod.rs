@@ -45,6 +45,7 @@ pub(crate) use io::record_bytes;
 pub mod lite;
 mod net;
 pub mod paper;
+pub mod soup;
 mod split;
 
 pub use device::{

@@ -74,6 +74,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::eval::{EvalConfig, evaluate};
 use crate::features::Spectrogram;
+use crate::model::soup::interpolate;
 use crate::model::{Branch, BranchTop, Combine, FINETUNED_METHOD, LoadedModel, Provenance, ZeroNs};
 use crate::pipeline::CancelToken;
 use crate::tracking::Activation;
@@ -170,6 +171,12 @@ pub struct FinetuneConfig {
     /// there is added to the loss with this weight, so that what the corrections teach is
     /// applied where the music resembles the corrected part, not everywhere.
     pub rest_weight: f64,
+    /// How much of the trained change is kept: the trained layers end at
+    /// `base + interpolation × (trained − base)` (1 = as trained). WiSE-FT (Wortsman et al.,
+    /// "Robust fine-tuning of zero-shot models", CVPR 2022) keeps part of the base this way so
+    /// that what a few corrected seconds teach costs less elsewhere. The held-out scores and
+    /// the adoption guard judge the interpolated model. DEVSET rule 26 measures it.
+    pub interpolation: f64,
     /// Weight of the downbeat term when the base model has a downbeat head (0 = the head is
     /// left as the trained layers below it make it). A song whose beats the user numbered in
     /// the bar ([`AnnotatedSong::with_downbeats`]) teaches its downbeats; a song without
@@ -200,6 +207,7 @@ impl Default for FinetuneConfig {
             holdout_block_s: 6.0,
             min_holdout_beats: 8,
             rest_weight: 0.0,
+            interpolation: 1.0,
             downbeat_weight: 1.0,
             bars: BarsFinetuneConfig::default(),
             seed: 0,
@@ -270,6 +278,12 @@ impl FinetuneConfig {
         }
         if !(self.rest_weight.is_finite() && self.rest_weight >= 0.0) {
             return bad(format!("rest_weight must be ≥ 0, got {}", self.rest_weight));
+        }
+        if !(self.interpolation > 0.0 && self.interpolation <= 1.0) {
+            return bad(format!(
+                "interpolation must be in (0, 1], got {}",
+                self.interpolation
+            ));
         }
         if !(self.downbeat_weight.is_finite() && (0.0..=10.0).contains(&self.downbeat_weight)) {
             return bad(format!(
@@ -997,6 +1011,8 @@ pub fn finetune(
     let max_epochs = config.epoch_bound(validated, annotated_s);
     let min_epochs = config.effective_min_epochs();
     let mut optim = AdamConfig::new().init();
+    // The starting point, for the interpolation back toward it (`interpolation` < 1).
+    let start = (config.interpolation < 1.0).then(|| initial.valid());
     let mut model = initial;
     let mut best: Option<(Trainable, HeldOutScores, usize)> = None;
     let mut history = Vec::new();
@@ -1104,6 +1120,34 @@ pub fn finetune(
     let (trained, after, best_epoch) = match best {
         Some((m, h, e)) => (m, validated.then_some(h), e),
         None => (model.valid(), None, 0),
+    };
+    // WiSE-FT: part of the way back to the start; its held-out scores replace the trained
+    // model's, so that the guard below judges what is kept.
+    let (trained, after) = match start {
+        Some(start) => {
+            let lambda = config.interpolation;
+            let blended = match (&start, &trained) {
+                (Trainable::Top(a), Trainable::Top(b)) => {
+                    Trainable::Top(interpolate(a, b, lambda)?)
+                }
+                (Trainable::Full(a), Trainable::Full(b)) => {
+                    Trainable::Full(interpolate(a, b, lambda)?)
+                }
+                _ => {
+                    return Err(Error::Model(
+                        "fine-tuning: the trained layers changed kind".into(),
+                    ));
+                }
+            };
+            let after = match after {
+                Some(_) => Some(held_out_scores(
+                    &blended, songs, &windows, &inputs, combine, &tracker, &plain,
+                )?),
+                None => None,
+            };
+            (blended, after)
+        }
+        None => (trained, after),
     };
     let network = match trained {
         Trainable::Top(t) => {
@@ -1428,6 +1472,60 @@ mod tests {
         let first = out.history.first().unwrap().train_loss;
         let last = out.history.last().unwrap().train_loss;
         assert!(last < first, "{first} → {last}");
+    }
+
+    /// WiSE-FT's interpolation (DEVSET rule 26): a tiny share of the trained change keeps the
+    /// base's weights and its held-out score (the guard judges what is kept, not what was
+    /// trained), where the full change learned the clicks.
+    #[test]
+    fn interpolation_keeps_the_chosen_share_of_the_change() {
+        use crate::model::soup::parameters;
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        device.seed(3);
+        let base = random_lite(&device);
+        let (non, perc, beats) = click_song(1900, 29, 7);
+        let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
+        let config = FinetuneConfig {
+            max_epochs: 30,
+            patience_epochs: 30,
+            interpolation: 1e-4,
+            ..FinetuneConfig::default()
+        };
+        let out = finetune(
+            &base,
+            &[song],
+            &config,
+            &device,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .unwrap();
+        let before = out.before.as_ref().unwrap();
+        let after = out.after.as_ref().unwrap();
+        assert!(
+            (after.f_measure - before.f_measure).abs() < 1e-9,
+            "after {after:?}, before {before:?}"
+        );
+        // Every weight within 1e-4 of the trained change from the base's.
+        let (tuned, start) = (
+            parameters(&out.model.network).unwrap().concat(),
+            parameters(&base.network).unwrap().concat(),
+        );
+        let moved = tuned
+            .iter()
+            .zip(&start)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(moved < 1e-4, "largest change {moved}");
+        assert!(config.validate().is_ok());
+        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+            let c = FinetuneConfig {
+                interpolation: bad,
+                ..FinetuneConfig::default()
+            };
+            assert!(c.validate().is_err(), "{bad}");
+        }
     }
 
     /// Issue 21: a user's bar numbers teach the downbeat head the bar phase, and a song

@@ -74,6 +74,11 @@ pub struct FinetuneArgs {
     /// resembles them. For songs whose sections differ; not with --mode full.
     #[arg(long, value_name = "W", default_value_t = FinetuneConfig::default().rest_weight)]
     rest_weight: f64,
+    /// How much of the trained change to keep, in (0, 1]: the trained layers end at
+    /// base + this × (trained − base) (WiSE-FT), so that a few corrected seconds cost less on
+    /// the rest of the song. The held-out scores judge the result.
+    #[arg(long, value_name = "LAMBDA", default_value_t = FinetuneConfig::default().interpolation)]
+    interpolate: f64,
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
@@ -175,6 +180,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         patience_epochs: args.patience,
         min_epochs: args.min_epochs,
         rest_weight: args.rest_weight,
+        interpolation: args.interpolate,
         seed: args.seed,
         ..FinetuneConfig::default()
     };
