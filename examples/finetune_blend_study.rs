@@ -6,7 +6,9 @@
 //! Variants: `before` (the base), `ft` (the fine-tuned model as trained: must equal the
 //! study's own line), `wise25`/`wise50`/`wise75` (the weights interpolated back toward the
 //! base, θ_base + λ (θ_ft − θ_base), WiSE-FT) and `ens` (the mean of the base's and the
-//! fine-tuned model's activation curves).
+//! fine-tuned model's activation curves) (rule 26); `auto` (rule 27): the smallest λ of
+//! {0.25, 0.5, 1} whose held-out F (the engine's own held-out scoring of fine-tuning, on the
+//! song's first `--until` seconds) equals the best of the three.
 //!
 //! ```sh
 //! cargo run --release --example finetune_blend_study -- DEVSET_DIR STUDY_DIR \
@@ -25,10 +27,11 @@ use zerons::model::{LoadedModel, load_model};
 use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_features, song_features};
 use zerons::tracking::Activation;
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
+use zerons::train::{AnnotatedSong, FinetuneConfig, held_out_scores_of};
 
 type Error = Box<dyn std::error::Error>;
 
-const VARIANTS: [&str; 6] = ["before", "ft", "wise25", "wise50", "wise75", "ens"];
+const VARIANTS: [&str; 7] = ["before", "ft", "wise25", "wise50", "wise75", "ens", "auto"];
 
 struct Song {
     name: String,
@@ -138,10 +141,24 @@ fn main() -> Result<(), Error> {
         let a_base = curve(&base)?;
         let a_ft = curve(&tuned)?;
         let mut curves = vec![a_base.clone(), a_ft.clone()];
-        for lambda in [0.25, 0.5, 0.75] {
+        let mut held_out = BTreeMap::new();
+        let annotated = AnnotatedSong::new(
+            song.name.clone(),
+            features.non_percussive.clone(),
+            features.percussive.clone(),
+            &reference,
+            Some(until_s),
+        )?;
+        let finetune_cfg = FinetuneConfig::default();
+        for (key, lambda) in [(25, 0.25), (50, 0.5), (75, 0.75)] {
             let net = interpolate(&base.network, &tuned.network, lambda)?;
-            curves.push(curve(&with_network(&tuned, net))?);
+            let model = with_network(&tuned, net);
+            let h = held_out_scores_of(&model, std::slice::from_ref(&annotated), &finetune_cfg)?;
+            held_out.insert(key, h.map(|h| h.f_measure));
+            curves.push(curve(&model)?);
         }
+        let h = held_out_scores_of(&tuned, std::slice::from_ref(&annotated), &finetune_cfg)?;
+        held_out.insert(100, h.map(|h| h.f_measure));
         let mean: Vec<f32> = a_base
             .values
             .iter()
@@ -163,6 +180,23 @@ fn main() -> Result<(), Error> {
             beats_s: &checked,
             until_s,
         };
+        // auto: the smallest of λ = 0.25, 0.5, 1 at the best held-out F (all of it without
+        // held-out beats: λ = 1); curves[2] is λ = 0.25, curves[3] 0.5, curves[1] 1.
+        let (h25, h50, h100) = (held_out[&25], held_out[&50], held_out[&100]);
+        let auto = match (h25, h50, h100) {
+            (Some(a), Some(b), Some(c)) => {
+                let best = a.max(b).max(c);
+                if a >= best {
+                    2
+                } else if b >= best {
+                    3
+                } else {
+                    1
+                }
+            }
+            _ => 1,
+        };
+        curves.push(curves[auto].clone());
         let mut scores = Vec::new();
         for c in &curves {
             let beats = complete_beats(c, &analyze.tracker, &guide, &GuideConfig::default())?;
@@ -170,8 +204,12 @@ fn main() -> Result<(), Error> {
             scores.push(evaluate(&rest_ref, &rest, &eval_cfg)?.f_measure);
         }
         println!(
-            "{:40} {}",
+            "{:40} held-out F λ .25/.5/.75/1 {:?} {}",
             song.name,
+            held_out
+                .values()
+                .map(|h| h.map(|f| (f * 1000.0).round() / 1000.0))
+                .collect::<Vec<_>>(),
             VARIANTS
                 .iter()
                 .zip(&scores)

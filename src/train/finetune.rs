@@ -172,11 +172,13 @@ pub struct FinetuneConfig {
     /// applied where the music resembles the corrected part, not everywhere.
     pub rest_weight: f64,
     /// How much of the trained change is kept: the trained layers end at
-    /// `base + interpolation × (trained − base)` (1 = as trained). WiSE-FT (Wortsman et al.,
-    /// "Robust fine-tuning of zero-shot models", CVPR 2022) keeps part of the base this way so
-    /// that what a few corrected seconds teach costs less elsewhere. The held-out scores and
-    /// the adoption guard judge the interpolated model. DEVSET rule 26 measures it.
-    pub interpolation: f64,
+    /// `base + λ × (trained − base)` for one λ of these, each in (0, 1]. WiSE-FT (Wortsman et
+    /// al., "Robust fine-tuning of zero-shot models", CVPR 2022) keeps part of the base this way
+    /// so that what a few corrected seconds teach costs less elsewhere. With several, each is
+    /// scored on the held-out beats and the smallest λ whose held-out F equals the best of them
+    /// is kept (without held-out beats, the largest). The held-out scores reported and the
+    /// adoption guard are the kept model's. `[1.0]` = as trained. DEVSET rules 26–27.
+    pub interpolations: Vec<f64>,
     /// Weight of the downbeat term when the base model has a downbeat head (0 = the head is
     /// left as the trained layers below it make it). A song whose beats the user numbered in
     /// the bar ([`AnnotatedSong::with_downbeats`]) teaches its downbeats; a song without
@@ -207,7 +209,7 @@ impl Default for FinetuneConfig {
             holdout_block_s: 6.0,
             min_holdout_beats: 8,
             rest_weight: 0.0,
-            interpolation: 1.0,
+            interpolations: vec![1.0],
             downbeat_weight: 1.0,
             bars: BarsFinetuneConfig::default(),
             seed: 0,
@@ -279,10 +281,12 @@ impl FinetuneConfig {
         if !(self.rest_weight.is_finite() && self.rest_weight >= 0.0) {
             return bad(format!("rest_weight must be ≥ 0, got {}", self.rest_weight));
         }
-        if !(self.interpolation > 0.0 && self.interpolation <= 1.0) {
+        if self.interpolations.is_empty()
+            || self.interpolations.iter().any(|l| !(*l > 0.0 && *l <= 1.0))
+        {
             return bad(format!(
-                "interpolation must be in (0, 1], got {}",
-                self.interpolation
+                "interpolations must be one or more values in (0, 1], got {:?}",
+                self.interpolations
             ));
         }
         if !(self.downbeat_weight.is_finite() && (0.0..=10.0).contains(&self.downbeat_weight)) {
@@ -478,6 +482,9 @@ pub struct FinetuneOutcome {
     pub improved: bool,
     /// The epoch kept (1-based).
     pub best_epoch: usize,
+    /// The share of the trained change kept (`FinetuneConfig::interpolations`; 1 = as
+    /// trained).
+    pub interpolation: f64,
     /// Every epoch's metrics.
     pub history: Vec<FinetuneEpoch>,
     /// Seconds spent, preparation of cached features included.
@@ -833,6 +840,103 @@ fn better(a: &HeldOutScores, b: &HeldOutScores) -> bool {
         || ((a.f_measure - b.f_measure).abs() <= 1e-9 && a.loss < b.loss)
 }
 
+/// The fine-tuned `network` moved back toward `base` by each of `config.interpolations`, the
+/// one kept and its held-out scores (config docs; `after` is `None` without held-out beats).
+#[allow(clippy::too_many_arguments)]
+fn interpolate_on_held_out(
+    base: &ZeroNs,
+    network: ZeroNs,
+    songs: &[AnnotatedSong],
+    windows: &[SongWindow],
+    validated: bool,
+    config: &FinetuneConfig,
+    tracker: &DbnBeatTracker,
+    device: &Device,
+) -> Result<(ZeroNs, Option<HeldOutScores>, f64)> {
+    let mut lambdas = config.interpolations.clone();
+    lambdas.sort_by(f64::total_cmp);
+    lambdas.dedup();
+    let blend = |lambda: f64| -> Result<ZeroNs> {
+        if lambda == 1.0 {
+            Ok(network.clone())
+        } else {
+            interpolate(base, &network, lambda)
+        }
+    };
+    if !validated {
+        let lambda = lambdas.last().copied().unwrap_or(1.0);
+        return Ok((blend(lambda)?, None, lambda));
+    }
+    let mut scored = Vec::with_capacity(lambdas.len());
+    for lambda in lambdas {
+        let net = blend(lambda)?;
+        let scores = network_held_out_scores(&net, songs, windows, tracker, device)?;
+        scored.push((lambda, net, scores));
+    }
+    let best = scored
+        .iter()
+        .map(|(_, _, s)| s.f_measure)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Ascending λ: the first at the best F is the smallest step that loses nothing held out.
+    let Some(pos) = scored.iter().position(|(_, _, s)| s.f_measure >= best) else {
+        return Err(Error::Model("fine-tuning: no interpolation scored".into()));
+    };
+    let (lambda, net, scores) = scored.swap_remove(pos);
+    Ok((net, Some(scores), lambda))
+}
+
+/// A whole network's scores on the held-out spans of `windows` (the log-VQT windows run
+/// through every layer).
+fn network_held_out_scores(
+    network: &ZeroNs,
+    songs: &[AnnotatedSong],
+    windows: &[SongWindow],
+    tracker: &DbnBeatTracker,
+    device: &Device,
+) -> Result<HeldOutScores> {
+    let inputs: Vec<SongInput> = songs
+        .iter()
+        .zip(windows)
+        .map(|(song, w)| SongInput::Raw {
+            anchor: window_tensor_data(&song.non_percussive, w.start, w.len),
+            postve: window_tensor_data(&song.percussive, w.start, w.len),
+        })
+        .collect();
+    held_out_scores(
+        &Trainable::Full(network.clone()),
+        songs,
+        windows,
+        &inputs,
+        network.combine,
+        tracker,
+        device,
+    )
+}
+
+/// `model`'s scores on the held-out beats of `songs` as fine-tuning holds them out with
+/// `config` (the same spans, decoder and metrics as its early stopping and adoption guard);
+/// `None` when too few beats would be held out. For studies of what fine-tuning keeps
+/// (`examples/finetune_blend_study.rs`).
+pub fn held_out_scores_of(
+    model: &LoadedModel,
+    songs: &[AnnotatedSong],
+    config: &FinetuneConfig,
+) -> Result<Option<HeldOutScores>> {
+    let plain = model.device.clone().without_autodiff();
+    let network = model.network.clone().to_device(&plain).valid();
+    let halo = model.config().half_receptive_field_frames();
+    let tracker = DbnBeatTracker::new(&config.tracker, FPS)?;
+    let windows: Vec<SongWindow> = songs
+        .iter()
+        .map(|s| window_of(s, halo, config.holdout_fraction, config.holdout_block_s))
+        .collect();
+    let holdout_beats: usize = windows.iter().map(SongWindow::holdout_beats).sum();
+    if !(config.holdout_fraction > 0.0 && holdout_beats >= config.min_holdout_beats) {
+        return Ok(None);
+    }
+    network_held_out_scores(&network, songs, &windows, &tracker, &plain).map(Some)
+}
+
 /// Fine-tunes `base` on `songs` (module docs). `base` is left untouched; the returned model
 /// records it as parent. `on_progress` is called after every epoch; `cancel` is checked after
 /// every step and returns the best model so far with `cancelled = true`.
@@ -1011,8 +1115,6 @@ pub fn finetune(
     let max_epochs = config.epoch_bound(validated, annotated_s);
     let min_epochs = config.effective_min_epochs();
     let mut optim = AdamConfig::new().init();
-    // The starting point, for the interpolation back toward it (`interpolation` < 1).
-    let start = (config.interpolation < 1.0).then(|| initial.valid());
     let mut model = initial;
     let mut best: Option<(Trainable, HeldOutScores, usize)> = None;
     let mut history = Vec::new();
@@ -1121,34 +1223,6 @@ pub fn finetune(
         Some((m, h, e)) => (m, validated.then_some(h), e),
         None => (model.valid(), None, 0),
     };
-    // WiSE-FT: part of the way back to the start; its held-out scores replace the trained
-    // model's, so that the guard below judges what is kept.
-    let (trained, after) = match start {
-        Some(start) => {
-            let lambda = config.interpolation;
-            let blended = match (&start, &trained) {
-                (Trainable::Top(a), Trainable::Top(b)) => {
-                    Trainable::Top(interpolate(a, b, lambda)?)
-                }
-                (Trainable::Full(a), Trainable::Full(b)) => {
-                    Trainable::Full(interpolate(a, b, lambda)?)
-                }
-                _ => {
-                    return Err(Error::Model(
-                        "fine-tuning: the trained layers changed kind".into(),
-                    ));
-                }
-            };
-            let after = match after {
-                Some(_) => Some(held_out_scores(
-                    &blended, songs, &windows, &inputs, combine, &tracker, &plain,
-                )?),
-                None => None,
-            };
-            (blended, after)
-        }
-        None => (trained, after),
-    };
     let network = match trained {
         Trainable::Top(t) => {
             let t = t.to_device(&plain);
@@ -1158,6 +1232,14 @@ pub fn finetune(
             net
         }
         Trainable::Full(n) => n.to_device(&plain),
+    };
+    // WiSE-FT (config docs): part of the way back to the base, chosen on the held-out beats.
+    let (network, after, interpolation) = if config.interpolations == [1.0] {
+        (network, after, 1.0)
+    } else {
+        interpolate_on_held_out(
+            &base_net, network, songs, &windows, validated, config, &tracker, &plain,
+        )?
     };
     let improved = match (&before, &after) {
         (Some(b), Some(a)) => better(a, b),
@@ -1215,6 +1297,7 @@ pub fn finetune(
             "learning_rate": lr,
             "top_layers": top_layers,
             "best_epoch": best_epoch,
+            "interpolation": interpolation,
             "before": before,
             "after": after,
             "improved": improved,
@@ -1260,6 +1343,7 @@ pub fn finetune(
         after,
         improved,
         best_epoch,
+        interpolation,
         history,
         elapsed_s: started.elapsed().as_secs_f64(),
         config: config.clone(),
@@ -1489,7 +1573,7 @@ mod tests {
         let config = FinetuneConfig {
             max_epochs: 30,
             patience_epochs: 30,
-            interpolation: 1e-4,
+            interpolations: vec![1e-4],
             ..FinetuneConfig::default()
         };
         let out = finetune(
@@ -1519,12 +1603,18 @@ mod tests {
             .fold(0.0f32, f32::max);
         assert!(moved < 1e-4, "largest change {moved}");
         assert!(config.validate().is_ok());
-        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+        for bad in [
+            vec![],
+            vec![0.0],
+            vec![0.5, -0.5],
+            vec![1.5],
+            vec![f64::NAN],
+        ] {
             let c = FinetuneConfig {
-                interpolation: bad,
+                interpolations: bad.clone(),
                 ..FinetuneConfig::default()
             };
-            assert!(c.validate().is_err(), "{bad}");
+            assert!(c.validate().is_err(), "{bad:?}");
         }
     }
 

@@ -75,10 +75,12 @@ pub struct FinetuneArgs {
     #[arg(long, value_name = "W", default_value_t = FinetuneConfig::default().rest_weight)]
     rest_weight: f64,
     /// How much of the trained change to keep, in (0, 1]: the trained layers end at
-    /// base + this × (trained − base) (WiSE-FT), so that a few corrected seconds cost less on
-    /// the rest of the song. The held-out scores judge the result.
-    #[arg(long, value_name = "LAMBDA", default_value_t = FinetuneConfig::default().interpolation)]
-    interpolate: f64,
+    /// base + λ × (trained − base) (WiSE-FT), so that a few corrected seconds cost less on the
+    /// rest of the song. Several (comma-separated): each is scored on the held-out beats and
+    /// the smallest at the best held-out F is kept.
+    #[arg(long, value_name = "LAMBDA,…", value_delimiter = ',',
+          default_values_t = FinetuneConfig::default().interpolations)]
+    interpolate: Vec<f64>,
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
@@ -180,7 +182,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         patience_epochs: args.patience,
         min_epochs: args.min_epochs,
         rest_weight: args.rest_weight,
-        interpolation: args.interpolate,
+        interpolations: args.interpolate.clone(),
         seed: args.seed,
         ..FinetuneConfig::default()
     };
@@ -276,6 +278,12 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         outcome.history.len(),
         outcome.elapsed_s
     );
+    if config.interpolations != [1.0] {
+        println!(
+            "kept {:.2} of the trained change (of {:?}, on the held-out beats)",
+            outcome.interpolation, config.interpolations
+        );
+    }
     match (&outcome.before, &outcome.after) {
         (Some(b), Some(a)) => {
             println!(
