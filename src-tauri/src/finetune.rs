@@ -149,6 +149,8 @@ pub struct FinetuneReport {
     pub improved: bool,
     pub validated: bool,
     pub best_epoch: usize,
+    /// The share of the trained change kept (`FinetuneConfig::interpolations`; 1 = all).
+    pub kept_share: f64,
     pub epochs: usize,
     pub elapsed_s: f64,
     pub songs: Vec<SongReport>,
@@ -594,6 +596,7 @@ fn run(
         after: outcome.after.as_ref().map(Scores::from),
         improved: outcome.improved,
         best_epoch: outcome.best_epoch,
+        kept_share: outcome.interpolation,
         epochs: outcome.history.len(),
         elapsed_s: outcome.elapsed_s,
         songs: reports,

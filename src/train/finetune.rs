@@ -1618,6 +1618,47 @@ mod tests {
         }
     }
 
+    /// DEVSET rule 27: of several interpolations the held-out beats choose; a step that
+    /// loses held-out beats is not kept (here the near-base one, on clicks the random base
+    /// cannot track), and the reported scores are the kept model's.
+    #[test]
+    fn the_held_out_beats_choose_the_interpolation() {
+        let _rng = crate::test_rng_lock();
+        let device = Device::flex();
+        device.seed(3);
+        let base = random_lite(&device);
+        let (non, perc, beats) = click_song(1900, 29, 7);
+        let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
+        let config = FinetuneConfig {
+            max_epochs: 60,
+            patience_epochs: 60,
+            interpolations: vec![1.0, 1e-4],
+            ..FinetuneConfig::default()
+        };
+        let out = finetune(
+            &base,
+            std::slice::from_ref(&song),
+            &config,
+            &device,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .unwrap();
+        let (before, after) = (out.before.clone().unwrap(), out.after.clone().unwrap());
+        assert!(
+            before.f_measure < 0.9,
+            "the random base tracks the clicks: {before:?}"
+        );
+        assert_eq!(out.interpolation, 1.0);
+        assert!(after.f_measure >= 0.9, "{after:?}");
+        assert!(out.improved);
+        // The kept model's own held-out scores, computed afresh, are the ones reported.
+        let again = held_out_scores_of(&out.model, &[song], &config)
+            .unwrap()
+            .unwrap();
+        assert!((again.f_measure - after.f_measure).abs() < 1e-9);
+    }
+
     /// Issue 21: a user's bar numbers teach the downbeat head the bar phase, and a song
     /// without numbers keeps the base's downbeat curve closer than with the term off.
     #[test]

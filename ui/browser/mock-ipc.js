@@ -377,7 +377,7 @@
           window.__MOCK_ACTIVE__ = false;
           send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
             before: { f_measure: 0.62, cmlt: 0.41, amlt: 0.80, beats: 8 }, after: { f_measure: 0.97, cmlt: 0.95, amlt: 0.97, beats: 8 },
-            improved: true, validated: true, best_epoch: 11, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })),
+            improved: true, validated: true, best_epoch: 11, kept_share: 0.5, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })),
             bars: { songs: 1, train_beats: 48, held_out_beats: 16, accuracy_before: 0.5, accuracy_after: 0.94, best_epoch: 9 } } });
         }, 300);
         return 41;

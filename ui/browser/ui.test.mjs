@@ -119,6 +119,8 @@ test("learn from edits: live chart, before/after, then the model is previewed an
   assert.match(table, /0\.620/);
   assert.match(table, /0\.970/);
   assert.match(await page.locator("#learn-report .verdict").textContent(), /better/);
+  // DEVSET rule 27: the held-out beats chose to keep half of the change; the report says so.
+  assert.match(await page.locator("#learn-report .kept-share").textContent(), /^Kept 50% of what it learned/);
   // The bar classifier's part (issue 21): what the song's bar numbers taught.
   assert.match(await page.locator("#learn-report .bars-report").textContent(), /bar numbers of the checked beats of 1 song: .*50% → 94%/);
   await page.screenshot({ path: path.join(shots, "mock-06-learn-report.png") });

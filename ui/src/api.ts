@@ -202,6 +202,8 @@ export interface FinetuneReport {
   improved: boolean;
   validated: boolean;
   best_epoch: number;
+  /** Share of the trained change kept (1: all; less when a smaller step did as well held out). */
+  kept_share: number;
   epochs: number;
   elapsed_s: number;
   songs: { track_id: number; name: string; region_end_s: number; beats: number }[];

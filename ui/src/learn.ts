@@ -13,7 +13,7 @@ import {
   type TrainEvent,
 } from "./api";
 import { formatTime } from "./timeline-math";
-import { barsReportText, deviceText } from "./messages";
+import { barsReportText, keptShareText, deviceText } from "./messages";
 import { adoptedText, canTick, defaultTicks, learnSummary, learnText, rollbackText } from "./adopt";
 import { AdoptView } from "./adopt-view";
 
@@ -321,6 +321,13 @@ export class LearnPanel {
         ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
         : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";
     box.append(v);
+    const kept = keptShareText(r.kept_share);
+    if (kept) {
+      const d = document.createElement("div");
+      d.className = "kept-share";
+      d.textContent = kept;
+      box.append(d);
+    }
     const bars = barsReportText(r.bars);
     if (bars) {
       const d = document.createElement("div");

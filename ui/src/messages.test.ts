@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { barsReportText, deviceText, NO_OUTPUT_TEXT, outputFailed } from "./messages";
+import { barsReportText, keptShareText, deviceText, NO_OUTPUT_TEXT, outputFailed } from "./messages";
 
 describe("user words", () => {
   it("the Learn panel names the device plainly, without build or driver words", () => {
@@ -23,6 +23,12 @@ describe("user words", () => {
     expect(warn).toHaveBeenCalledWith("audio output error:", raw);
     warn.mockRestore();
     expect(NO_OUTPUT_TEXT).not.toMatch(/ZERONS_|environment|variable/i);
+  });
+
+  it("the Learn report says how much of the training was kept, only when not all of it", () => {
+    expect(keptShareText(1)).toBeNull();
+    expect(keptShareText(0.25)).toMatch(/^Kept 25% of what it learned: a smaller step did as well on the held-out beats/);
+    expect(keptShareText(0.5)).toMatch(/^Kept 50% /);
   });
 
   it("the Learn report says what the bar numbers taught, and when the previous bar finder is kept", () => {

@@ -30,6 +30,16 @@ export function deviceText(info: { device: string; device_is_gpu: boolean; devic
   return `Runs on ${where}${note}`;
 }
 
+/**
+ * The Learn report's line on how much of the training was kept (engine
+ * `FinetuneConfig::interpolations`: a smaller step back toward the previous model that did as
+ * well on the held-out beats), or null when all of it was kept.
+ */
+export function keptShareText(share: number): string | null {
+  if (!(share < 1)) return null;
+  return `Kept ${Math.round(share * 100)}% of what it learned: a smaller step did as well on the held-out beats and changes less of what the previous model did right elsewhere.`;
+}
+
 /** The Learn report's line on the bars ("which beat is 1"), or null when nothing was learned. */
 export function barsReportText(b: BarsFinetuneReport | null): string | null {
   if (!b) return null;
