@@ -321,18 +321,15 @@ export class LearnPanel {
         ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
         : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";
     box.append(v);
-    const kept = keptShareText(r.kept_share);
-    if (kept) {
+    const lines: [string, string | null][] = [
+      ["kept-share", keptShareText(r.kept_share)],
+      ["bars-report", barsReportText(r.bars)],
+    ];
+    for (const [className, text] of lines) {
+      if (!text) continue;
       const d = document.createElement("div");
-      d.className = "kept-share";
-      d.textContent = kept;
-      box.append(d);
-    }
-    const bars = barsReportText(r.bars);
-    if (bars) {
-      const d = document.createElement("div");
-      d.className = "bars-report";
-      d.textContent = bars;
+      d.className = className;
+      d.textContent = text;
       box.append(d);
     }
     $("learn-use").textContent = r.improved ? "Use this model…" : "Use it anyway…";

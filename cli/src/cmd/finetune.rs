@@ -278,7 +278,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         outcome.history.len(),
         outcome.elapsed_s
     );
-    if config.interpolations != [1.0] {
+    if config.interpolates() {
         println!(
             "kept {:.2} of the trained change (of {:?}, on the held-out beats)",
             outcome.interpolation, config.interpolations
