@@ -224,7 +224,11 @@ def cmd_gmd(out: Path) -> int:
         try:
             with tempfile.TemporaryDirectory() as tmpd:
                 mid, extra = gmd_devset_midi(r, lib, groove, rng, Path(tmpd))
-            beats, tmap, meters = rc.midi_beats(mid, 0, extra["end_tick"])
+            # Beats run to the last note of drums *or* accompaniment: MMA plays on for up to two
+            # bars after the drummer's last hit, at the click's tempo (until 2026-12-07 the beats
+            # stopped at the last drum note and charged a tracker that followed the music there).
+            end_tick = max(extra["end_tick"], midi_notes(mid)[-1][0])
+            beats, tmap, meters = rc.midi_beats(mid, 0, end_tick)
             y = render_font(mid)
         except Exception as e:  # noqa: BLE001
             fails += 1
@@ -234,7 +238,8 @@ def cmd_gmd(out: Path) -> int:
                 "licence": "CC-BY-4.0 (Gillick et al. 2019) + GPL-2+ (MMA grooves)", "file": r["midi_filename"],
                 "genre_group": GMD_GROUP[style], "unit": f"gmd:{r['drummer']}", "meters": meters,
                 "soundfont": FONT.name, "accompaniment": f"{lib}:{groove}", "style": r["style"],
-                "beats_from": "the click (the file's tempo from tick 0); the drums are a human performance"}
+                "beats_from": "the click (the file's tempo from tick 0) to the last note of drums or accompaniment; "
+                              "the drums are a human performance"}
         write_song(out, name, y, beats, info)
         log(f"{name}: {info['genre_group']}, {info['duration_s']:.0f} s")
     return fails
