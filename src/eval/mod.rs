@@ -21,12 +21,14 @@
 mod beat;
 mod downbeat;
 mod numeric;
+mod rest;
 
 pub use beat::{
     CemgilScores, ContinuityScores, MAX_TIME_S, cemgil, continuity, f_measure, goto,
     information_gain, p_score, trim_beats, validate,
 };
 pub use downbeat::{DownbeatScores, PositionedBeats, evaluate_downbeats};
+pub use rest::rest_after;
 
 use crate::{Error, Result};
 use beat::Warnings;
