@@ -8,6 +8,9 @@ Usage:
   scripts/finetune_study.py DEVSET_DIR OUT_DIR [--zerons BIN] [--base MODEL] [--until 30]
                             [--mode top] [--only PREFIX] [--names A,B,...] [--split dev|test|all]
                             [--extra "--max-epochs 50 ..."] [--keep-models]
+The rest is scored as `zerons finetune` reports it: the reference beats from N s on, and the
+estimates from the cut of `eval::rest_after` (each estimate near N s goes with its nearest reference
+beat; DEVSET rule 29, 2026-12-07: before, both were cut at N s exactly).
 Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json. When the
 beat files number the beats in the bar, the rest's downbeat F before and after is reported too
 (issue 21: the bar classifier learns the numbered first N seconds).
