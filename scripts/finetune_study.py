@@ -9,7 +9,7 @@ Usage:
                             [--mode top] [--only PREFIX] [--names A,B,...] [--split dev|test|all]
                             [--extra "--max-epochs 50 ..."] [--keep-models]
 The rest is scored as `zerons finetune` reports it: the reference beats from N s on, and the
-estimates from the cut of `eval::rest_after` (each estimate near N s goes with its nearest reference
+estimates from the cut of `eval::estimates_cut_s` (each estimate near N s goes with its nearest reference
 beat; DEVSET rule 29, 2026-12-07: before, both were cut at N s exactly).
 Prints one line per song and the means (all, and per group); writes OUT_DIR/finetune.json. When the
 beat files number the beats in the bar, the rest's downbeat F before and after is reported too

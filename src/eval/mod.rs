@@ -28,7 +28,7 @@ pub use beat::{
     information_gain, p_score, trim_beats, validate,
 };
 pub use downbeat::{DownbeatScores, PositionedBeats, evaluate_downbeats};
-pub use rest::rest_after;
+pub use rest::estimates_cut_s;
 
 use crate::{Error, Result};
 use beat::Warnings;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use zerons::eval::{EvalConfig, PositionedBeats, evaluate, evaluate_downbeats, rest_after};
+use zerons::eval::{EvalConfig, PositionedBeats, estimates_cut_s, evaluate, evaluate_downbeats};
 use zerons::formats::read_beats;
 use zerons::model::save_model;
 use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
@@ -357,10 +357,10 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         let moved = changed_beats(&old.beats_s, &new.beats_s, 0.07);
         let end = song.region_s.1;
         let rest_ref: Vec<f64> = reference.iter().copied().filter(|b| *b >= end).collect();
-        // Each estimate near `end` goes with its nearest reference beat (`rest_after`).
-        let rest = |beats: &[f64]| -> Vec<f64> {
-            rest_after(reference, beats, end, eval_cfg.f_measure_window_s).1
-        };
+        // Each estimate near `end` goes with its nearest reference beat (`estimates_cut_s`).
+        let cut_s = estimates_cut_s(reference, end, eval_cfg.f_measure_window_s);
+        let rest =
+            |beats: &[f64]| -> Vec<f64> { beats.iter().copied().filter(|b| *b >= cut_s).collect() };
         let mut line = format!(
             "  {}: {} beats, {} changed (>70 ms or added/removed)",
             song.name,

@@ -468,19 +468,13 @@ pub fn finetune(
                 .transpose()?,
         });
     }
-    let before = if validated {
-        Some(held_out_scores(
-            &initial.valid(),
-            songs,
-            &windows,
-            &inputs,
-            combine,
-            &tracker,
-            &plain,
-        )?)
-    } else {
-        None
+    // A model's scores on the held-out spans (`None` when nothing is held out).
+    let score_held_out = |m: &Trainable| -> Result<Option<HeldOutScores>> {
+        validated
+            .then(|| held_out_scores(m, songs, &windows, &inputs, combine, &tracker, &plain))
+            .transpose()
     };
+    let before = score_held_out(&initial.valid())?;
 
     let annotated_s: f64 = songs
         .iter()
@@ -550,19 +544,7 @@ pub fn finetune(
         if cancelled {
             break;
         }
-        let held_out = if validated {
-            Some(held_out_scores(
-                &model.valid(),
-                songs,
-                &windows,
-                &inputs,
-                combine,
-                &tracker,
-                &plain,
-            )?)
-        } else {
-            None
-        };
+        let held_out = score_held_out(&model.valid())?;
         let record = FinetuneEpoch {
             epoch,
             train_loss: loss_sum / songs.len() as f64,
