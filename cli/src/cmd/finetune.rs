@@ -74,6 +74,11 @@ pub struct FinetuneArgs {
     /// resembles them. For songs whose sections differ; not with --mode full.
     #[arg(long, value_name = "W", default_value_t = FinetuneConfig::default().rest_weight)]
     rest_weight: f64,
+    /// With --rest-weight: apply the keep-the-rest term only to the songs whose base model
+    /// scores at least this F-measure on their held-out beats (where the base already tracks
+    /// what was corrected); the others train as without it.
+    #[arg(long, value_name = "F")]
+    rest_min_base_f: Option<f64>,
     /// How much of the trained change to keep, in (0, 1]: the trained layers end at
     /// base + λ × (trained − base) (WiSE-FT), so that a few corrected seconds cost less on the
     /// rest of the song. Several (comma-separated): each is scored on the held-out beats and
@@ -182,6 +187,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         patience_epochs: args.patience,
         min_epochs: args.min_epochs,
         rest_weight: args.rest_weight,
+        rest_min_base_f: args.rest_min_base_f,
         interpolations: args.interpolate.clone(),
         seed: args.seed,
         ..FinetuneConfig::default()
@@ -278,6 +284,14 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         outcome.history.len(),
         outcome.elapsed_s
     );
+    if config.rest_weight > 0.0 {
+        println!(
+            "keep-the-rest term (weight {}) on {} of {} song(s)",
+            config.rest_weight,
+            outcome.rest_term_songs,
+            annotated.len()
+        );
+    }
     if config.interpolates() {
         println!(
             "kept {:.2} of the trained change (of {:?}, on the held-out beats)",

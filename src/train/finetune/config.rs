@@ -81,6 +81,14 @@ pub struct FinetuneConfig {
     /// there is added to the loss with this weight, so that what the corrections teach is
     /// applied where the music resembles the corrected part, not everywhere.
     pub rest_weight: f64,
+    /// When set, the keep-the-rest term applies only to the songs whose *base* model scores
+    /// at least this F-measure on their held-out beats (before training; none in a run too
+    /// short to hold any out): where the base already tracks what the user corrected, the
+    /// corrections change the network only where the music resembles them, and where it does
+    /// not, fine-tuning trains as without the term. `None` = every song (when `rest_weight`
+    /// is above 0). 0.9 (DEVSET rule 30): one or two misses among a held-out block's ~12 beats
+    /// still score ≥ 0.9, a base at another metrical level (≤ 0.67) or on the off-beat does not.
+    pub rest_min_base_f: Option<f64>,
     /// How much of the trained change is kept: the trained layers end at
     /// `base + λ × (trained − base)` for one λ of these, each in (0, 1]. WiSE-FT (Wortsman et
     /// al., "Robust fine-tuning of zero-shot models", CVPR 2022) keeps part of the base this way
@@ -122,6 +130,7 @@ impl Default for FinetuneConfig {
             holdout_block_s: 6.0,
             min_holdout_beats: 8,
             rest_weight: 0.0,
+            rest_min_base_f: None,
             interpolations: vec![0.25, 0.5, 1.0],
             downbeat_weight: 1.0,
             bars: BarsFinetuneConfig::default(),
@@ -198,6 +207,11 @@ impl FinetuneConfig {
         }
         if !(self.rest_weight.is_finite() && self.rest_weight >= 0.0) {
             return bad(format!("rest_weight must be ≥ 0, got {}", self.rest_weight));
+        }
+        if let Some(f) = self.rest_min_base_f
+            && !(0.0..=1.0).contains(&f)
+        {
+            return bad(format!("rest_min_base_f must be in [0, 1], got {f}"));
         }
         if self.interpolations.is_empty()
             || self.interpolations.iter().any(|l| !(*l > 0.0 && *l <= 1.0))

@@ -35,8 +35,7 @@ pub(super) fn held_out_scores(
     let mut n_scored = 0usize;
     let mut loss_sum = 0.0;
     for ((song, w), input) in songs.iter().zip(windows).zip(inputs) {
-        let blocks: Vec<&HeldOutBlock> =
-            w.holdout.iter().filter(|b| !b.beats_s.is_empty()).collect();
+        let blocks: Vec<&HeldOutBlock> = w.scored_blocks().collect();
         if blocks.is_empty() {
             continue;
         }
@@ -75,6 +74,23 @@ pub(super) fn held_out_scores(
     s.amlt /= k;
     s.loss = loss_sum / k;
     Ok(s)
+}
+
+/// Per song of `windows`, its F-measure in `scores` (from [`held_out_scores`] over the same
+/// windows), `None` for a song without held-out beats: `per_song` lists only the songs that
+/// have some, in order.
+pub(super) fn per_song_f(scores: &HeldOutScores, windows: &[SongWindow]) -> Vec<Option<f64>> {
+    let mut scored = scores.per_song.iter().map(|(_, f)| *f);
+    windows
+        .iter()
+        .map(|w| {
+            if w.scored_blocks().next().is_some() {
+                scored.next()
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// `a` is better than `b`: higher F-measure, or equal F-measure and lower loss.

@@ -103,7 +103,7 @@ mod window;
 
 pub use config::{FinetuneConfig, FinetuneMode};
 pub use held_out::held_out_scores_of;
-use held_out::{better, held_out_scores, interpolate_on_held_out};
+use held_out::{better, held_out_scores, interpolate_on_held_out, per_song_f};
 use window::{
     RestInput, SongInput, TopPair, Trainable, held_out_windows, read_vec, window_of,
     window_tensor_data,
@@ -284,6 +284,9 @@ pub struct FinetuneOutcome {
     pub learning_rate: f64,
     /// Whether `cancel` stopped it (the outcome then holds the best model so far).
     pub cancelled: bool,
+    /// Songs the keep-the-rest term applied to ([`FinetuneConfig::rest_weight`],
+    /// [`FinetuneConfig::rest_min_base_f`]).
+    pub rest_term_songs: usize,
     /// What the bar classifier learned from the user's numbered beats (`None`: the model
     /// has no classifier, no song was numbered, or the run was cancelled: the parent's is
     /// kept).
@@ -392,10 +395,46 @@ pub fn finetune(
         }),
     };
 
+    let initial = match &base_top {
+        None => Trainable::Full(base.network.clone().fork(&ad).train()),
+        Some(t) => Trainable::Top(t.clone().fork(&ad).train()),
+    };
+    // Downbeat targets: the user's bars, else the base's own downbeat curve (config docs).
+    let mut downbeat_targets: Vec<Option<Vec<f32>>> = Vec::with_capacity(songs.len());
+    let train_downbeats = config.downbeat_weight > 0.0 && base_net.has_downbeat_head();
+    for (w, input) in windows.iter().zip(&inputs) {
+        downbeat_targets.push(match (&w.downbeat_target, train_downbeats) {
+            (_, false) => None,
+            (Some(t), true) => Some(t.clone()),
+            (None, true) => initial
+                .valid()
+                .forward_with_downbeat(input, combine, &plain)
+                .1
+                .map(read_vec)
+                .transpose()?,
+        });
+    }
+    // A model's scores on the held-out spans (`None` when nothing is held out).
+    let score_held_out = |m: &Trainable| -> Result<Option<HeldOutScores>> {
+        validated
+            .then(|| held_out_scores(m, songs, &windows, &inputs, combine, &tracker, &plain))
+            .transpose()
+    };
+    let before = score_held_out(&initial.valid())?;
+
     // The keep-the-rest term's inputs (cached modes only).
     let mut rests: Vec<Option<RestInput>> = Vec::with_capacity(songs.len());
     if let Some(base_top) = base_top.as_ref().filter(|_| config.rest_weight > 0.0) {
-        for (song, w) in songs.iter().zip(&windows) {
+        // Which songs it applies to (config docs: all, or where the base's held-out F is high).
+        let keeps: Vec<bool> = match (config.rest_min_base_f, &before) {
+            (None, _) => vec![true; songs.len()],
+            (Some(min_f), Some(b)) => per_song_f(b, &windows)
+                .into_iter()
+                .map(|f| f.is_some_and(|f| f >= min_f))
+                .collect(),
+            (Some(_), None) => vec![false; songs.len()],
+        };
+        for ((song, w), keep) in songs.iter().zip(&windows).zip(keeps) {
             let n = song.n_frames();
             let mut spans = Vec::new();
             let min_len = halo.max(1);
@@ -405,7 +444,7 @@ pub fn finetune(
             if n >= w.start + w.len + min_len {
                 spans.push((w.start + w.len, n));
             }
-            if spans.is_empty() {
+            if spans.is_empty() || !keep {
                 rests.push(None);
                 continue;
             }
@@ -449,32 +488,7 @@ pub fn finetune(
         }
     }
 
-    let initial = match base_top {
-        None => Trainable::Full(base.network.clone().fork(&ad).train()),
-        Some(t) => Trainable::Top(t.fork(&ad).train()),
-    };
-    // Downbeat targets: the user's bars, else the base's own downbeat curve (config docs).
-    let mut downbeat_targets: Vec<Option<Vec<f32>>> = Vec::with_capacity(songs.len());
-    let train_downbeats = config.downbeat_weight > 0.0 && base_net.has_downbeat_head();
-    for (w, input) in windows.iter().zip(&inputs) {
-        downbeat_targets.push(match (&w.downbeat_target, train_downbeats) {
-            (_, false) => None,
-            (Some(t), true) => Some(t.clone()),
-            (None, true) => initial
-                .valid()
-                .forward_with_downbeat(input, combine, &plain)
-                .1
-                .map(read_vec)
-                .transpose()?,
-        });
-    }
-    // A model's scores on the held-out spans (`None` when nothing is held out).
-    let score_held_out = |m: &Trainable| -> Result<Option<HeldOutScores>> {
-        validated
-            .then(|| held_out_scores(m, songs, &windows, &inputs, combine, &tracker, &plain))
-            .transpose()
-    };
-    let before = score_held_out(&initial.valid())?;
+    let rest_term_songs = rests.iter().filter(|r| r.is_some()).count();
 
     let annotated_s: f64 = songs
         .iter()
@@ -654,6 +668,7 @@ pub fn finetune(
             "top_layers": top_layers,
             "best_epoch": best_epoch,
             "interpolation": interpolation,
+            "rest_term_songs": rest_term_songs,
             "before": before,
             "after": after,
             "improved": improved,
@@ -705,6 +720,7 @@ pub fn finetune(
         config: config.clone(),
         learning_rate: lr,
         cancelled,
+        rest_term_songs,
         bars: bars_report,
     })
 }

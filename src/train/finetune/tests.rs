@@ -621,3 +621,78 @@ fn cancel_stops_before_training() {
     );
     assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
 }
+
+/// The gated keep-the-rest term (DEVSET rule 30) applies only where the base's held-out F
+/// reaches the threshold: a random base scores low on a click track, so a threshold of 0.9
+/// leaves the run as without the term (the same network), and a threshold of 0 applies it.
+#[test]
+fn rest_min_base_f_gates_the_rest_term_on_the_base_held_out_f() {
+    let _rng = crate::test_rng_lock();
+    let device = Device::flex();
+    let (non, perc, beats) = click_song(3000, 29, 7);
+    let run = |rest_weight: f64, rest_min_base_f: Option<f64>| {
+        device.seed(17);
+        let base = random_lite(&device);
+        let song =
+            AnnotatedSong::new("clicks", non.clone(), perc.clone(), &beats, Some(16.0)).unwrap();
+        let config = FinetuneConfig {
+            max_epochs: 8,
+            patience_epochs: 8,
+            rest_weight,
+            rest_min_base_f,
+            ..FinetuneConfig::default()
+        };
+        finetune_quietly(&base, song, &config, &device)
+    };
+    let plain = run(0.0, None);
+    let base_f = plain.before.as_ref().unwrap().f_measure;
+    assert!(
+        base_f < 0.9,
+        "a random base scored {base_f} on the held-out clicks"
+    );
+    assert_eq!(plain.rest_term_songs, 0);
+    let gated = run(1.0, Some(0.9));
+    assert_eq!(gated.rest_term_songs, 0);
+    let weights = |o: &FinetuneOutcome| output_on_clicks(&o.model);
+    assert_eq!(
+        weights(&gated),
+        weights(&plain),
+        "the gated-off run trained differently"
+    );
+    let open = run(1.0, Some(0.0));
+    assert_eq!(open.rest_term_songs, 1);
+    assert_eq!(run(1.0, None).rest_term_songs, 1);
+}
+
+/// The network's output over a fixed input: equal outputs for equal weights.
+fn output_on_clicks(model: &LoadedModel) -> Vec<f32> {
+    let device = model.device.clone();
+    let (non, perc, _) = click_song(600, 29, 7);
+    let net = model.network.clone().valid();
+    let a = Tensor::<4>::from_data(window_tensor_data(&non, 0, 600), &device);
+    let p = Tensor::<4>::from_data(window_tensor_data(&perc, 0, 600), &device);
+    read_vec(net.forward(a, p).combined).unwrap()
+}
+
+/// A song without held-out beats has no entry in a score's `per_song`: the per-song F of the
+/// songs around it keep their own.
+#[test]
+fn per_song_f_aligns_scores_with_songs_without_held_out_beats() {
+    let (non, perc, beats) = click_song(1900, 29, 7);
+    let song = AnnotatedSong::new("clicks", non, perc, &beats, None).unwrap();
+    let windows = [
+        window_of(&song, 10, 0.2, 6.0),
+        window_of(&song, 10, 0.0, 6.0),
+        window_of(&song, 10, 0.2, 6.0),
+    ];
+    assert!(windows[0].holdout_beats() > 0);
+    assert_eq!(windows[1].holdout_beats(), 0);
+    let scores = HeldOutScores {
+        per_song: vec![("a".into(), 0.3), ("c".into(), 0.95)],
+        ..HeldOutScores::default()
+    };
+    assert_eq!(
+        super::held_out::per_song_f(&scores, &windows),
+        vec![Some(0.3), None, Some(0.95)]
+    );
+}

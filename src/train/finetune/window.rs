@@ -36,6 +36,11 @@ impl SongWindow {
     pub(super) fn holdout_beats(&self) -> usize {
         self.holdout.iter().map(|b| b.beats_s.len()).sum()
     }
+
+    /// The held-out blocks that hold beats (the ones scored).
+    pub(super) fn scored_blocks(&self) -> impl Iterator<Item = &HeldOutBlock> {
+        self.holdout.iter().filter(|b| !b.beats_s.is_empty())
+    }
 }
 
 /// One held-out span of a song, decoded and scored on its own.
