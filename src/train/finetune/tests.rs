@@ -634,7 +634,7 @@ fn rest_min_base_f_gates_the_rest_term_on_the_base_held_out_f() {
         device.seed(17);
         let base = random_lite(&device);
         let song =
-            AnnotatedSong::new("clicks", non.clone(), perc.clone(), &beats, Some(16.0)).unwrap();
+            AnnotatedSong::new("clicks", non.clone(), perc.clone(), &beats, Some(24.0)).unwrap();
         let config = FinetuneConfig {
             max_epochs: 8,
             patience_epochs: 8,
