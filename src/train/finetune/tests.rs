@@ -170,6 +170,15 @@ fn finetune_quietly(
     finetune(base, &[song], config, device, &CancelToken::new(), |_| {}).unwrap()
 }
 
+/// `model`'s combined output over the whole of a song's two spectrograms.
+fn whole_song_output(model: &LoadedModel, non: &Spectrogram, perc: &Spectrogram) -> Vec<f32> {
+    let (device, n) = (&model.device, non.n_frames);
+    let net = model.network.clone().valid();
+    let a = Tensor::<4>::from_data(window_tensor_data(non, 0, n), device);
+    let p = Tensor::<4>::from_data(window_tensor_data(perc, 0, n), device);
+    read_vec(net.forward(a, p).combined).unwrap()
+}
+
 /// Fine-tuning a random lite model on a click track teaches it the clicks: held-out
 /// F-measure goes up, and the model records its parent and the scores.
 #[test]
@@ -574,12 +583,6 @@ fn rest_weight_keeps_the_unannotated_output_near_the_base() {
     let _rng = crate::test_rng_lock();
     let device = Device::flex();
     let (non, perc, beats) = click_song(3000, 29, 7);
-    let full = |m: &LoadedModel| -> Vec<f32> {
-        let net = m.network.clone().valid();
-        let a = Tensor::<4>::from_data(window_tensor_data(&non, 0, 3000), &device);
-        let p = Tensor::<4>::from_data(window_tensor_data(&perc, 0, 3000), &device);
-        read_vec(net.forward(a, p).combined).unwrap()
-    };
     let mut moved = Vec::new();
     for rest_weight in [0.0, 5.0] {
         device.seed(13);
@@ -593,7 +596,10 @@ fn rest_weight_keeps_the_unannotated_output_near_the_base() {
             ..FinetuneConfig::default()
         };
         let out = finetune_quietly(&base, song, &config, &device);
-        let (b, f) = (full(&base), full(&out.model));
+        let (b, f) = (
+            whole_song_output(&base, &non, &perc),
+            whole_song_output(&out.model, &non, &perc),
+        );
         // The rest: from the end of the annotated window (16 s + the halo) on.
         let from = 1000 + base.config().half_receptive_field_frames();
         let d = (from..3000).map(|i| (b[i] - f[i]).abs()).sum::<f32>() / (3000 - from) as f32;
@@ -653,25 +659,15 @@ fn rest_min_base_f_gates_the_rest_term_on_the_base_held_out_f() {
     assert_eq!(plain.rest_term_songs, 0);
     let gated = run(1.0, Some(0.9));
     assert_eq!(gated.rest_term_songs, 0);
-    let weights = |o: &FinetuneOutcome| output_on_clicks(&o.model);
+    let output = |o: &FinetuneOutcome| whole_song_output(&o.model, &non, &perc);
     assert_eq!(
-        weights(&gated),
-        weights(&plain),
+        output(&gated),
+        output(&plain),
         "the gated-off run trained differently"
     );
     let open = run(1.0, Some(0.0));
     assert_eq!(open.rest_term_songs, 1);
     assert_eq!(run(1.0, None).rest_term_songs, 1);
-}
-
-/// The network's output over a fixed input: equal outputs for equal weights.
-fn output_on_clicks(model: &LoadedModel) -> Vec<f32> {
-    let device = model.device.clone();
-    let (non, perc, _) = click_song(600, 29, 7);
-    let net = model.network.clone().valid();
-    let a = Tensor::<4>::from_data(window_tensor_data(&non, 0, 600), &device);
-    let p = Tensor::<4>::from_data(window_tensor_data(&perc, 0, 600), &device);
-    read_vec(net.forward(a, p).combined).unwrap()
 }
 
 /// A song without held-out beats has no entry in a score's `per_song`: the per-song F of the
