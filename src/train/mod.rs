@@ -37,7 +37,7 @@ pub use corpus::{
 };
 pub use finetune::{
     AnnotatedSong, FinetuneConfig, FinetuneEpoch, FinetuneMode, FinetuneOutcome, FinetuneProgress,
-    HeldOutScores, changed_beats, corrected_until_s, finetune, held_out_scores_of,
+    HeldOutScores, WhenBaseAgrees, changed_beats, corrected_until_s, finetune, held_out_scores_of,
 };
 pub use renders::{LabelledItem, load_labelled, load_labelled_each};
 pub use syncpred::{

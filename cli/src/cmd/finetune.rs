@@ -13,7 +13,9 @@ use zerons::formats::read_beats;
 use zerons::model::save_model;
 use zerons::pipeline::{AnalyzeConfig, SongFeatures, analyze_features, song_features};
 use zerons::tracking::guide::{BeatGuide, GuideConfig, complete_beats};
-use zerons::train::{AnnotatedSong, FinetuneConfig, FinetuneMode, changed_beats, finetune};
+use zerons::train::{
+    AnnotatedSong, FinetuneConfig, FinetuneMode, WhenBaseAgrees, changed_beats, finetune,
+};
 
 use crate::device::{DeviceArg, load_model, resolve_model};
 use crate::progress::ctrl_c_token;
@@ -26,6 +28,14 @@ enum ModeArg {
     Top,
     /// Every layer.
     Full,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WhenBaseAgreesArg {
+    /// Train anyway (the confirmed beats reinforce what the model does).
+    Train,
+    /// Keep the base network unchanged: nothing was corrected.
+    Keep,
 }
 
 #[derive(Args)]
@@ -86,6 +96,10 @@ pub struct FinetuneArgs {
     #[arg(long, value_name = "LAMBDA,…", value_delimiter = ',',
           default_values_t = FinetuneConfig::default().interpolations)]
     interpolate: Vec<f64>,
+    /// When the base model's own beats already match every corrected beat of every song
+    /// (none farther than 70 ms, none added or removed inside the annotated region).
+    #[arg(long, value_enum, default_value = when_base_agrees_default())]
+    when_base_agrees: WhenBaseAgreesArg,
     /// Adam learning rate (default depends on the mode).
     #[arg(long)]
     lr: Option<f64>,
@@ -99,6 +113,10 @@ pub struct FinetuneArgs {
     /// Where to write the new model (a directory; must not exist yet).
     #[arg(short, long)]
     output: PathBuf,
+}
+
+fn when_base_agrees_default() -> &'static str {
+    FinetuneConfig::default().when_base_agrees.name()
 }
 
 struct SongArg {
@@ -189,6 +207,10 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         rest_weight: args.rest_weight,
         rest_min_base_f: args.rest_min_base_f,
         interpolations: args.interpolate.clone(),
+        when_base_agrees: match args.when_base_agrees {
+            WhenBaseAgreesArg::Train => WhenBaseAgrees::Train,
+            WhenBaseAgreesArg::Keep => WhenBaseAgrees::Keep,
+        },
         seed: args.seed,
         ..FinetuneConfig::default()
     };
@@ -206,6 +228,9 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
     let mut references: Vec<Vec<f64>> = Vec::new();
     let mut ref_positions: Vec<Option<Vec<u32>>> = Vec::new();
     let mut annotated = Vec::new();
+    // The base model's analysis of each song: what the user corrected, and the "before" of
+    // the re-tracking report.
+    let mut olds = Vec::new();
     for (i, song) in songs.iter().enumerate() {
         let name = name_of(&song.audio);
         bar.set_message(format!("{name}: reading"));
@@ -218,6 +243,9 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             &cancel,
         )
         .with_context(|| format!("preparing {}", song.audio.display()))?;
+        bar.set_message(format!("{name}: tracking with the base model"));
+        let old = analyze_features(&f, &analyze, &base, &mut |_| {})
+            .with_context(|| format!("tracking {} with the base model", song.audio.display()))?;
         let a = AnnotatedSong::new(
             name.clone(),
             f.non_percussive.clone(),
@@ -225,6 +253,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             &beats.times_s,
             args.annotated_until,
         )
+        .and_then(|a| a.with_base_beats(&old.beats_s))
         .with_context(|| format!("annotation {}", song.beats.display()))?;
         // Numbered beats (a position column) teach a model with a downbeat head the bars.
         let a = match &beats.positions {
@@ -237,6 +266,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         ref_positions.push(beats.positions.clone());
         references.push(beats.times_s);
         features.push(f);
+        olds.push(old);
         bar.set_position(i as u64 + 1);
     }
     bar.finish_and_clear();
@@ -292,7 +322,12 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
             annotated.len()
         );
     }
-    if config.interpolates() {
+    if outcome.base_kept {
+        println!(
+            "nothing to learn: the base model's beats already match every corrected beat; its \
+             beat network is kept unchanged"
+        );
+    } else if config.interpolates() {
         println!(
             "kept {:.2} of the trained change (of {:?}, on the held-out beats)",
             outcome.interpolation, config.interpolations
@@ -360,13 +395,13 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         ..EvalConfig::default()
     };
     println!("re-tracked:");
-    for (((song, f), reference), ref_pos) in annotated
+    for ((((song, f), reference), ref_pos), old) in annotated
         .iter()
         .zip(&features)
         .zip(&references)
         .zip(&ref_positions)
+        .zip(&olds)
     {
-        let old = analyze_features(f, &analyze, &base, &mut |_| {})?;
         let new = analyze_features(f, &analyze, &new_model, &mut |_| {})?;
         let moved = changed_beats(&old.beats_s, &new.beats_s, 0.07);
         let end = song.region_s.1;
@@ -403,7 +438,7 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
                     &GuideConfig::default(),
                 )
             };
-            let gb = evaluate(&rest_ref, &rest(&guided(&old)?), &eval_cfg)?;
+            let gb = evaluate(&rest_ref, &rest(&guided(old)?), &eval_cfg)?;
             let ga = evaluate(&rest_ref, &rest(&guided(&new)?), &eval_cfg)?;
             line += &format!(
                 "; continuing the annotated beats: F {:.3} → {:.3}, CMLt {:.3} → {:.3}",

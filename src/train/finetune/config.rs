@@ -32,6 +32,28 @@ impl FinetuneMode {
     }
 }
 
+/// What a run does when the base model's own beats already match every corrected beat
+/// ([`FinetuneConfig::when_base_agrees`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenBaseAgrees {
+    /// Train anyway: the confirmed beats reinforce what the base already does.
+    #[default]
+    Train,
+    /// Keep the base network unchanged: the corrections hold nothing it does not already do.
+    Keep,
+}
+
+impl WhenBaseAgrees {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WhenBaseAgrees::Train => "train",
+            WhenBaseAgrees::Keep => "keep",
+        }
+    }
+}
+
 /// Settings of a fine-tuning run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -101,6 +123,16 @@ pub struct FinetuneConfig {
     /// fine-tuning 6 → 3; rule 30 added 0.1: songs worse on test, fresh + continued, 6 → 5
     /// (dev 7 → 4), fresh F 0.963 → 0.952, continued 0.935 → 0.9345).
     pub interpolations: Vec<f64>,
+    /// What to do when every song's base beats ([`AnnotatedSong::with_base_beats`]) already
+    /// match its corrected beats: no corrected beat farther than 70 ms (the F-measure's window)
+    /// from a base beat, no base beat inside the region farther than 70 ms from a corrected one
+    /// ([`AnnotatedSong::base_agrees`]). With `keep`, the beat network is the base's, unchanged
+    /// (the bar classifier still learns numbered bars); a song without base beats never
+    /// matches. Default `train` (DEVSET rule 31 decides).
+    ///
+    /// [`AnnotatedSong::with_base_beats`]: super::AnnotatedSong::with_base_beats
+    /// [`AnnotatedSong::base_agrees`]: super::AnnotatedSong::base_agrees
+    pub when_base_agrees: WhenBaseAgrees,
     /// Weight of the downbeat term when the base model has a downbeat head (0 = the head is
     /// left as the trained layers below it make it). A song whose beats the user numbered in
     /// the bar ([`AnnotatedSong::with_downbeats`]) teaches its downbeats; a song without
@@ -133,6 +165,7 @@ impl Default for FinetuneConfig {
             rest_weight: 0.0,
             rest_min_base_f: None,
             interpolations: vec![0.1, 0.25, 0.5, 1.0],
+            when_base_agrees: WhenBaseAgrees::Train,
             downbeat_weight: 1.0,
             bars: BarsFinetuneConfig::default(),
             seed: 0,

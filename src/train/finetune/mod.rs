@@ -85,6 +85,11 @@ use super::corpus::mix;
 /// Frames per second of the network's input and output (spec §1).
 const FPS: f64 = 62.5;
 
+/// How far a base beat may lie from a corrected one and still count as the same beat
+/// ([`AnnotatedSong::base_agrees`]): the F-measure's window (mir_eval, ±70 ms), as the CLI's
+/// "changed (> 70 ms or added/removed)".
+pub const AGREE_TOL_S: f64 = 0.07;
+
 /// Trunk layers `top` mode trains by default in lite v1's six-layer trunk (dilations 8, 16 and
 /// 32; measured on v2 and kept for v3, module docs). Layers grown above those six
 /// (`zerons train --add-dilations`) are trained too: for lite v4, dilations 8 to 128. On the
@@ -101,7 +106,7 @@ mod held_out;
 mod tests;
 mod window;
 
-pub use config::{FinetuneConfig, FinetuneMode};
+pub use config::{FinetuneConfig, FinetuneMode, WhenBaseAgrees};
 pub use held_out::held_out_scores_of;
 use held_out::{better, held_out_scores, interpolate_on_held_out, per_song_f};
 use window::{
@@ -125,6 +130,9 @@ pub struct AnnotatedSong {
     /// The downbeats inside the region, when the user numbered the beats in the bar
     /// ([`AnnotatedSong::with_downbeats`]); `None` = bars unknown.
     pub downbeats_s: Option<Vec<f64>>,
+    /// The base model's own beats for the whole song (its analysis: what the user saw and
+    /// corrected), when the caller has them ([`AnnotatedSong::with_base_beats`]).
+    pub base_beats_s: Option<Vec<f64>>,
 }
 
 impl AnnotatedSong {
@@ -184,7 +192,48 @@ impl AnnotatedSong {
             beats_s: inside,
             region_s: (start, end),
             downbeats_s: None,
+            base_beats_s: None,
         })
+    }
+
+    /// This song with the beats the base model gives it (sorted seconds, the whole song), so
+    /// that a run can tell whether the user corrected anything
+    /// ([`FinetuneConfig::when_base_agrees`]). Beats that are not finite and increasing are an
+    /// error naming the song.
+    pub fn with_base_beats(mut self, beats_s: &[f64]) -> Result<Self> {
+        if let Some(i) = beats_s
+            .windows(2)
+            .position(|w| !(w[0].is_finite() && w[1] > w[0]))
+            .or_else(|| beats_s.iter().position(|b| !b.is_finite()))
+        {
+            return Err(Error::InvalidInput(format!(
+                "{}: the base model's beats are not increasing times (beat {})",
+                self.name,
+                i + 1
+            )));
+        }
+        self.base_beats_s = Some(beats_s.to_vec());
+        Ok(self)
+    }
+
+    /// Whether the base's beats already match every corrected beat: no corrected beat farther
+    /// than [`AGREE_TOL_S`] from a base beat, and no base beat lying inside the region by more
+    /// than that tolerance farther than it from a corrected beat (a beat at the region's edge
+    /// may belong to either side). `None` without base beats.
+    pub fn base_agrees(&self) -> Option<bool> {
+        let base = self.base_beats_s.as_deref()?;
+        let (r0, r1) = self.region_s;
+        let inside: Vec<f64> = base
+            .iter()
+            .copied()
+            .filter(|t| *t > r0 + AGREE_TOL_S && *t < r1 - AGREE_TOL_S)
+            .collect();
+        Some(
+            unmatched(&self.beats_s, base, AGREE_TOL_S).next().is_none()
+                && unmatched(&inside, &self.beats_s, AGREE_TOL_S)
+                    .next()
+                    .is_none(),
+        )
     }
 
     /// This song with the bars the user set: `positions` numbers every beat given to
@@ -287,6 +336,10 @@ pub struct FinetuneOutcome {
     /// Songs the keep-the-rest term applied to ([`FinetuneConfig::rest_weight`],
     /// [`FinetuneConfig::rest_min_base_f`]).
     pub rest_term_songs: usize,
+    /// The beat network is the base's, unchanged: every song's base beats already matched its
+    /// corrections and [`FinetuneConfig::when_base_agrees`] is `keep` (nothing was trained;
+    /// `after` equals `before`, `improved` is false).
+    pub base_kept: bool,
     /// What the bar classifier learned from the user's numbered beats (`None`: the model
     /// has no classifier, no song was numbered, or the run was cancelled: the parent's is
     /// kept).
@@ -421,10 +474,16 @@ pub fn finetune(
             .transpose()
     };
     let before = score_held_out(&initial.valid())?;
+    // Nothing to learn (config docs): the base already places every corrected beat.
+    let base_kept = config.when_base_agrees == WhenBaseAgrees::Keep
+        && songs.iter().all(|s| s.base_agrees() == Some(true));
 
     // The keep-the-rest term's inputs (cached modes only).
     let mut rests: Vec<Option<RestInput>> = Vec::with_capacity(songs.len());
-    if let Some(base_top) = base_top.as_ref().filter(|_| config.rest_weight > 0.0) {
+    if let Some(base_top) = base_top
+        .as_ref()
+        .filter(|_| config.rest_weight > 0.0 && !base_kept)
+    {
         // Which songs it applies to (config docs: all, or where the base's held-out F is high).
         let keeps: Vec<bool> = match (config.rest_min_base_f, &before) {
             (None, _) => vec![true; songs.len()],
@@ -494,7 +553,11 @@ pub fn finetune(
         .iter()
         .map(|s| (s.region_s.1 - s.region_s.0).max(0.0))
         .sum();
-    let max_epochs = config.epoch_bound(validated, annotated_s);
+    let max_epochs = if base_kept {
+        0
+    } else {
+        config.epoch_bound(validated, annotated_s)
+    };
     let min_epochs = config.effective_min_epochs();
     let mut optim = AdamConfig::new().init();
     let mut model = initial;
@@ -604,7 +667,9 @@ pub fn finetune(
         Trainable::Full(n) => n.to_device(&plain),
     };
     // WiSE-FT (config docs): part of the way back to the base, chosen on the held-out beats.
-    let (network, after, interpolation) = if !config.interpolates() {
+    let (network, after, interpolation) = if base_kept {
+        (base_net.clone(), before.clone(), 0.0)
+    } else if !config.interpolates() {
         (network, after, 1.0)
     } else {
         interpolate_on_held_out(
@@ -612,7 +677,7 @@ pub fn finetune(
         )?
     };
     let improved = match (&before, &after) {
-        (Some(b), Some(a)) => better(a, b),
+        (Some(b), Some(a)) if !base_kept => better(a, b),
         _ => false,
     };
     let provenance = Provenance {
@@ -643,6 +708,9 @@ pub fn finetune(
             config.mode.name(),
             config.seed,
             match (&before, &after) {
+                _ if base_kept => {
+                    "the base's beats already matched every corrected beat: network kept".into()
+                }
                 (Some(b), Some(a)) => format!(
                     "held-out F {:.3} → {:.3} ({} beats){}",
                     b.f_measure,
@@ -669,6 +737,7 @@ pub fn finetune(
             "best_epoch": best_epoch,
             "interpolation": interpolation,
             "rest_term_songs": rest_term_songs,
+            "base_kept": base_kept,
             "before": before,
             "after": after,
             "improved": improved,
@@ -721,6 +790,7 @@ pub fn finetune(
         learning_rate: lr,
         cancelled,
         rest_term_songs,
+        base_kept,
         bars: bars_report,
     })
 }

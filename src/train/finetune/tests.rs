@@ -692,3 +692,92 @@ fn per_song_f_aligns_scores_with_songs_without_held_out_beats() {
         vec![Some(0.3), None, Some(0.95)]
     );
 }
+
+/// `base_agrees` (DEVSET rule 31): the base's beats match the corrections when every corrected
+/// beat has a base beat within 70 ms and no base beat well inside the region lacks a corrected
+/// one; base beats at the region's edges or outside it do not count against it.
+#[test]
+fn base_agrees_when_no_corrected_beat_differs_by_more_than_70_ms() {
+    let (non, perc, beats) = click_song(2000, 31, 5);
+    let song = || AnnotatedSong::new("s", non.clone(), perc.clone(), &beats, Some(20.0)).unwrap();
+    assert_eq!(song().base_agrees(), None, "no base beats: unknown");
+    let with = |b: &[f64]| song().with_base_beats(b).unwrap().base_agrees();
+    assert_eq!(with(&beats), Some(true));
+    // Every beat 50 ms late: within the window.
+    let late: Vec<f64> = beats.iter().map(|b| b + 0.05).collect();
+    assert_eq!(with(&late), Some(true));
+    // One beat moved by 100 ms: the user corrected it.
+    let mut moved = beats.clone();
+    moved[10] += 0.1;
+    assert_eq!(with(&moved), Some(false));
+    // A base beat the user removed (between two clicks, inside the region).
+    let mut extra = beats.clone();
+    extra.push(beats[5] + 0.25);
+    extra.sort_by(f64::total_cmp);
+    assert_eq!(with(&extra), Some(false));
+    // A corrected beat the base lacked.
+    let mut missing = beats.clone();
+    missing.remove(7);
+    assert_eq!(with(&missing), Some(false));
+    // Base beats after the region (20 s) or within 70 ms of its end do not count.
+    let mut after = beats.clone();
+    after.extend([19.95, 20.3, 25.0]);
+    after.sort_by(f64::total_cmp);
+    after.dedup();
+    assert_eq!(with(&after), Some(true));
+    // Base beats that are not increasing times are refused, naming the song.
+    let e = song().with_base_beats(&[1.0, 0.5]).unwrap_err().to_string();
+    assert!(e.contains("s:") && e.contains("base model"), "{e}");
+    assert!(song().with_base_beats(&[1.0, f64::NAN]).is_err());
+}
+
+/// With `when_base_agrees = keep` and the base's beats matching the corrections, nothing is
+/// trained: the network is the base's, bit for bit, and the outcome says so. When the user
+/// did correct a beat, or with `train`, the run trains as before.
+#[test]
+fn keep_leaves_the_network_unchanged_when_the_base_already_agrees() {
+    let _rng = crate::test_rng_lock();
+    let device = Device::flex();
+    device.seed(23);
+    let base = random_lite(&device);
+    let (non, perc, beats) = click_song(2500, 29, 7);
+    let config = |when_base_agrees| FinetuneConfig {
+        max_epochs: 6,
+        patience_epochs: 6,
+        when_base_agrees,
+        ..FinetuneConfig::default()
+    };
+    let song = |base_beats: &[f64]| {
+        AnnotatedSong::new("clicks", non.clone(), perc.clone(), &beats, Some(24.0))
+            .unwrap()
+            .with_base_beats(base_beats)
+            .unwrap()
+    };
+    let output = |m: &LoadedModel| whole_song_output(m, &non, &perc);
+    let kept = finetune_quietly(&base, song(&beats), &config(WhenBaseAgrees::Keep), &device);
+    assert!(kept.base_kept);
+    assert!(!kept.improved);
+    assert_eq!(kept.best_epoch, 0);
+    assert!(kept.history.is_empty());
+    assert_eq!(kept.after, kept.before);
+    assert_eq!(output(&kept.model), output(&base));
+    assert!(
+        kept.model
+            .manifest
+            .provenance
+            .notes
+            .as_deref()
+            .is_some_and(|n| n.contains("already matched"))
+    );
+    // One corrected beat moved by 150 ms: there is something to learn.
+    let mut moved = beats.clone();
+    moved[20] += 0.15;
+    let trained = finetune_quietly(&base, song(&moved), &config(WhenBaseAgrees::Keep), &device);
+    assert!(!trained.base_kept);
+    assert!(trained.best_epoch > 0);
+    assert_ne!(output(&trained.model), output(&base));
+    // `train` trains even when the base agrees.
+    let trained = finetune_quietly(&base, song(&beats), &config(WhenBaseAgrees::Train), &device);
+    assert!(!trained.base_kept);
+    assert!(trained.best_epoch > 0);
+}
