@@ -18,7 +18,7 @@ use zerons::model::{
     ComputeDevice, DeviceChoice, LoadedModel, bundled_model_dir, load_model, save_model,
     select_device,
 };
-use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_file, song_features};
+use zerons::pipeline::{AnalyzeConfig, CancelToken, analyze_features, analyze_file, song_features};
 use zerons::store::{
     Model, ModelId, Project, Revision, RunStatus, SourceCounts, TrackId, provenance,
 };
@@ -151,6 +151,9 @@ pub struct FinetuneReport {
     pub best_epoch: usize,
     /// The share of the trained change kept (`FinetuneConfig::interpolations`; 1 = all).
     pub kept_share: f64,
+    /// Nothing was trained: the base model already placed every checked beat
+    /// (`FinetuneConfig::when_base_agrees`).
+    pub base_kept: bool,
     pub epochs: usize,
     pub elapsed_s: f64,
     pub songs: Vec<SongReport>,
@@ -468,13 +471,23 @@ fn run(
             },
             cancel,
         )?;
+        // The base's own beats: whether the user's checked beats hold anything it does not
+        // already do (`FinetuneConfig::when_base_agrees`).
+        let _ = events.send(TrainEvent::Preparing {
+            song: name.clone(),
+            index,
+            total: track_ids.len(),
+            stage: "tracking with the current model",
+        });
+        let base_beats = analyze_features(&features, &analyze, &base, &mut |_| {})?.beats_s;
         let song = AnnotatedSong::new(
             name.clone(),
             features.non_percussive,
             features.percussive,
             beats_s,
             None,
-        )?;
+        )?
+        .with_base_beats(&base_beats)?;
         // The bars the user set (or kept) teach a model with a downbeat head the bar phase.
         let song = match positions {
             Some(p) => song.with_positions(beats_s, p)?,
@@ -597,6 +610,7 @@ fn run(
         improved: outcome.improved,
         best_epoch: outcome.best_epoch,
         kept_share: outcome.interpolation,
+        base_kept: outcome.base_kept,
         epochs: outcome.history.len(),
         elapsed_s: outcome.elapsed_s,
         songs: reports,

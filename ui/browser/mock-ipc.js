@@ -372,12 +372,21 @@
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
         send({ kind: "preparing", song: "demo_groove.flac", index: 0, total: 1, stage: "computing the spectrogram" });
+        // `window.__MOCK_NOTHING_TO_LEARN__`: the shipped model already places every checked beat
+        // (engine `FinetuneConfig::when_base_agrees`): no epoch, the base kept.
+        if (window.__MOCK_NOTHING_TO_LEARN__) {
+          const held = { f_measure: 0.95, cmlt: 0.9, amlt: 0.9, beats: 8 };
+          setTimeout(() => send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
+            before: held, after: held, improved: false, validated: true, best_epoch: 0, kept_share: 0, base_kept: true, epochs: 0, elapsed_s: 0.4,
+            songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })), bars: null } }), 50);
+          return 41;
+        }
         for (let e = 1; e <= 12; e++) setTimeout(() => send({ kind: "epoch", epoch: e, max_epochs: 200, train_loss: 0.4 / Math.sqrt(e), held_out_f: Math.min(0.97, 0.62 + 0.04 * e), base_f: 0.62, best_f: Math.min(0.97, 0.62 + 0.04 * e), eta_s: 30 - e }), 20 * e);
         setTimeout(() => {
           window.__MOCK_ACTIVE__ = false;
           send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
             before: { f_measure: 0.62, cmlt: 0.41, amlt: 0.80, beats: 8 }, after: { f_measure: 0.97, cmlt: 0.95, amlt: 0.97, beats: 8 },
-            improved: true, validated: true, best_epoch: 11, kept_share: 0.5, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })),
+            improved: true, validated: true, best_epoch: 11, kept_share: 0.5, base_kept: false, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })),
             bars: { songs: 1, train_beats: 48, held_out_beats: 16, accuracy_before: 0.5, accuracy_after: 0.94, best_epoch: 9 } } });
         }, 300);
         return 41;

@@ -918,6 +918,29 @@ async function checkFirstThirtySeconds(page) {
   await page.waitForFunction(() => document.getElementById("status-checked").textContent === "checked to 0:30");
 }
 
+test("Learn panel: when the model already places every checked beat, the report says there was nothing to learn and offers nothing to use", async () => {
+  const { page, errors } = await openPage("window.__MOCK_NOTHING_TO_LEARN__ = true;");
+  await waitForSong(page, errors);
+  await page.locator("#btn-learn").click();
+  await page.locator("#learn-whole").check();
+  await page.locator("#learn-songs input").check();
+  await page.locator("#learn-start").click();
+  await page.waitForSelector("#learn-report .verdict");
+  assert.match(await page.locator("#learn-report .verdict").textContent(), /^Nothing to learn: the previous model already places every beat you checked/);
+  assert.equal(await page.locator("#learn-report .kept-share").count(), 0, "no 'kept 0%' line");
+  assert.equal(await page.locator("#learn-report table").count(), 0, "no before/after of an unchanged model");
+  assert.match(await page.locator("#learn-status").textContent(), /^Done in 0\.4 s · nothing trained · demo_groove\.flac/);
+  assert.equal(await page.locator("#learn-use").isVisible(), false, "an unchanged model is nothing to use");
+  assert.equal(await page.locator("#learn-keep").isVisible(), true);
+  await page.screenshot({ path: path.join(shots, "mock-07-learn-nothing-to-learn.png") });
+  await page.setViewportSize({ width: 800, height: 500 });
+  await page.waitForTimeout(100);
+  await page.locator("#learn-report .verdict").scrollIntoViewIfNeeded();
+  assert.equal(await page.locator("#learn-report .verdict").isVisible(), true);
+  await page.screenshot({ path: path.join(shots, "mock-07-learn-nothing-to-learn-800x500.png") });
+  assert.deepEqual(errors, []);
+});
+
 test("Learn panel: each song says exactly what it teaches; untouched songs are never 'corrected' nor ticked", async () => {
   const { page, errors } = await openPage("window.__MOCK_THREE_SONGS__ = true;", { width: 1280, height: 800 });
   await waitForSong(page, errors);

@@ -14,7 +14,7 @@ const PROJECT = path.join(process.env.E2E_WORK, "installed.zerons");
 
 const session = appSession();
 let driver;
-const { shot, js } = session;
+const { shot, js, dragBeat } = session;
 
 test("the installed app tracks with the shipped network and starts fine-tuning", { timeout: 900_000 }, async (t) => {
   driver = await session.open();
@@ -36,13 +36,19 @@ test("the installed app tracks with the shipped network and starts fine-tuning",
   });
 
   await t.test("the Learn panel names the shipped model and a device; fine-tuning starts", async () => {
+    // One beat corrected (snap off, moved by 45 px): with every beat as the shipped model
+    // placed it there would be nothing to learn (DEVSET rule 31).
+    await driver.findElement(By.id("snap")).click();
+    const pxPerS = await dragBeat(8, 45);
+    assert.ok(45 / pxPerS > 0.07, `moved by ${45 / pxPerS} s`);
     await driver.findElement(By.id("btn-learn")).click();
     await driver.wait(until.elementIsVisible(driver.findElement(By.id("learn-modal"))), 5_000);
     await driver.wait(until.elementLocated(By.css("#learn-songs li[data-track='1'] input")), 30_000);
     const panel = await driver.findElement(By.id("learn-modal")).getText();
     assert.match(panel, /Shipped model/);
     assert.doesNotMatch(panel, /missing/i);
-    // The song is untouched: it can be learned from only once "every beat is right" says so.
+    // Only one beat was set by the user: the song can be learned from once "every beat is
+    // right" says so.
     await driver.findElement(By.id("learn-whole")).click();
     await driver.wait(async () => !(await js(`return document.querySelector("#learn-songs li[data-track='1'] input").disabled`)), 5_000);
     if (!(await js(`return document.querySelector("#learn-songs li[data-track='1'] input").checked`))) {

@@ -9,7 +9,7 @@ import { after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { Builder } from "selenium-webdriver";
+import { Builder, Origin } from "selenium-webdriver";
 
 export function appSession() {
   const app = process.env.ZERONS_APP;
@@ -31,5 +31,31 @@ export function appSession() {
     fs.writeFileSync(path.join(shots, `${name}.png`), await session.driver.takeScreenshot(), "base64");
   };
   session.js = (script, ...args) => session.driver.executeScript(script, ...args);
+  /** Zooms to 4 s around beat `k`, drags it `dx` pixels with the mouse and waits until the app
+   * is idle; returns the zoom (px/s). */
+  session.dragBeat = async (k, dx) => {
+    const driver = session.driver;
+    await session.js(
+      `const tl = window.__zerons.timeline; const t = tl.beats.times[arguments[0]];
+       tl.setView({ startS: t - 2, pxPerS: tl.view.widthPx / 4, widthPx: tl.view.widthPx });`,
+      k,
+    );
+    await driver.sleep(200);
+    const { x, y, pxPerS } = await session.js(
+      `const tl = window.__zerons.timeline; const r = tl.canvas.getBoundingClientRect();
+       return { x: Math.round(tl.beatClientX(arguments[0])), y: Math.round(r.top + 120), pxPerS: tl.view.pxPerS };`,
+      k,
+    );
+    await driver
+      .actions({ async: true })
+      .move({ origin: Origin.VIEWPORT, x, y })
+      .press()
+      .move({ origin: Origin.VIEWPORT, x: x + 10, y, duration: 100 })
+      .move({ origin: Origin.VIEWPORT, x: x + dx, y, duration: 150 })
+      .release()
+      .perform();
+    assert.equal(await driver.executeAsyncScript("const done = arguments[0]; window.__zerons.idle().then(done);"), true);
+    return pxPerS;
+  };
   return session;
 }

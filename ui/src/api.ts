@@ -204,6 +204,8 @@ export interface FinetuneReport {
   best_epoch: number;
   /** Share of the trained change kept (1: all; less when a smaller step did as well held out). */
   kept_share: number;
+  /** Nothing was trained: the previous model already placed every beat you checked. */
+  base_kept: boolean;
   epochs: number;
   elapsed_s: number;
   songs: { track_id: number; name: string; region_end_s: number; beats: number }[];

@@ -13,7 +13,7 @@ import {
   type TrainEvent,
 } from "./api";
 import { formatTime } from "./timeline-math";
-import { barsReportText, keptShareText, deviceText } from "./messages";
+import { barsReportText, keptShareText, deviceText, learnVerdict } from "./messages";
 import { adoptedText, canTick, defaultTicks, learnSummary, learnText, rollbackText } from "./adopt";
 import { AdoptView } from "./adopt-view";
 
@@ -270,6 +270,8 @@ export class LearnPanel {
         this.report = e.report;
         this.renderReport(e.report);
         this.setButtons("report");
+        // An unchanged model is nothing to use.
+        $("learn-use").classList.toggle("hidden", e.report.base_kept);
         void this.refresh();
         break;
       case "failed":
@@ -292,9 +294,9 @@ export class LearnPanel {
     const box = $("learn-report");
     box.replaceChildren();
     $("learn-status").textContent =
-      `Done in ${r.elapsed_s.toFixed(1)} s · best epoch ${r.best_epoch} of ${r.epochs} · ` +
+      `Done in ${r.elapsed_s.toFixed(1)} s · ${r.base_kept ? "nothing trained" : `best epoch ${r.best_epoch} of ${r.epochs}`} · ` +
       r.songs.map((s) => `${s.name}: ${s.beats} beats to ${formatTime(s.region_end_s, 1)}`).join(" · ");
-    if (r.before && r.after) {
+    if (r.before && r.after && !r.base_kept) {
       const t = document.createElement("table");
       const row = (cells: string[], head = false) => {
         const tr = document.createElement("tr");
@@ -311,18 +313,12 @@ export class LearnPanel {
       box.append(t);
     }
     const v = document.createElement("div");
-    v.className = `verdict ${r.improved ? "good" : "bad"}`;
-    const same = !!r.before && !!r.after && Math.abs(r.after.f_measure - r.before.f_measure) < 1e-9;
-    v.textContent = r.improved
-      ? same
-        ? "Same F-measure on the held-out beats, with a lower held-out loss (more confident peaks). “Use this model…” shows what it would change in each song before anything changes."
-        : "The fine-tuned model finds the held-out beats better. “Use this model…” shows what it would change in each song before anything changes."
-      : r.validated
-        ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
-        : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.";
+    const verdict = learnVerdict(r);
+    v.className = `verdict ${verdict.tone}`;
+    v.textContent = verdict.text;
     box.append(v);
     const lines: [string, string | null][] = [
-      ["kept-share", keptShareText(r.kept_share)],
+      ["kept-share", r.base_kept ? null : keptShareText(r.kept_share)],
       ["bars-report", barsReportText(r.bars)],
     ];
     for (const [className, text] of lines) {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { barsReportText, keptShareText, deviceText, NO_OUTPUT_TEXT, outputFailed } from "./messages";
+import { barsReportText, keptShareText, deviceText, NO_OUTPUT_TEXT, NOTHING_TO_LEARN_TEXT, learnVerdict, outputFailed } from "./messages";
 
 describe("user words", () => {
   it("the Learn panel names the device plainly, without build or driver words", () => {
@@ -29,6 +29,19 @@ describe("user words", () => {
     expect(keptShareText(1)).toBeNull();
     expect(keptShareText(0.25)).toMatch(/^Kept 25% of what it learned: a smaller step did as well on the held-out beats/);
     expect(keptShareText(0.5)).toMatch(/^Kept 50% /);
+  });
+
+  it("the Learn verdict says when there was nothing to learn, and judges the held-out beats otherwise", () => {
+    const s = (f: number) => ({ f_measure: f, cmlt: f, amlt: f, beats: 11 });
+    const kept = learnVerdict({ before: s(1), after: s(1), improved: false, validated: true, base_kept: true });
+    expect(kept).toEqual({ tone: "neutral", text: NOTHING_TO_LEARN_TEXT });
+    expect(kept.text).toMatch(/^Nothing to learn: .*every beat you checked.*Correct the beats it gets wrong/);
+    const better = learnVerdict({ before: s(0.6), after: s(0.9), improved: true, validated: true, base_kept: false });
+    expect(better.tone).toBe("good");
+    expect(better.text).toMatch(/finds the held-out beats better/);
+    expect(learnVerdict({ before: s(0.9), after: s(0.9), improved: true, validated: true, base_kept: false }).text).toMatch(/^Same F-measure/);
+    expect(learnVerdict({ before: s(0.9), after: s(0.8), improved: false, validated: true, base_kept: false }).tone).toBe("bad");
+    expect(learnVerdict({ before: null, after: null, improved: false, validated: false, base_kept: false }).text).toMatch(/^Too few corrected beats/);
   });
 
   it("the Learn report says what the bar numbers taught, and when the previous bar finder is kept", () => {

@@ -1,6 +1,6 @@
 // What the app says to the user where the words come from a driver or the build: the
 // device's own text (ALSA's, wgpu's) goes to the log, the user reads what it means.
-import type { AppError, BarsFinetuneReport } from "./api";
+import type { AppError, BarsFinetuneReport, FinetuneReport } from "./api";
 
 /** The no-audio banner's words. */
 export const NO_OUTPUT_TEXT =
@@ -38,6 +38,35 @@ export function deviceText(info: { device: string; device_is_gpu: boolean; devic
 export function keptShareText(share: number): string | null {
   if (!(share < 1)) return null;
   return `Kept ${Math.round(share * 100)}% of what it learned: a smaller step did as well on the held-out beats and changes less of what the previous model did right elsewhere.`;
+}
+
+/**
+ * The Learn report's verdict when nothing was trained (engine `FinetuneConfig::when_base_agrees`):
+ * the previous model's own beats already matched every beat the user checked.
+ */
+export const NOTHING_TO_LEARN_TEXT =
+  "Nothing to learn: the previous model already places every beat you checked (each within 70 ms), so its beat finder is kept unchanged. Correct the beats it gets wrong, then learn again.";
+
+/** The Learn report's verdict: its tone (the colour) and words. */
+export function learnVerdict(
+  r: Pick<FinetuneReport, "before" | "after" | "improved" | "validated" | "base_kept">,
+): { tone: "good" | "bad" | "neutral"; text: string } {
+  if (r.base_kept) return { tone: "neutral", text: NOTHING_TO_LEARN_TEXT };
+  const same = !!r.before && !!r.after && Math.abs(r.after.f_measure - r.before.f_measure) < 1e-9;
+  if (r.improved) {
+    return {
+      tone: "good",
+      text: same
+        ? "Same F-measure on the held-out beats, with a lower held-out loss (more confident peaks). “Use this model…” shows what it would change in each song before anything changes."
+        : "The fine-tuned model finds the held-out beats better. “Use this model…” shows what it would change in each song before anything changes.",
+    };
+  }
+  return {
+    tone: "bad",
+    text: r.validated
+      ? "The fine-tuned model is not better on the held-out beats. Keeping the previous model is recommended; you can still try it."
+      : "Too few corrected beats to hold any out: the new model could not be checked. Correct more beats for a reliable comparison.",
+  };
 }
 
 /** The Learn report's line on the bars ("which beat is 1"), or null when nothing was learned. */
