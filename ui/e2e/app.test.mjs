@@ -294,6 +294,8 @@ test("create a project, analyse the demo song, edit, undo, export", { timeout: 1
     const pxPerS = await dragBeat(j, 45);
     assert.ok(45 / pxPerS > 0.07, `moved by ${45 / pxPerS} s`);
     await driver.wait(async () => storeHead().author === "user", 10_000);
+    // The dragged beat stays selected, and K on a selection checks only it: deselect.
+    await js("window.__zerons.timeline.selected = new Set(); window.__zerons.timeline.invalidate();");
     await js("window.__zerons.timeline.fit()");
     await js("return window.__zerons.transport.seek(15)");
     await js("document.getElementById('timeline').focus()");
