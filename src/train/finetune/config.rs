@@ -7,6 +7,8 @@ use crate::tracking::dbn::DbnConfig;
 use crate::{Error, Result};
 
 use super::super::bars::BarsFinetuneConfig;
+#[cfg(doc)]
+use super::AnnotatedSong;
 use super::{LITE_V1_TCN_LAYERS, LITE_V1_TOP_LAYERS};
 
 /// What is trained.
@@ -133,13 +135,10 @@ pub struct FinetuneConfig {
     /// a Groove MIDI song whose base was right for 30 s and which training moved off the drum-less
     /// tail; on the 63 test songs the same 2 and 3 as `train`, rest-of-song F 0.9523 → 0.9517
     /// fresh and 0.9345 → 0.9337 continued; the base was kept for 46 and 34 songs).
-    ///
-    /// [`AnnotatedSong::with_base_beats`]: super::AnnotatedSong::with_base_beats
-    /// [`AnnotatedSong::base_agrees`]: super::AnnotatedSong::base_agrees
     pub when_base_agrees: WhenBaseAgrees,
     /// Weight of the downbeat term when the base model has a downbeat head (0 = the head is
     /// left as the trained layers below it make it). A song whose beats the user numbered in
-    /// the bar ([`AnnotatedSong::with_downbeats`]) teaches its downbeats; a song without
+    /// the bar ([`AnnotatedSong::with_positions`]) teaches its downbeats; a song without
     /// numbers keeps the base model's own downbeat curve over its window as the target, so
     /// that training the beats does not drift the bars.
     pub downbeat_weight: f64,

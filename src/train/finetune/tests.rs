@@ -2,6 +2,7 @@
 
 use super::window::holdout_spans;
 use super::*;
+use crate::features::Spectrogram;
 use crate::model::{ModelConfig, ZeroNs};
 use crate::tracking::Activation;
 
