@@ -837,3 +837,39 @@ fn the_phase_check_can_be_turned_off_and_a_bad_ratio_is_refused() {
         assert!(err.contains("--phase-check"), "{err}");
     }
 }
+
+/// DEVSET rule 31 through the CLI: corrections that are the bundled model's own beats hold
+/// nothing to learn (the network is kept; a model is still written); one beat moved by 150 ms
+/// is a correction, and the run trains.
+#[test]
+fn finetune_on_the_models_own_beats_has_nothing_to_learn() {
+    let dir = tempfile::tempdir().unwrap();
+    let own = dir.path().join("own.csv");
+    run_ok(zerons().arg("analyze").arg(demo()).arg("-o").arg(&own));
+    let finetune = |beats: &std::path::Path, out: &str| {
+        let o = run_ok(
+            zerons()
+                .arg("finetune")
+                .arg("--song")
+                .arg(format!("{}={}", demo().display(), beats.display()))
+                .args(["--annotated-until", "20", "--max-epochs", "3", "-o"])
+                .arg(dir.path().join(out)),
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let kept = finetune(&own, "kept");
+    assert!(kept.contains("nothing to learn"), "{kept}");
+    assert!(kept.contains("best epoch 0 of 0"), "{kept}");
+    assert!(dir.path().join("kept").join("MODEL.json").exists());
+    // Move the tenth beat 150 ms later.
+    let text = std::fs::read_to_string(&own).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let (t, rest) = lines[10].split_once(',').unwrap();
+    let moved_t: f64 = t.parse::<f64>().unwrap() + 0.15;
+    lines[10] = format!("{moved_t:.6},{rest}");
+    let moved = dir.path().join("moved.csv");
+    std::fs::write(&moved, lines.join("\n")).unwrap();
+    let trained = finetune(&moved, "trained");
+    assert!(!trained.contains("nothing to learn"), "{trained}");
+    assert!(trained.contains("of 3,"), "{trained}");
+}

@@ -485,7 +485,17 @@ pub fn run(args: FinetuneArgs) -> Result<ExitCode> {
         manifest.id,
         manifest.parent_id.as_deref().unwrap_or("none")
     );
-    if outcome.improved {
+    if outcome.base_kept {
+        println!(
+            "its beat network is {}'s{}",
+            base_path.display(),
+            if outcome.bars.is_some() {
+                "; only its bar classifier learned (use it for the bars of songs like these)"
+            } else {
+                ": nothing changed, keep using it"
+            }
+        );
+    } else if outcome.improved {
         println!(
             "use it with: zerons analyze --model {} AUDIO (with --continue-from BEATS to keep \
              a song's corrected beats and continue them)",
