@@ -479,7 +479,9 @@ fn run(
             total: track_ids.len(),
             stage: "tracking with the current model",
         });
-        let base_beats = analyze_features(&features, &analyze, &base, &mut |_| {})?.beats_s;
+        // With the song's own settings (tempo range, meter), as the beats the user saw.
+        let (song_analyze, _) = analyze_config(&p.settings()?, Some(id), true)?;
+        let base_beats = analyze_features(&features, &song_analyze, &base, &mut |_| {})?.beats_s;
         let song = AnnotatedSong::new(
             name.clone(),
             features.non_percussive,
