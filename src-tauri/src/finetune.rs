@@ -422,6 +422,7 @@ fn run(
     let analyze = AnalyzeConfig::default();
     let mut songs = Vec::new();
     let mut reports = Vec::new();
+    let settings = p.settings()?;
     for (index, &id) in track_ids.iter().enumerate() {
         let track = p.track(id)?;
         let name = display_name(&track.path);
@@ -480,7 +481,7 @@ fn run(
             stage: "tracking with the current model",
         });
         // With the song's own settings (tempo range, meter), as the beats the user saw.
-        let (song_analyze, _) = analyze_config(&p.settings()?, Some(id), true)?;
+        let (song_analyze, _) = analyze_config(&settings, Some(id), true)?;
         let base_beats = analyze_features(&features, &song_analyze, &base, &mut |_| {})?.beats_s;
         let song = AnnotatedSong::new(
             name.clone(),

@@ -368,6 +368,7 @@
         if (args.wholeSongs) for (const id of args.trackIds) confirm({ trackId: id, fromS: 0, toS: Infinity });
         trainedOn = args.trackIds.slice();
         const learned = args.trackIds.map(candidate).filter((c) => c.learn_region_s);
+        const songReports = learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats }));
         // A short scripted run: 12 epochs, held-out F rising from the base 0.62 to 0.97.
         const ch = args.onEvent; let i = 0;
         const send = (m) => window.__TAURI_INTERNALS__.runCallback(ch.id, { index: i++, message: m });
@@ -378,7 +379,7 @@
           const held = { f_measure: 0.95, cmlt: 0.9, amlt: 0.9, beats: 8 };
           setTimeout(() => send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
             before: held, after: held, improved: false, validated: true, best_epoch: 0, kept_share: 0, base_kept: true, epochs: 0, elapsed_s: 0.4,
-            songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })), bars: null } }), 50);
+            songs: songReports, bars: null } }), 50);
           return 41;
         }
         for (let e = 1; e <= 12; e++) setTimeout(() => send({ kind: "epoch", epoch: e, max_epochs: 200, train_loss: 0.4 / Math.sqrt(e), held_out_f: Math.min(0.97, 0.62 + 0.04 * e), base_f: 0.62, best_f: Math.min(0.97, 0.62 + 0.04 * e), eta_s: 30 - e }), 20 * e);
@@ -386,7 +387,7 @@
           window.__MOCK_ACTIVE__ = false;
           send({ kind: "finished", report: { run_id: 1, model_id: 7, model_name: "fine-tuned #1 on 1 song (top)", base_name: "shipped model",
             before: { f_measure: 0.62, cmlt: 0.41, amlt: 0.80, beats: 8 }, after: { f_measure: 0.97, cmlt: 0.95, amlt: 0.97, beats: 8 },
-            improved: true, validated: true, best_epoch: 11, kept_share: 0.5, base_kept: false, epochs: 12, elapsed_s: 3.2, songs: learned.map((c) => ({ track_id: c.track_id, name: c.name, region_end_s: c.learn_region_s[1], beats: c.learn_beats })),
+            improved: true, validated: true, best_epoch: 11, kept_share: 0.5, base_kept: false, epochs: 12, elapsed_s: 3.2, songs: songReports,
             bars: { songs: 1, train_beats: 48, held_out_beats: 16, accuracy_before: 0.5, accuracy_after: 0.94, best_epoch: 9 } } });
         }, 300);
         return 41;
